@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { ORDER_STATUSES } from './state-machine.ts';
+
+/**
+ * The merchant API's request shapes (DESIGN §10). The server validates with these and nothing else,
+ * so the OpenAPI document can be generated from the same source.
+ */
+const minor = z.int().min(0, 'must not be negative');
+const printable = /^[\x21-\x7e]+$/;
+
+export const orderItemInput = z.strictObject({
+  sku: z.string().min(1).max(64),
+  name: z.string().trim().min(1).max(256),
+  unitAmount: minor,
+  quantity: z.int().min(1).max(100_000),
+});
+
+const httpUrl = z
+  .string()
+  .max(2000)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === 'https:' || url.protocol === 'http:';
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL');
+
+export const createPaymentInput = z.strictObject({
+  merchantOrderId: z.string().min(1).max(64).regex(printable, 'must be printable ASCII without spaces'),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as TWD'),
+  amount: z.int().min(1, 'must be at least 1 minor unit'),
+  items: z.array(orderItemInput).min(1).max(200),
+  provider: z.string().min(1).max(32),
+  method: z.string().min(1).max(32),
+  account: z.string().min(1).max(64).optional(),
+  subject: z.string().trim().min(1).max(128).optional(),
+  returnUrl: httpUrl.optional(),
+  expiresInMinutes: z.int().min(1).max(43_200).optional(),
+});
+export type CreatePaymentInput = z.infer<typeof createPaymentInput>;
+
+const isoDate = z.iso.datetime({ offset: true }).or(z.iso.date());
+
+export const listPaymentsQuery = z.strictObject({
+  status: z.enum(ORDER_STATUSES).optional(),
+  provider: z.string().min(1).max(32).optional(),
+  from: isoDate.optional(),
+  to: isoDate.optional(),
+  limit: z.coerce.number().int().min(1).max(100).optional(),
+  cursor: z.string().max(200).optional(),
+});
+export type ListPaymentsQuery = z.infer<typeof listPaymentsQuery>;
+
+export const cancelPaymentInput = z.strictObject({ reason: z.string().max(500).optional() }).optional();
+
+export const createMerchantInput = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  webhookUrl: httpUrl.optional(),
+});

@@ -1,0 +1,142 @@
+import type { CreatePaymentInput } from './api-schemas.ts';
+import { isUniqueViolation } from './db.ts';
+import type { CoreDeps } from './deps.ts';
+import { ConflictError, GatewayError, ProviderUnavailableError, ValidationError } from './errors.ts';
+import { newId } from './ids.ts';
+import { isKnownCurrency, multiplyMinor, sumMinor } from './money.ts';
+import { newOrderNo } from './order-no.ts';
+import { findOrder, toSnapshot, type Order } from './orders.ts';
+import type { CreatePaymentResult, OrderItemSnapshot } from './payment-provider.ts';
+import { transition } from './transition.ts';
+
+export const DEFAULT_EXPIRES_IN_MINUTES = 1440;
+
+/** The provider's subject limits are its own business; ours is 128 characters. */
+function defaultSubject(items: readonly OrderItemSnapshot[]): string {
+  const first = items[0]!.name;
+  const subject = items.length === 1 ? first : `${first} +${items.length - 1}`;
+  return subject.slice(0, 128);
+}
+
+/**
+ * Creates an order for a merchant (DESIGN §1): checks the total against the items, picks the
+ * provider account and method, writes the order and its items, asks the provider, and records what
+ * it answered as a transition. Returns the order with its next action.
+ */
+export async function createPayment(deps: CoreDeps, merchantId: string, input: CreatePaymentInput): Promise<Order> {
+  if (!isKnownCurrency(input.currency)) {
+    throw ValidationError.field('currency', `${input.currency} is not a currency paygate accepts`, 'unsupported_currency');
+  }
+  const items: OrderItemSnapshot[] = input.items.map((item, i) => ({
+    sku: item.sku,
+    name: item.name,
+    unitAmount: item.unitAmount,
+    quantity: item.quantity,
+    amount: multiplyMinor(item.unitAmount, item.quantity, `items.${i}.unitAmount`),
+  }));
+  const total = sumMinor(items.map((i) => i.amount), 'items');
+  if (total !== input.amount) {
+    throw ValidationError.field('amount', `is ${input.amount} but the items add up to ${total}`, 'amount_mismatch');
+  }
+
+  const provider = deps.registry.resolveForCheckout(input.provider, input.account);
+  if (!provider.methods.includes(input.method)) {
+    throw ValidationError.field('method', `${input.provider} offers ${provider.methods.join(', ')}; not ${input.method}`, 'unsupported_method');
+  }
+  if (!provider.currencies.includes(input.currency)) {
+    throw ValidationError.field('currency', `${input.provider} account ${provider.account} takes ${provider.currencies.join(', ')}`, 'unsupported_currency');
+  }
+
+  const now = deps.now();
+  const id = newId('pay');
+  const expiresAt = new Date(now.getTime() + (input.expiresInMinutes ?? DEFAULT_EXPIRES_IN_MINUTES) * 60_000);
+  const subject = input.subject ?? defaultSubject(items);
+  let orderNo = '';
+  for (let attempt = 0; ; attempt++) {
+    orderNo = newOrderNo(now);
+    try {
+      await deps.db.transaction(async (trx) => {
+        await trx('orders').insert({
+          id,
+          merchant_id: merchantId,
+          merchant_order_id: input.merchantOrderId,
+          order_no: orderNo,
+          subject,
+          currency: input.currency,
+          amount_minor: input.amount,
+          status: 'created',
+          provider: provider.id,
+          provider_account: provider.account,
+          provider_method: input.method,
+          provider_trade_no: null,
+          action_json: null,
+          return_url: input.returnUrl ?? null,
+          paid_at: null,
+          expires_at: expiresAt.getTime(),
+          attention: false,
+          attention_reason: null,
+          version: 0,
+          created_at: now.getTime(),
+          updated_at: now.getTime(),
+        });
+        await trx('order_items').insert(
+          items.map((item, i) => ({
+            order_id: id,
+            line_no: i + 1,
+            sku: item.sku,
+            name: item.name,
+            unit_price_minor: item.unitAmount,
+            quantity: item.quantity,
+            amount_minor: item.amount,
+          })),
+        );
+      });
+      break;
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      const clash = await deps.db('orders').where({ merchant_id: merchantId, merchant_order_id: input.merchantOrderId }).first('id');
+      if (clash) {
+        throw new ConflictError('duplicate_merchant_order_id', `merchantOrderId ${input.merchantOrderId} already has a payment`, [
+          { path: 'merchantOrderId', message: `already used by payment ${clash.id}` },
+        ]);
+      }
+      if (attempt >= 4) throw err; // five order-number collisions in a row is not chance
+    }
+  }
+
+  const created = (await findOrder(deps.db, id))!;
+  let result: CreatePaymentResult;
+  try {
+    const urls = deps.registry.callbackUrlsFor(provider.id, provider.account);
+    result = await provider.create({ order: toSnapshot(created, items), urls });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    deps.logger.warn({ orderId: id, provider: provider.id, err }, 'provider create failed');
+    await transition(deps, id, {
+      to: 'failed',
+      cause: `provider could not create the payment: ${message}`.slice(0, 500),
+      source: 'api',
+      failure: { code: 'provider_unavailable', message: 'The payment provider could not be reached' },
+    });
+    if (err instanceof GatewayError && err.httpStatus < 500) throw err;
+    throw new ProviderUnavailableError(`${provider.id} could not create the payment (order ${id} is failed; use a new merchantOrderId to try again)`, err);
+  }
+
+  if (result.outcome === 'failed') {
+    const done = await transition(deps, id, {
+      to: 'failed',
+      cause: `provider declined: ${result.code} ${result.message}`,
+      source: 'api',
+      failure: { code: result.code, message: result.message },
+    });
+    return done.order;
+  }
+  const done = await transition(deps, id, {
+    to: 'pending',
+    cause: 'created at the provider',
+    source: 'api',
+    action: result.action,
+    providerTradeNo: result.providerTradeNo ?? null,
+  });
+  return done.order;
+}

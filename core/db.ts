@@ -1,0 +1,120 @@
+import knexFactory, { type Knex } from 'knex';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from './errors.ts';
+
+export type Db = Knex;
+export type DbKind = 'sqlite' | 'mysql';
+
+export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
+
+/** `sqlite:./data/paygate.sqlite`, `sqlite::memory:` or `mysql://user:pass@host:port/db`. */
+export function knexConfig(databaseUrl: string): Knex.Config {
+  if (databaseUrl.startsWith('sqlite:')) {
+    const filename = databaseUrl.slice('sqlite:'.length).replace(/^\/\//, '');
+    if (!filename) throw new ConfigError('DATABASE_URL: sqlite: needs a file name');
+    if (filename !== ':memory:') mkdirSync(dirname(resolve(filename)), { recursive: true });
+    return {
+      client: 'better-sqlite3',
+      connection: { filename },
+      useNullAsDefault: true,
+      // SQLite has one writer; one connection per process serialises our transactions, and
+      // busy_timeout makes other processes wait for the file lock instead of failing.
+      pool: {
+        min: 1,
+        max: 1,
+        afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+          try {
+            conn.pragma('journal_mode = WAL');
+            conn.pragma('synchronous = NORMAL');
+            conn.pragma('foreign_keys = ON');
+            conn.pragma('busy_timeout = 10000');
+            done(null, conn);
+          } catch (err) {
+            done(err as Error, conn);
+          }
+        },
+      },
+      acquireConnectionTimeout: 30_000,
+      migrations: migrationsConfig(),
+    };
+  }
+  if (databaseUrl.startsWith('mysql:') || databaseUrl.startsWith('mariadb:')) {
+    const url = new URL(databaseUrl.replace(/^mariadb:/, 'mysql:'));
+    return {
+      client: 'mysql2',
+      connection: {
+        host: url.hostname,
+        port: url.port ? Number(url.port) : 3306,
+        user: decodeURIComponent(url.username),
+        password: decodeURIComponent(url.password),
+        database: url.pathname.replace(/^\//, '') || undefined,
+        charset: 'utf8mb4',
+        timezone: 'Z',
+        supportBigNumbers: true,
+        bigNumberStrings: false,
+        connectTimeout: 5_000,
+      },
+      pool: { min: 0, max: Number(process.env.PAYGATE_DB_POOL_MAX ?? 16) },
+      acquireConnectionTimeout: 10_000,
+      migrations: migrationsConfig(),
+    };
+  }
+  throw new ConfigError('DATABASE_URL must start with sqlite: or mysql://', [
+    { path: 'DATABASE_URL', message: 'unsupported scheme' },
+  ]);
+}
+
+function migrationsConfig(): Knex.MigratorConfig {
+  return { directory: MIGRATIONS_DIR, loadExtensions: ['.ts'], tableName: 'knex_migrations' };
+}
+
+export function openDb(databaseUrl: string): Db {
+  return knexFactory(knexConfig(databaseUrl));
+}
+
+export function dbKind(db: Db): DbKind {
+  return db.client.config.client === 'mysql2' ? 'mysql' : 'sqlite';
+}
+
+export async function migrateLatest(db: Db): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest()) as [number, string[]];
+  return applied;
+}
+
+/** Unique-key violations on both engines, so callers can treat "already there" as a result. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number } | undefined;
+  return (
+    e?.code === 'ER_DUP_ENTRY' ||
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
+}
+
+/** Errors that mean the database itself is unreachable (as opposed to a bad query). */
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; name?: string; message?: string } | undefined;
+  if (!e) return false;
+  if (e.name === 'KnexTimeoutError') return true;
+  return [
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ETIMEDOUT',
+    'EPIPE',
+    'PROTOCOL_CONNECTION_LOST',
+    'ER_CON_COUNT_ERROR',
+    'SQLITE_BUSY',
+    'SQLITE_CANTOPEN',
+    'SQLITE_IOERR',
+  ].includes(e.code ?? '');
+}
+
+/** BIGINT and COUNT/SUM come back as numbers or strings depending on driver and expression. */
+export function toNumber(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'string' && value !== '') return Number(value);
+  return 0;
+}

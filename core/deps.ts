@@ -1,0 +1,13 @@
+import type { Db } from './db.ts';
+import type { Logger } from './logger.ts';
+import type { ProviderRegistry } from './registry.ts';
+import type { TransitionHook } from './transition.ts';
+
+/** What the services need from the outside world; tests swap the clock and the logger. */
+export interface CoreDeps {
+  db: Db;
+  registry: ProviderRegistry;
+  logger: Logger;
+  now: () => Date;
+  hooks?: readonly TransitionHook[];
+}

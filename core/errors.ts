@@ -1,0 +1,98 @@
+/**
+ * One error base for everything the gateway raises on purpose. The server maps these to HTTP in one
+ * place (server/middleware/errors.ts); anything that is not a GatewayError is a bug and becomes a 500.
+ */
+export interface ErrorDetail {
+  /** Dotted path of the field at fault, e.g. `items.0.quantity`; empty for the body as a whole. */
+  path: string;
+  message: string;
+}
+
+export interface GatewayErrorOptions {
+  httpStatus?: number;
+  /** Whether the message may be shown to the caller. */
+  expose?: boolean;
+  /** Whether trying the same thing again later may succeed (network faults, a locked row). */
+  retryable?: boolean;
+  details?: ErrorDetail[];
+  cause?: unknown;
+}
+
+export class GatewayError extends Error {
+  readonly code: string;
+  readonly httpStatus: number;
+  readonly expose: boolean;
+  readonly retryable: boolean;
+  readonly details: ErrorDetail[];
+
+  constructor(code: string, message: string, options: GatewayErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.httpStatus = options.httpStatus ?? 500;
+    this.expose = options.expose ?? this.httpStatus < 500;
+    this.retryable = options.retryable ?? false;
+    this.details = options.details ?? [];
+  }
+}
+
+export class ValidationError extends GatewayError {
+  constructor(message: string, details: ErrorDetail[] = [], code = 'invalid_request') {
+    super(code, message, { httpStatus: 400, details });
+  }
+
+  static field(path: string, message: string, code = 'invalid_request'): ValidationError {
+    return new ValidationError(`${path}: ${message}`, [{ path, message }], code);
+  }
+}
+
+export class AuthenticationError extends GatewayError {
+  constructor(message = 'A valid API key is required (Authorization: Bearer <key>)') {
+    super('unauthorized', message, { httpStatus: 401 });
+  }
+}
+
+export class NotFoundError extends GatewayError {
+  constructor(what: string, code = 'not_found') {
+    super(code, `${what} not found`, { httpStatus: 404 });
+  }
+}
+
+export class ConflictError extends GatewayError {
+  constructor(code: string, message: string, details: ErrorDetail[] = []) {
+    super(code, message, { httpStatus: 409, details });
+  }
+}
+
+/** A move the state machine does not allow. Logged, never applied. */
+export class IllegalTransitionError extends GatewayError {
+  constructor(readonly from: string, readonly to: string) {
+    super('illegal_transition', `An order cannot move from ${from} to ${to}`, { httpStatus: 409 });
+  }
+}
+
+/** The provider could not be reached or answered something we cannot read: a fault, not a decline. */
+export class ProviderUnavailableError extends GatewayError {
+  constructor(message: string, cause?: unknown) {
+    super('provider_unavailable', message, { httpStatus: 502, expose: true, retryable: true, cause });
+  }
+}
+
+/** Configuration that cannot work; raised at boot with every problem listed. */
+export class ConfigError extends GatewayError {
+  constructor(message: string, details: ErrorDetail[] = []) {
+    super('config_invalid', message, { httpStatus: 500, expose: false, details });
+  }
+}
+
+/** The database could not be reached or timed out: callers answer "try again". */
+export class StorageUnavailableError extends GatewayError {
+  constructor(cause?: unknown) {
+    super('storage_unavailable', 'The database is not reachable right now', {
+      httpStatus: 503,
+      expose: true,
+      retryable: true,
+      cause,
+    });
+  }
+}

@@ -1,0 +1,41 @@
+import { processInboxRow, type CallbackRow } from '../callbacks.ts';
+import type { CoreDeps } from '../deps.ts';
+import { claimRows } from './lease.ts';
+import type { Job } from './runner.ts';
+
+/**
+ * Finishes notify rows that were stored but never processed: a crash after the ack, a provider that
+ * could not be reached for a token exchange, a database that went away mid-way.
+ */
+export function inboxRetryJob(deps: CoreDeps, owner: string, options: { batch?: number; intervalMs?: number } = {}): Job {
+  const batch = options.batch ?? 50;
+  return {
+    name: 'inbox-retry',
+    intervalMs: options.intervalMs ?? 5_000,
+    async run() {
+      const now = deps.now();
+      const rows = await claimRows<CallbackRow>(deps.db, {
+        table: 'provider_callbacks',
+        where: (q) => q.whereNull('processed_at').andWhere('kind', 'notify').andWhere('next_attempt_at', '<=', now.getTime()),
+        orderBy: 'id',
+        limit: batch,
+        leaseMs: 120_000,
+        owner,
+        now,
+      });
+      for (const row of rows) {
+        const provider = deps.registry.find(row.provider, row.account);
+        if (!provider) {
+          deps.logger.warn({ callbackId: row.id, provider: row.provider, account: row.account }, 'inbox row for an account that is no longer configured');
+          continue; // stays leased until the lease runs out; picked up again if the account comes back
+        }
+        try {
+          await processInboxRow(deps, provider, row);
+        } catch (err) {
+          deps.logger.warn({ callbackId: row.id, err: err instanceof Error ? err.message : String(err) }, 'inbox retry failed');
+        }
+      }
+      return rows.length === batch ? rows.length : 0;
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import type { Knex } from 'knex';
+import { dbKind, type Db } from '../db.ts';
+import { randomString } from '../ids.ts';
+
+export interface ClaimOptions {
+  table: string;
+  /** Narrows the candidates (e.g. unprocessed rows that are due). */
+  where: (q: Knex.QueryBuilder) => void;
+  orderBy: string;
+  limit: number;
+  leaseMs: number;
+  owner: string;
+  now: Date;
+}
+
+/**
+ * Takes up to `limit` rows for this worker for `leaseMs`. A row is free when its lease is empty or
+ * has run out, so a worker killed mid-job hands its rows to the next one once the lease expires.
+ *
+ * MariaDB: candidates are read with SELECT … FOR UPDATE SKIP LOCKED, so concurrent workers pass over
+ * each other's rows instead of queueing. SQLite has a single writer, which serialises claims. On
+ * both, the UPDATE repeats the "free" condition and stamps a unique token, and only rows carrying
+ * that token are returned: two workers can never both hold one row.
+ */
+export async function claimRows<Row extends { id: number | string }>(db: Db, options: ClaimOptions): Promise<Row[]> {
+  const token = `${options.owner.slice(0, 60)}:${randomString(12)}`;
+  const now = options.now.getTime();
+  const free = (q: Knex.QueryBuilder) => q.where((w) => w.whereNull('lease_until').orWhere('lease_until', '<', now));
+
+  await db.transaction(async (trx) => {
+    let candidates = trx(options.table).select('id').where(options.where).where(free).orderBy(options.orderBy).limit(options.limit);
+    if (dbKind(db) === 'mysql') candidates = candidates.forUpdate().skipLocked();
+    const ids = ((await candidates) as { id: number | string }[]).map((r) => r.id);
+    if (ids.length === 0) return;
+    await trx(options.table)
+      .whereIn('id', ids)
+      .where(options.where)
+      .where(free)
+      .update({ lease_owner: token, lease_until: now + options.leaseMs });
+  });
+  return (await db(options.table).where({ lease_owner: token })) as Row[];
+}
+
+/** Gives rows back early (the work is done or failed in a way that sets its own schedule). */
+export async function releaseRows(db: Db, table: string, ids: readonly (number | string)[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db(table).whereIn('id', ids).update({ lease_owner: null, lease_until: null });
+}

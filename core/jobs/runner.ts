@@ -1,0 +1,92 @@
+import type { Logger } from '../logger.ts';
+
+export interface Job {
+  name: string;
+  /** Pause between two runs when the last run found nothing to do. */
+  intervalMs: number;
+  /** Does one batch; returns how many items it handled (a full batch runs again at once). */
+  run(): Promise<number>;
+}
+
+export interface JobHealth {
+  name: string;
+  runs: number;
+  failures: number;
+  handled: number;
+  lastRunAt: Date | null;
+  lastError: string | null;
+}
+
+/**
+ * A small in-process scheduler. Jobs coordinate through database leases, not through this class,
+ * so any number of runners (in `npm start` or `npm run worker` processes) can run side by side.
+ */
+export class JobRunner {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly health = new Map<string, JobHealth>();
+  private stopped = true;
+
+  constructor(
+    private readonly jobs: readonly Job[],
+    private readonly logger: Logger,
+  ) {
+    for (const job of jobs) {
+      this.health.set(job.name, { name: job.name, runs: 0, failures: 0, handled: 0, lastRunAt: null, lastError: null });
+    }
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    for (const job of this.jobs) this.schedule(job, 0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  /** Runs one job once now (the CLI and tests use this); returns what it handled. */
+  async runOnce(name: string): Promise<number> {
+    const job = this.jobs.find((j) => j.name === name);
+    if (!job) throw new Error(`no job named ${name}`);
+    return this.execute(job);
+  }
+
+  status(): JobHealth[] {
+    return [...this.health.values()].map((h) => ({ ...h }));
+  }
+
+  private schedule(job: Job, delay: number): void {
+    if (this.stopped) return;
+    const timer = setTimeout(() => {
+      const work = this.execute(job).then(
+        (handled) => this.schedule(job, handled > 0 ? 0 : job.intervalMs),
+        () => this.schedule(job, job.intervalMs),
+      );
+      this.running.set(job.name, work.finally(() => this.running.delete(job.name)));
+    }, delay);
+    timer.unref();
+    this.timers.set(job.name, timer);
+  }
+
+  private async execute(job: Job): Promise<number> {
+    const health = this.health.get(job.name)!;
+    health.runs++;
+    health.lastRunAt = new Date();
+    try {
+      const handled = await job.run();
+      health.handled += handled;
+      health.lastError = null;
+      return handled;
+    } catch (err) {
+      health.failures++;
+      health.lastError = err instanceof Error ? err.message : String(err);
+      this.logger.error({ job: job.name, err: health.lastError }, 'job failed');
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,220 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { z } from 'zod';
+import type { Logger } from './logger.ts';
+
+/**
+ * The contract every payment provider implements (DESIGN §6). One input object and one output
+ * object per method. A decline is a result (`outcome: 'failed'`), never an exception; exceptions
+ * are for faults: the network, a protocol violation, bad configuration.
+ */
+
+/** Optional abilities a provider declares; core only calls a method whose capability is present. */
+export type ProviderCapability = 'refund' | 'cancel' | 'listTransactions';
+
+export type CallbackKind = 'notify' | 'return';
+
+/** One line of an order, in integer minor units. */
+export interface OrderItemSnapshot {
+  sku: string;
+  name: string;
+  unitAmount: number;
+  quantity: number;
+  amount: number;
+}
+
+/** What a provider may know about an order. Amounts are integer minor units of `currency`. */
+export interface OrderSnapshot {
+  id: string;
+  orderNo: string;
+  subject: string;
+  currency: string;
+  amount: number;
+  method: string;
+  items: readonly OrderItemSnapshot[];
+  providerTradeNo: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+  /** The merchant's page the buyer goes back to; shown on result pages, never trusted for state. */
+  returnUrl: string | null;
+}
+
+/** Where the provider must send its server-to-server notify and the buyer's browser. */
+export interface CallbackUrls {
+  notifyUrl: string;
+  returnUrl: string;
+}
+
+export interface CreatePaymentInput {
+  order: OrderSnapshot;
+  urls: CallbackUrls;
+}
+
+export interface AtmInstructions {
+  bankCode: string;
+  account: string;
+  /** Integer minor units. */
+  amount: number;
+  /** ISO 8601 instant after which the account no longer takes transfers. */
+  deadline: string;
+  /** A WebATM or bank page where the buyer can transfer online, when the provider has one. */
+  webAtmUrl?: string;
+}
+
+/** What the buyer does next (DESIGN §10). */
+export type NextAction =
+  | { type: 'redirect'; url: string }
+  | { type: 'form'; method: 'POST' | 'GET'; url: string; fields: Record<string, string> }
+  | { type: 'instructions'; atm: AtmInstructions };
+
+export type CreatePaymentResult =
+  | { outcome: 'pending'; action: NextAction; providerTradeNo?: string | null }
+  | { outcome: 'failed'; code: string; message: string };
+
+/** What a provider says happened to a payment, normalised. */
+export type PaymentOutcome = 'pending' | 'paid' | 'failed' | 'closed' | 'refunded';
+
+export interface PaymentFacts {
+  orderNo: string;
+  outcome: PaymentOutcome;
+  /** Integer minor units as the provider reported them (converted at the provider's edge). */
+  amount: number;
+  currency: string;
+  providerTradeNo?: string | null;
+  paidAt?: Date | null;
+  /** The provider's code and message for a decline or a close. */
+  code?: string;
+  message?: string;
+  /** A test or simulated payment (ECPay SimulatePaid=1): never counted as paid. */
+  simulated?: boolean;
+}
+
+/** A provider request exactly as it arrived on the unified endpoint. */
+export interface CallbackRequest {
+  kind: CallbackKind;
+  httpMethod: string;
+  contentType: string;
+  /** The body as received, undecoded beyond UTF-8: signatures are checked against it. */
+  rawBody: string;
+  /** The raw query string without the leading `?`. */
+  rawQuery: string;
+  headers: Readonly<Record<string, string>>;
+}
+
+/** Cheap, unverified reading of a callback: enough to store it and find duplicates. */
+export interface CallbackEnvelope {
+  /** notify_id, PayToken, TradeNo+RtnCode...; null when the request has none. */
+  dedupeKey: string | null;
+  /** The headers worth keeping for audit (lower-case names). */
+  headers?: Record<string, string>;
+}
+
+export type CallbackVerification =
+  | { verified: true; facts: PaymentFacts }
+  | { verified: false; reason: string };
+
+/** What the provider wants to hear back, in its own words ("success", {"Status":"S"}, "1|OK"). */
+export interface CallbackReply {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/**
+ * - `ack`: we have it; stop sending.
+ * - `retry`: we could not record it (database down); send it again later.
+ * - `reject`: it failed verification; most providers should not retry, but some only know "not ok".
+ */
+export type ReplyKind = 'ack' | 'retry' | 'reject';
+
+export interface QueryInput {
+  order: OrderSnapshot;
+}
+
+export type QueryResult = { found: true; facts: PaymentFacts } | { found: false };
+
+export interface RefundInput {
+  order: OrderSnapshot;
+  /** Our refund number: the provider's idempotency key for this refund. */
+  refundNo: string;
+  amount: number;
+  reason?: string;
+}
+
+export type RefundResult =
+  | { outcome: 'succeeded' | 'pending'; providerRefundNo?: string | null }
+  | { outcome: 'failed'; code: string; message: string };
+
+export interface CancelInput {
+  order: OrderSnapshot;
+}
+
+export type CancelResult =
+  | { outcome: 'cancelled' }
+  | { outcome: 'not_cancellable'; code: string; message: string };
+
+export interface ListTransactionsInput {
+  from: Date;
+  to: Date;
+}
+
+export interface PaymentProvider {
+  /** The module id, e.g. the folder name under providers/. */
+  readonly id: string;
+  /** The account id from configuration; part of the callback URLs. */
+  readonly account: string;
+  readonly capabilities: ReadonlySet<ProviderCapability>;
+  /** Payment methods this account offers (`atm`, `card`, `page`, `wap`...). */
+  readonly methods: readonly string[];
+  /** ISO 4217 codes this account can charge in. */
+  readonly currencies: readonly string[];
+  /**
+   * When the provider gets its acknowledgement: `stored` once the raw callback is committed (the
+   * rest may finish later, as with a token that must be exchanged), `applied` once it is verified
+   * and its effect on the order is committed.
+   */
+  readonly ackAfter: 'stored' | 'applied';
+
+  create(input: CreatePaymentInput): Promise<CreatePaymentResult>;
+  /** Reads the dedupe key without verifying. Throws a ValidationError for a malformed request. */
+  inspectCallback(request: CallbackRequest): CallbackEnvelope;
+  /** Verifies a callback and returns the facts it proves. Throws only for faults (retried later). */
+  verifyCallback(request: CallbackRequest): Promise<CallbackVerification>;
+  reply(kind: ReplyKind, request: CallbackRequest): CallbackReply;
+  query(input: QueryInput): Promise<QueryResult>;
+  refund?(input: RefundInput): Promise<RefundResult>;
+  cancel?(input: CancelInput): Promise<CancelResult>;
+  listTransactions?(input: ListTransactionsInput): Promise<PaymentFacts[]>;
+}
+
+/** What a provider module receives when one of its accounts is built. */
+export interface ProviderContext {
+  logger: Logger;
+  /** The unified callback endpoints of this account (DESIGN §5). */
+  callbackUrls: CallbackUrls;
+}
+
+/** A simulator mounted under /sim/<provider>/ when the provider has no real credentials. */
+export interface SimulatorInstance<Config> {
+  /** A plain Node request handler; the server strips the /sim/<provider> prefix before calling it. */
+  handler(req: IncomingMessage, res: ServerResponse): void;
+  /** Account configuration that points the real adapter at this simulator. */
+  accountConfig(account: string): Config;
+  close(): Promise<void>;
+}
+
+export interface SimulatorOptions {
+  /** The public URL the simulator is reachable at, e.g. http://localhost:3000/sim/<id>. */
+  baseUrl: string;
+  logger: Logger;
+  /** Multiplies the provider's retry schedule (1 = real time; tests use small values). */
+  timeScale?: number;
+}
+
+export interface ProviderModule<Config = unknown> {
+  readonly id: string;
+  readonly displayName: string;
+  /** Validates one account's configuration; parsed once at boot. */
+  readonly configSchema: z.ZodType<Config>;
+  createProvider(account: string, config: Config, context: ProviderContext): PaymentProvider;
+  simulator?(options: SimulatorOptions): SimulatorInstance<Config>;
+}

@@ -1,0 +1,153 @@
+import type { ListPaymentsQuery } from './api-schemas.ts';
+import { toNumber } from './db.ts';
+import type { CoreDeps } from './deps.ts';
+import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from './errors.ts';
+import { findMerchantOrder, loadItems, loadSnapshot, rowToOrder, type Order, type OrderRow } from './orders.ts';
+import type { NextAction, OrderItemSnapshot } from './payment-provider.ts';
+import { PAYABLE_STATUSES } from './state-machine.ts';
+import { transition } from './transition.ts';
+
+/** The payment object of the merchant API (DESIGN §10). */
+export interface PaymentView {
+  id: string;
+  orderNo: string;
+  merchantOrderId: string;
+  status: string;
+  amount: number;
+  currency: string;
+  provider: string;
+  account: string;
+  method: string;
+  subject: string;
+  items?: OrderItemSnapshot[];
+  providerTradeNo: string | null;
+  paidAt: string | null;
+  attention: string | null;
+  failure: { code: string; message: string } | null;
+  returnUrl: string | null;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt: string;
+  action?: NextAction;
+}
+
+/** The action is shown only while the buyer can still use it. */
+export function actionUsable(order: Order, now: Date): boolean {
+  return order.action !== null && PAYABLE_STATUSES.includes(order.status) && order.expiresAt.getTime() > now.getTime();
+}
+
+export function toPaymentView(order: Order, now: Date, items?: OrderItemSnapshot[]): PaymentView {
+  const view: PaymentView = {
+    id: order.id,
+    orderNo: order.orderNo,
+    merchantOrderId: order.merchantOrderId,
+    status: order.status,
+    amount: order.amount,
+    currency: order.currency,
+    provider: order.provider,
+    account: order.account,
+    method: order.method,
+    subject: order.subject,
+    providerTradeNo: order.providerTradeNo,
+    paidAt: order.paidAt?.toISOString() ?? null,
+    attention: order.attention ? (order.attentionReason ?? 'attention needed') : null,
+    failure: order.failure,
+    returnUrl: order.returnUrl,
+    createdAt: order.createdAt.toISOString(),
+    updatedAt: order.updatedAt.toISOString(),
+    expiresAt: order.expiresAt.toISOString(),
+  };
+  if (items) view.items = items;
+  if (actionUsable(order, now)) view.action = order.action!;
+  return view;
+}
+
+export async function getPayment(deps: CoreDeps, merchantId: string, id: string): Promise<PaymentView> {
+  const order = await findMerchantOrder(deps.db, merchantId, id);
+  // Another merchant's order is indistinguishable from one that does not exist.
+  if (!order) throw new NotFoundError('Payment');
+  return toPaymentView(order, deps.now(), await loadItems(deps.db, order.id));
+}
+
+interface Cursor {
+  c: number;
+  i: string;
+}
+
+function encodeCursor(order: Order): string {
+  return Buffer.from(JSON.stringify({ c: order.createdAt.getTime(), i: order.id } satisfies Cursor)).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Cursor {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Cursor;
+    if (typeof value.c === 'number' && typeof value.i === 'string') return value;
+  } catch {
+    // fall through
+  }
+  throw ValidationError.field('cursor', 'is not a cursor this API returned');
+}
+
+/** Newest first, keyset-paged on (created_at, id) so pages stay stable while orders arrive. */
+export async function listPayments(
+  deps: CoreDeps,
+  merchantId: string,
+  query: ListPaymentsQuery,
+): Promise<{ data: PaymentView[]; nextCursor: string | null }> {
+  const limit = query.limit ?? 20;
+  const q = deps.db('orders').where({ merchant_id: merchantId });
+  if (query.status) q.andWhere({ status: query.status });
+  if (query.provider) q.andWhere({ provider: query.provider });
+  if (query.from) q.andWhere('created_at', '>=', Date.parse(query.from));
+  if (query.to) q.andWhere('created_at', '<', Date.parse(query.to));
+  if (query.cursor) {
+    const { c, i } = decodeCursor(query.cursor);
+    q.andWhere((w) => w.where('created_at', '<', c).orWhere((x) => x.where('created_at', '=', c).andWhere('id', '<', i)));
+  }
+  const rows = (await q.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit + 1)) as OrderRow[];
+  const orders = rows.slice(0, limit).map(rowToOrder);
+  const now = deps.now();
+  return {
+    data: orders.map((o) => toPaymentView(o, now)),
+    nextCursor: rows.length > limit ? encodeCursor(orders[orders.length - 1]!) : null,
+  };
+}
+
+/**
+ * Cancels an unpaid order: at the provider first when it can close the payment, then here. A
+ * provider that cannot close it may still take the money; that payment then lands as paid with an
+ * attention flag (DESIGN §4).
+ */
+export async function cancelPayment(deps: CoreDeps, merchantId: string, id: string, reason?: string): Promise<PaymentView> {
+  const order = await findMerchantOrder(deps.db, merchantId, id);
+  if (!order) throw new NotFoundError('Payment');
+  if (order.status === 'cancelled') return toPaymentView(order, deps.now(), await loadItems(deps.db, id));
+  if (!['created', 'pending', 'failed'].includes(order.status)) {
+    throw new ConflictError('not_cancellable', `A ${order.status} payment cannot be cancelled${order.status === 'paid' ? '; refund it instead' : ''}`);
+  }
+  const provider = deps.registry.find(order.provider, order.account);
+  if (provider?.cancel && provider.capabilities.has('cancel')) {
+    const result = await provider.cancel({ order: await loadSnapshot(deps.db, order) });
+    if (result.outcome === 'not_cancellable') {
+      throw new ConflictError('not_cancellable', `${order.provider} refused to close the payment: ${result.code} ${result.message}`);
+    }
+  }
+  try {
+    const done = await transition(deps, id, {
+      to: 'cancelled',
+      cause: reason ? `merchant cancelled: ${reason}` : 'merchant cancelled',
+      source: 'api',
+    });
+    return toPaymentView(done.order, deps.now(), await loadItems(deps.db, id));
+  } catch (err) {
+    if (err instanceof IllegalTransitionError) {
+      throw new ConflictError('not_cancellable', `The payment became ${err.from} meanwhile and cannot be cancelled`);
+    }
+    throw err;
+  }
+}
+
+export async function countOrders(deps: CoreDeps): Promise<number> {
+  const row = (await deps.db('orders').count({ n: '*' }).first()) as { n: unknown } | undefined;
+  return toNumber(row?.n);
+}

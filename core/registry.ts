@@ -1,0 +1,177 @@
+import { ConfigError, NotFoundError, ValidationError, type ErrorDetail } from './errors.ts';
+import type { Logger } from './logger.ts';
+import type { CallbackUrls, PaymentProvider, ProviderModule, SimulatorInstance } from './payment-provider.ts';
+
+export interface AccountInfo {
+  provider: string;
+  account: string;
+  displayName: string;
+  methods: readonly string[];
+  currencies: readonly string[];
+  isDefault: boolean;
+  simulated: boolean;
+}
+
+interface AccountEntry {
+  provider: PaymentProvider;
+  info: AccountInfo;
+  urls: CallbackUrls;
+}
+
+/** Resolves `(provider id, account id)` to a configured adapter. Core and server name no provider. */
+export class ProviderRegistry {
+  private readonly byProvider = new Map<string, Map<string, AccountEntry>>();
+
+  constructor(readonly modules: readonly ProviderModule<any>[]) {
+    const seen = new Set<string>();
+    for (const m of modules) {
+      if (!/^[a-z][a-z0-9-]{1,31}$/.test(m.id)) throw new ConfigError(`Provider id ${JSON.stringify(m.id)} is not [a-z0-9-]{2,32}`);
+      if (seen.has(m.id)) throw new ConfigError(`Provider ${m.id} is registered twice`);
+      seen.add(m.id);
+    }
+  }
+
+  add(
+    module: ProviderModule<any>,
+    provider: PaymentProvider,
+    options: { isDefault: boolean; simulated: boolean; urls: CallbackUrls },
+  ): void {
+    const accounts = this.byProvider.get(module.id) ?? new Map<string, AccountEntry>();
+    this.byProvider.set(module.id, accounts);
+    accounts.set(provider.account, {
+      provider,
+      urls: options.urls,
+      info: {
+        provider: module.id,
+        account: provider.account,
+        displayName: module.displayName,
+        methods: provider.methods,
+        currencies: provider.currencies,
+        isDefault: options.isDefault,
+        simulated: options.simulated,
+      },
+    });
+  }
+
+  /** The account named, or the provider's default account; undefined when there is none. */
+  find(providerId: string, account?: string): PaymentProvider | undefined {
+    const accounts = this.byProvider.get(providerId);
+    if (!accounts) return undefined;
+    if (account !== undefined) return accounts.get(account)?.provider;
+    for (const entry of accounts.values()) if (entry.info.isDefault) return entry.provider;
+    return undefined;
+  }
+
+  /** Like find, but a missing provider or account is the caller's error (400 with the field). */
+  resolveForCheckout(providerId: string, account?: string): PaymentProvider {
+    if (!this.byProvider.has(providerId)) {
+      const known = [...this.byProvider.keys()].join(', ') || 'none configured';
+      throw ValidationError.field('provider', `unknown provider ${JSON.stringify(providerId)} (available: ${known})`, 'unknown_provider');
+    }
+    const provider = this.find(providerId, account);
+    if (!provider) throw ValidationError.field('account', `provider ${providerId} has no account ${JSON.stringify(account ?? 'default')}`, 'unknown_account');
+    return provider;
+  }
+
+  /** For the unified callback endpoints: an unknown provider or account is a 404. */
+  resolveForCallback(providerId: string, account: string): PaymentProvider {
+    const provider = this.find(providerId, account);
+    if (!provider) throw new NotFoundError('Callback endpoint');
+    return provider;
+  }
+
+  callbackUrlsFor(providerId: string, account: string): CallbackUrls {
+    const entry = this.byProvider.get(providerId)?.get(account);
+    if (!entry) throw new NotFoundError('Provider account');
+    return entry.urls;
+  }
+
+  list(): AccountInfo[] {
+    return [...this.byProvider.values()].flatMap((accounts) => [...accounts.values()].map((e) => e.info));
+  }
+}
+
+/** `{ "<provider id>": { "<account id>": { ...that provider's config... } } }` */
+export type ProvidersConfig = Record<string, Record<string, unknown>>;
+
+export interface MountedSimulator {
+  providerId: string;
+  /** Path prefix on the gateway, e.g. /sim/<id>. */
+  basePath: string;
+  instance: SimulatorInstance<unknown>;
+}
+
+export interface BuildRegistryOptions {
+  modules: readonly ProviderModule<any>[];
+  config: ProvidersConfig;
+  publicUrl: string;
+  logger: Logger;
+  /** Start a simulator for every provider that has no configured account (the demo and tests). */
+  simulateUnconfigured: boolean;
+  simulatorTimeScale?: number;
+}
+
+export function callbackUrls(publicUrl: string, providerId: string, account: string): CallbackUrls {
+  const base = `${publicUrl.replace(/\/+$/, '')}/callbacks/${encodeURIComponent(providerId)}/${encodeURIComponent(account)}`;
+  return { notifyUrl: `${base}/notify`, returnUrl: `${base}/return` };
+}
+
+const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Parses every account of every provider (all problems reported together), builds the adapters
+ * and, for providers with no account, starts their simulators.
+ */
+export function buildRegistry(options: BuildRegistryOptions): { registry: ProviderRegistry; simulators: MountedSimulator[] } {
+  const registry = new ProviderRegistry(options.modules);
+  const problems: ErrorDetail[] = [];
+  const simulators: MountedSimulator[] = [];
+  const known = new Set(options.modules.map((m) => m.id));
+  for (const id of Object.keys(options.config)) {
+    if (!known.has(id)) problems.push({ path: `providers.${id}`, message: `no provider module named ${id}` });
+  }
+
+  for (const module of options.modules) {
+    const accounts = options.config[module.id] ?? {};
+    const ids = Object.keys(accounts);
+    const defaultId = ids.includes('default') ? 'default' : ids[0];
+    for (const account of ids) {
+      if (!ACCOUNT_ID.test(account)) {
+        problems.push({ path: `providers.${module.id}.${account}`, message: 'account ids are 1-64 of [A-Za-z0-9_-]' });
+        continue;
+      }
+      const parsed = module.configSchema.safeParse(accounts[account]);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+          problems.push({ path: ['providers', module.id, account, ...issue.path.map(String)].join('.'), message: issue.message });
+        }
+        continue;
+      }
+      const urls = callbackUrls(options.publicUrl, module.id, account);
+      const provider = module.createProvider(account, parsed.data, {
+        logger: options.logger.child({ provider: module.id, account }),
+        callbackUrls: urls,
+      });
+      registry.add(module, provider, { isDefault: account === defaultId, simulated: false, urls });
+    }
+    if (ids.length === 0 && options.simulateUnconfigured && module.simulator) {
+      const basePath = `/sim/${module.id}`;
+      const instance = module.simulator({
+        baseUrl: `${options.publicUrl.replace(/\/+$/, '')}${basePath}`,
+        logger: options.logger.child({ simulator: module.id }),
+        timeScale: options.simulatorTimeScale,
+      });
+      simulators.push({ providerId: module.id, basePath, instance });
+      const urls = callbackUrls(options.publicUrl, module.id, 'default');
+      const provider = module.createProvider('default', instance.accountConfig('default'), {
+        logger: options.logger.child({ provider: module.id, account: 'default' }),
+        callbackUrls: urls,
+      });
+      registry.add(module, provider, { isDefault: true, simulated: true, urls });
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`Provider configuration is invalid:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`, problems);
+  }
+  return { registry, simulators };
+}

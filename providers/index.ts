@@ -1,0 +1,7 @@
+import type { ProviderModule } from '../core/payment-provider.ts';
+
+/**
+ * The one list of payment providers. A provider is a folder under providers/ plus one line here;
+ * nothing in core/ or server/ names it.
+ */
+export const providerModules: ProviderModule<any>[] = [];

@@ -1,0 +1,70 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import bodyParser from 'koa-bodyparser';
+import { randomUUID } from 'node:crypto';
+import type { CoreDeps } from '../core/deps.ts';
+import type { MountedSimulator } from '../core/registry.ts';
+import { BackgroundTasks } from './background.ts';
+import { merchantAuth, type MerchantState } from './middleware/auth.ts';
+import { errorMiddleware } from './middleware/errors.ts';
+import { idempotency } from './middleware/idempotency.ts';
+import { callbackRoutes } from './routes/callbacks.ts';
+import { healthRoutes } from './routes/health.ts';
+import { paymentRoutes } from './routes/payments.ts';
+
+export interface AppDeps extends CoreDeps {
+  simulators?: readonly MountedSimulator[];
+  background?: BackgroundTasks;
+  /** Largest JSON body the merchant API accepts. */
+  bodyLimitKb?: number;
+}
+
+/** Hands requests under /sim/<provider>/ to that provider's simulator, prefix stripped. */
+function simulatorMount(simulators: readonly MountedSimulator[]): Koa.Middleware {
+  return async (ctx, next) => {
+    const sim = simulators.find((s) => ctx.path === s.basePath || ctx.path.startsWith(`${s.basePath}/`));
+    if (!sim) return next();
+    ctx.req.url = ctx.req.url!.slice(sim.basePath.length) || '/';
+    ctx.respond = false;
+    sim.instance.handler(ctx.req, ctx.res);
+  };
+}
+
+/** Builds the HTTP application; never listens (server/main.ts does, tests use port 0). */
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa({ proxy: true });
+  const background = deps.background ?? new BackgroundTasks();
+  app.context.background = background;
+
+  app.use(async (ctx, next) => {
+    const requestId = ctx.get('x-request-id').slice(0, 100) || randomUUID();
+    ctx.set('X-Request-Id', requestId);
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      deps.logger.debug({ requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
+    }
+  });
+  app.use(errorMiddleware(deps.logger));
+  app.use(simulatorMount(deps.simulators ?? []));
+
+  const health = healthRoutes(deps.db);
+  app.use(health.routes());
+
+  // Provider callbacks read their own raw body, so they come before any body parser.
+  const callbacks = callbackRoutes(deps, background);
+  app.use(callbacks.routes()).use(callbacks.allowedMethods());
+
+  // The merchant API: JSON body, then the API key, then Idempotency-Key, then the route.
+  const v1 = new Router<MerchantState>();
+  v1.use(
+    bodyParser({ enableTypes: ['json'], jsonLimit: `${deps.bodyLimitKb ?? 100}kb`, strict: true }),
+    merchantAuth(deps.db),
+    idempotency(deps.db, deps.logger),
+  );
+  const payments = paymentRoutes(deps);
+  v1.use(payments.routes(), payments.allowedMethods());
+  app.use(v1.routes()).use(v1.allowedMethods());
+  return app;
+}

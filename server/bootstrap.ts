@@ -1,0 +1,61 @@
+import type { AppConfig } from '../core/config.ts';
+import type { CoreDeps } from '../core/deps.ts';
+import { migrateLatest, openDb, type Db } from '../core/db.ts';
+import { countMerchants, createMerchant } from '../core/merchants.ts';
+import { buildRegistry, type MountedSimulator } from '../core/registry.ts';
+import { providerModules } from '../providers/index.ts';
+import { createLogger, type AppLogger } from './logger.ts';
+
+export interface Runtime {
+  deps: CoreDeps;
+  db: Db;
+  logger: AppLogger;
+  simulators: MountedSimulator[];
+  close(): Promise<void>;
+}
+
+/** Opens the database, migrates it, and builds the provider registry from configuration. */
+export async function bootstrap(config: AppConfig, options: { migrate?: boolean } = {}): Promise<Runtime> {
+  const logger = createLogger(config.logLevel);
+  const db = openDb(config.databaseUrl);
+  if (options.migrate !== false) {
+    const applied = await migrateLatest(db);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
+  }
+  const { registry, simulators } = buildRegistry({
+    modules: providerModules,
+    config: config.providers,
+    publicUrl: config.publicUrl,
+    logger,
+    simulateUnconfigured: config.simulateUnconfigured,
+    simulatorTimeScale: config.simulatorTimeScale,
+  });
+  for (const account of registry.list()) {
+    logger.info({ provider: account.provider, account: account.account, methods: account.methods, simulated: account.simulated }, 'provider account ready');
+  }
+  const deps: CoreDeps = { db, registry, logger, now: () => new Date() };
+  return {
+    deps,
+    db,
+    logger,
+    simulators,
+    async close() {
+      await Promise.allSettled(simulators.map((s) => s.instance.close()));
+      await db.destroy();
+    },
+  };
+}
+
+/**
+ * `npm start` on an empty database creates a demo merchant and prints its key once, on the
+ * terminal (never into the log stream).
+ */
+export async function ensureDemoMerchant(db: Db, demoApiKey: string | undefined, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  if ((await countMerchants(db)) > 0) return;
+  const { merchant, apiKey } = await createMerchant(db, { name: 'Demo shop', apiKey: demoApiKey });
+  out.write(
+    `\n  Demo merchant created: ${merchant.id}\n` +
+      `  API key (shown once): ${apiKey}\n` +
+      `  Try: curl -H "Authorization: Bearer ${apiKey}" http://localhost:${process.env.PORT ?? 3000}/v1/payments\n\n`,
+  );
+}

@@ -1,0 +1,48 @@
+import Router from '@koa/router';
+import { cancelPaymentInput, createPaymentInput, listPaymentsQuery } from '../../core/api-schemas.ts';
+import { createPayment } from '../../core/checkout.ts';
+import type { CoreDeps } from '../../core/deps.ts';
+import { GatewayError } from '../../core/errors.ts';
+import { loadItems } from '../../core/orders.ts';
+import { cancelPayment, getPayment, listPayments, toPaymentView } from '../../core/payments.ts';
+import { parseWith } from '../../core/validation.ts';
+import type { MerchantState } from '../middleware/auth.ts';
+
+function requireJson(ctx: { is(type: string): string | false | null; request: { length?: number } }): void {
+  if (ctx.request.length && !ctx.is('application/json')) {
+    throw new GatewayError('unsupported_media_type', 'Send the body as application/json', {
+      httpStatus: 415,
+      details: [{ path: 'Content-Type', message: 'must be application/json' }],
+    });
+  }
+}
+
+/** The merchant API of DESIGN §10. Every query is scoped to the authenticated merchant. */
+export function paymentRoutes(deps: CoreDeps): Router<MerchantState> {
+  const router = new Router<MerchantState>();
+
+  router.post('/v1/payments', async (ctx) => {
+    requireJson(ctx);
+    const input = parseWith(createPaymentInput, ctx.request.body ?? {});
+    const order = await createPayment(deps, ctx.state.merchant.id, input);
+    ctx.status = 201;
+    ctx.body = toPaymentView(order, deps.now(), await loadItems(deps.db, order.id));
+  });
+
+  router.get('/v1/payments', async (ctx) => {
+    const query = parseWith(listPaymentsQuery, ctx.query);
+    ctx.body = await listPayments(deps, ctx.state.merchant.id, query);
+  });
+
+  router.get('/v1/payments/:id', async (ctx) => {
+    ctx.body = await getPayment(deps, ctx.state.merchant.id, ctx.params.id!);
+  });
+
+  router.post('/v1/payments/:id/cancel', async (ctx) => {
+    requireJson(ctx);
+    const input = parseWith(cancelPaymentInput, ctx.request.length ? ctx.request.body : undefined);
+    ctx.body = await cancelPayment(deps, ctx.state.merchant.id, ctx.params.id!, input?.reason);
+  });
+
+  return router;
+}

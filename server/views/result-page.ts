@@ -1,0 +1,92 @@
+import { toDecimalString } from '../../core/money.ts';
+import type { Order } from '../../core/orders.ts';
+import type { PaymentOutcome } from '../../core/payment-provider.ts';
+import { escapeHtml, safeHref } from './html.ts';
+import { t, type Locale, type MessageKey } from './i18n.ts';
+
+export interface ResultPageInput {
+  locale: Locale;
+  order: Order | null;
+  verified: boolean;
+  reported: PaymentOutcome | null;
+  /** A link that restarts payment (seed 002's pay-again), when the order can still be paid. */
+  payAgainUrl: string | null;
+  refreshUrl: string;
+}
+
+type Tone = 'good' | 'bad' | 'neutral';
+
+function statusOf(input: ResultPageInput): { key: MessageKey; tone: Tone; hint: MessageKey | null } {
+  const order = input.order;
+  if (!order) return { key: 'status_unknown', tone: 'neutral', hint: 'unknown_hint' };
+  switch (order.status) {
+    case 'paid':
+      return { key: 'status_paid', tone: 'good', hint: null };
+    case 'partially_refunded':
+    case 'refunded':
+      return { key: 'status_refunded', tone: 'neutral', hint: null };
+    case 'failed':
+      return { key: 'status_failed', tone: 'bad', hint: null };
+    case 'cancelled':
+      return { key: 'status_cancelled', tone: 'bad', hint: null };
+    case 'expired':
+      return { key: 'status_expired', tone: 'bad', hint: null };
+    default:
+      return { key: 'status_pending', tone: 'neutral', hint: input.reported === 'paid' ? 'reported_paid_hint' : 'pending_hint' };
+  }
+}
+
+const TONES: Record<Tone, { fg: string; bg: string; icon: string }> = {
+  good: { fg: '#0b6b2e', bg: '#e6f4ea', icon: '✓' },
+  bad: { fg: '#a11a1a', bg: '#fdecea', icon: '✕' },
+  neutral: { fg: '#5a4a00', bg: '#fff8e1', icon: '…' },
+};
+
+/** Seed 002's result page: order number, outcome in colour, and the way on. Display only. */
+export function renderResultPage(input: ResultPageInput): string {
+  const { locale, order } = input;
+  const status = statusOf(input);
+  const tone = TONES[status.tone];
+  const rows = order
+    ? `<dl>
+        <dt>${escapeHtml(t(locale, 'orderNo'))}</dt><dd data-testid="order-no">${escapeHtml(order.orderNo)}</dd>
+        <dt>${escapeHtml(t(locale, 'amount'))}</dt><dd>${escapeHtml(order.currency)} ${escapeHtml(toDecimalString(order.amount, order.currency))}</dd>
+        <dt>${escapeHtml(t(locale, 'time'))}</dt><dd><time datetime="${escapeHtml((order.paidAt ?? order.updatedAt).toISOString())}">${escapeHtml((order.paidAt ?? order.updatedAt).toISOString().replace('T', ' ').slice(0, 19))} UTC</time></dd>
+      </dl>`
+    : '';
+  const actions: string[] = [];
+  const payAgain = safeHref(input.payAgainUrl);
+  if (order && (order.status === 'failed') && payAgain) actions.push(`<a class="button primary" href="${escapeHtml(payAgain)}">${escapeHtml(t(locale, 'payAgain'))}</a>`);
+  if (status.tone === 'neutral' && order) actions.push(`<a class="button" href="${escapeHtml(input.refreshUrl)}">${escapeHtml(t(locale, 'refresh'))}</a>`);
+  const back = safeHref(order?.returnUrl);
+  if (back) actions.push(`<a class="button" href="${escapeHtml(back)}">${escapeHtml(t(locale, 'backToShop'))}</a>`);
+  return `<!doctype html>
+<html lang="${locale}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(t(locale, 'title'))}</title>
+<style>
+  body { font-family: system-ui, -apple-system, "Noto Sans TC", "Noto Sans SC", sans-serif; background: #f5f6f8; color: #1d1d1f; margin: 0; }
+  main { max-width: 30rem; margin: 3rem auto; background: #fff; border-radius: 12px; padding: 2rem; box-shadow: 0 1px 4px rgba(0,0,0,.08); }
+  .status { display: flex; gap: .75rem; align-items: center; padding: 1rem; border-radius: 8px; color: ${tone.fg}; background: ${tone.bg}; font-size: 1.25rem; font-weight: 600; }
+  .status .icon { font-size: 1.5rem; }
+  dl { display: grid; grid-template-columns: auto 1fr; gap: .5rem 1rem; margin: 1.5rem 0; }
+  dt { color: #555; } dd { margin: 0; font-variant-numeric: tabular-nums; }
+  .actions { display: flex; flex-wrap: wrap; gap: .75rem; }
+  .button { padding: .6rem 1rem; border-radius: 8px; border: 1px solid #c7c7cc; color: #1d1d1f; text-decoration: none; }
+  .button.primary { background: #0b57d0; border-color: #0b57d0; color: #fff; }
+  .button:focus { outline: 3px solid #0b57d0; outline-offset: 2px; }
+  p.hint { color: #444; }
+</style>
+</head>
+<body>
+<main>
+  <h1 class="status" role="status" data-status="${escapeHtml(order?.status ?? 'unknown')}"><span class="icon" aria-hidden="true">${tone.icon}</span>${escapeHtml(t(locale, status.key))}</h1>
+  ${status.hint ? `<p class="hint">${escapeHtml(t(locale, status.hint))}</p>` : ''}
+  ${rows}
+  <nav class="actions">${actions.join('\n    ')}</nav>
+</main>
+</body>
+</html>`;
+}
