@@ -24,7 +24,8 @@ export function isKnownCurrency(code: string): boolean {
 }
 
 export function currencyExponent(code: string): number {
-  const exponent = CURRENCY_EXPONENTS[code];
+  // hasOwnProperty, not `[code] === undefined`: "toString" or "__proto__" would find Object.prototype's.
+  const exponent = isKnownCurrency(code) ? CURRENCY_EXPONENTS[code] : undefined;
   if (exponent === undefined) throw ValidationError.field('currency', `unknown currency ${JSON.stringify(code)}`);
   return exponent;
 }

@@ -1,7 +1,7 @@
 import { pino, type Logger as PinoLogger } from 'pino';
 
 /** Keys whose values never reach a log line, at any depth (API keys, provider keys, HashKeys...). */
-const SECRET_KEY = /^(authorization|cookie|set-cookie|x-?key-?id|api_?key|apikey|password|passwd|pass|token|pay_?token|secret|.*_secret|.*Secret|webhook_?secret|hash_?key|hash_?iv|private_?key|app_?private_?key|a1|a2|b1|b2|sign|card_?no|card_?number|pan)$/i;
+const SECRET_KEY = /^(authorization|cookie|set-cookie|x-?key-?id|(?:x-)?api[-_]?key|apikey|password|passwd|pass|token|pay_?token|secret|.*_secret|.*Secret|webhook_?secret|hash_?key|hash_?iv|private_?key|app_?private_?key|a1|a2|b1|b2|sign|card_?no|card_?number|pan)$/i;
 
 const CARD_LIKE = /\b(?:\d[ -]?){12,18}\d\b/g;
 
@@ -46,7 +46,7 @@ export function redact(value: unknown, depth = 0): unknown {
 export type AppLogger = PinoLogger;
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): AppLogger {
-  return pino(
+  const logger = pino(
     {
       level,
       base: { service: 'paygate' },
@@ -54,10 +54,20 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
       hooks: {
         logMethod(args, method) {
           const scrubbed = args.map((a) => (typeof a === 'string' ? scrubText(a) : a)) as typeof args;
+          // logger.error(err) with no message: pino uses err.message verbatim as `msg`.
+          const [first, second] = scrubbed as unknown[];
+          if (first instanceof Error && typeof second !== 'string') scrubbed.splice(1, 0, scrubText(first.message));
           return method.apply(this, scrubbed);
         },
       },
     },
     destination as pino.DestinationStream | undefined,
   );
+  // pino runs no formatter over child() bindings (it resets formatters.bindings for children), so
+  // logger.child({ apiKey }) would print the key. Children inherit this from the root via the prototype.
+  const baseChild = logger.child;
+  logger.child = function (this: AppLogger, bindings, options) {
+    return baseChild.call(this, redact(bindings) as pino.Bindings, options);
+  } as typeof logger.child;
+  return logger;
 }

@@ -14,6 +14,18 @@ const CALLBACK_BODY_LIMIT = 256 * 1024;
 /** Headers worth keeping with a raw callback; never cookies or credentials. */
 const KEPT_HEADERS = ['content-type', 'user-agent', 'x-forwarded-for', 'x-real-ip', 'x-request-id'];
 
+/**
+ * `lang` on a return URL is ours (the result page's language), not the provider's: it is taken out
+ * before the provider sees the query, byte for byte otherwise, so it cannot break a signature.
+ */
+function withoutOwnParams(query: string): string {
+  if (!query) return query;
+  return query
+    .split('&')
+    .filter((pair) => !/^lang(=|$)/.test(pair))
+    .join('&');
+}
+
 async function toCallbackRequest(ctx: Koa.Context, kind: CallbackKind): Promise<CallbackRequest> {
   const rawBody = ctx.method === 'GET' || ctx.method === 'HEAD' ? '' : await readRawBody(ctx, CALLBACK_BODY_LIMIT);
   const headers: Record<string, string> = {};
@@ -27,7 +39,7 @@ async function toCallbackRequest(ctx: Koa.Context, kind: CallbackKind): Promise<
     httpMethod: ctx.method,
     contentType: ctx.get('content-type'),
     rawBody,
-    rawQuery: ctx.querystring,
+    rawQuery: withoutOwnParams(ctx.querystring),
     headers,
   };
 }

@@ -1,0 +1,143 @@
+import { ProviderUnavailableError, ValidationError } from '../../../core/errors.ts';
+import type {
+  CallbackEnvelope,
+  CallbackReply,
+  CallbackRequest,
+  CallbackVerification,
+  CancelInput,
+  CancelResult,
+  CreatePaymentInput,
+  CreatePaymentResult,
+  PaymentFacts,
+  PaymentOutcome,
+  PaymentProvider,
+  ProviderCapability,
+  QueryInput,
+  QueryResult,
+  RefundInput,
+  RefundResult,
+  ReplyKind,
+} from '../../../core/payment-provider.ts';
+import { fakePayConfig, type FakePayConfig } from './config.ts';
+import { signed, verify } from './crypto.ts';
+
+const OUTCOMES: Record<string, PaymentOutcome> = {
+  WAITING: 'pending',
+  PAID: 'paid',
+  FAILED: 'failed',
+  CLOSED: 'closed',
+  REFUNDED: 'refunded',
+};
+
+/** The test-only provider's adapter: what a real provider folder's adapter.ts looks like. */
+export class FakePayProvider implements PaymentProvider {
+  readonly id = 'fakepay';
+  readonly capabilities: ReadonlySet<ProviderCapability> = new Set(['refund', 'cancel']);
+  readonly methods = ['card', 'atm'] as const;
+  readonly currencies = ['TWD', 'CNY'] as const;
+  readonly ackAfter: 'stored' | 'applied';
+  private readonly config: Required<FakePayConfig>;
+
+  constructor(
+    readonly account: string,
+    config: FakePayConfig,
+  ) {
+    this.config = fakePayConfig.parse(config) as Required<FakePayConfig>;
+    this.ackAfter = this.config.ackAfter;
+  }
+
+  private async call(api: string, fields: Record<string, string>): Promise<Record<string, string>> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.config.baseUrl}/api/${api}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(signed({ merchant_id: this.config.merchantId, ...fields }, this.config.secret)).toString(),
+        signal: AbortSignal.timeout(this.config.timeoutMs),
+      });
+    } catch (err) {
+      throw new ProviderUnavailableError(`fakepay ${api}: ${(err as Error).message}`, err);
+    }
+    const text = await response.text();
+    const out = Object.fromEntries(new URLSearchParams(text)) as Record<string, string>;
+    if (!response.ok || !verify(out, this.config.secret)) throw new ProviderUnavailableError(`fakepay ${api}: bad response (${response.status})`);
+    return out;
+  }
+
+  async create({ order, urls }: CreatePaymentInput): Promise<CreatePaymentResult> {
+    const out = await this.call('create', {
+      order_no: order.orderNo,
+      amount: String(order.amount),
+      currency: order.currency,
+      notify_url: urls.notifyUrl,
+      return_url: urls.returnUrl,
+    });
+    if (out.result === 'DECLINED') return { outcome: 'failed', code: out.code ?? 'DECLINED', message: out.message ?? '' };
+    if (out.result !== 'OK') throw new ProviderUnavailableError(`fakepay create: ${out.code}`);
+    if (order.method === 'atm') {
+      return {
+        outcome: 'pending',
+        providerTradeNo: out.trade_no,
+        action: { type: 'instructions', atm: { bankCode: '999', account: `9${order.orderNo.slice(-13)}`, amount: order.amount, deadline: order.expiresAt.toISOString() } },
+      };
+    }
+    return { outcome: 'pending', providerTradeNo: out.trade_no, action: { type: 'redirect', url: out.pay_url! } };
+  }
+
+  private fields(request: CallbackRequest): Record<string, string> {
+    const text = request.httpMethod === 'GET' ? request.rawQuery : request.rawBody;
+    return Object.fromEntries(new URLSearchParams(text)) as Record<string, string>;
+  }
+
+  inspectCallback(request: CallbackRequest): CallbackEnvelope {
+    if (request.kind === 'notify' && !/application\/x-www-form-urlencoded/i.test(request.contentType)) {
+      throw ValidationError.field('content-type', 'must be application/x-www-form-urlencoded');
+    }
+    const fields = this.fields(request);
+    if (request.kind === 'notify' && !fields.notify_id) throw ValidationError.field('notify_id', 'is missing');
+    return { dedupeKey: fields.notify_id ?? null, headers: { 'content-type': request.contentType } };
+  }
+
+  private facts(fields: Record<string, string>): PaymentFacts {
+    return {
+      orderNo: fields.order_no ?? '',
+      outcome: OUTCOMES[fields.status ?? ''] ?? 'pending',
+      amount: Number(fields.amount),
+      currency: fields.currency ?? '',
+      providerTradeNo: fields.trade_no ?? null,
+      paidAt: fields.paid_at ? new Date(fields.paid_at) : null,
+      code: fields.status === 'FAILED' ? 'DECLINED' : undefined,
+    };
+  }
+
+  async verifyCallback(request: CallbackRequest): Promise<CallbackVerification> {
+    const fields = this.fields(request);
+    if (!verify(fields, this.config.secret)) return { verified: false, reason: 'bad signature' };
+    if (fields.merchant_id !== this.config.merchantId) return { verified: false, reason: 'merchant_id is not this account' };
+    return { verified: true, facts: this.facts(fields) };
+  }
+
+  reply(kind: ReplyKind): CallbackReply {
+    if (kind === 'ack') return { status: 200, contentType: 'text/plain', body: 'OK' };
+    if (kind === 'reject') return { status: 400, contentType: 'text/plain', body: 'BAD SIGN' };
+    return { status: 503, contentType: 'text/plain', body: 'RETRY' };
+  }
+
+  async query({ order }: QueryInput): Promise<QueryResult> {
+    const out = await this.call('query', { order_no: order.orderNo });
+    if (out.result === 'NOT_FOUND') return { found: false };
+    return { found: true, facts: this.facts(out) };
+  }
+
+  async refund({ order, refundNo, amount }: RefundInput): Promise<RefundResult> {
+    const out = await this.call('refund', { order_no: order.orderNo, refund_no: refundNo, amount: String(amount) });
+    if (out.result === 'OK') return { outcome: 'succeeded', providerRefundNo: out.refund_id ?? null };
+    return { outcome: 'failed', code: out.code ?? 'ERROR', message: 'refund refused' };
+  }
+
+  async cancel({ order }: CancelInput): Promise<CancelResult> {
+    const out = await this.call('close', { order_no: order.orderNo });
+    if (out.result === 'OK') return { outcome: 'cancelled' };
+    return { outcome: 'not_cancellable', code: out.code ?? 'ERROR', message: 'close refused' };
+  }
+}

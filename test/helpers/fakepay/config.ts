@@ -1,0 +1,10 @@
+import { z } from 'zod';
+
+export const fakePayConfig = z.strictObject({
+  merchantId: z.string().min(1),
+  secret: z.string().min(16),
+  baseUrl: z.string().url(),
+  ackAfter: z.enum(['stored', 'applied']).default('applied'),
+  timeoutMs: z.int().min(100).default(5_000),
+});
+export type FakePayConfig = z.input<typeof fakePayConfig>;

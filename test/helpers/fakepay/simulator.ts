@@ -1,0 +1,235 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { Logger } from '../../../core/logger.ts';
+import type { SimulatorInstance, SimulatorOptions } from '../../../core/payment-provider.ts';
+import type { FakePayConfig } from './config.ts';
+import { signed, verify } from './crypto.ts';
+
+export type TradeStatus = 'WAITING' | 'PAID' | 'FAILED' | 'CLOSED' | 'REFUNDED';
+
+export interface Trade {
+  tradeNo: string;
+  orderNo: string;
+  amount: number;
+  currency: string;
+  notifyUrl: string;
+  returnUrl: string;
+  status: TradeStatus;
+  refunded: number;
+  refunds: Map<string, { refundId: string; amount: number }>;
+  paidAt: string | null;
+  notifyCount: number;
+  lastNotify: Record<string, string> | null;
+}
+
+/** Seconds between notify attempts at timeScale 1 (FakePay's own schedule). */
+export const RETRY_SCHEDULE_S = [0, 10, 60, 300];
+
+export const SIM_MERCHANT = 'FAKE-MERCHANT-01';
+/** Clearly fake, generated per simulator: nothing here is a real credential. */
+function fakeSecret(): string {
+  return `fake-secret-${randomBytes(12).toString('hex')}`;
+}
+
+/**
+ * The provider side of FakePay: keeps its own trades, serves a pay page a person can click, and
+ * sends signed notifies with retries until the gateway answers "OK".
+ */
+export class FakePaySimulator implements SimulatorInstance<FakePayConfig> {
+  readonly trades = new Map<string, Trade>();
+  readonly secret = fakeSecret();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Every notify attempt and what the gateway answered, for assertions. */
+  readonly deliveries: { orderNo: string; status: number; body: string }[] = [];
+
+  constructor(
+    private readonly baseUrl: string,
+    private readonly logger: Logger,
+    private readonly timeScale: number,
+    private readonly ackAfter: 'stored' | 'applied' = 'applied',
+  ) {}
+
+  accountConfig(): FakePayConfig {
+    return { merchantId: SIM_MERCHANT, secret: this.secret, baseUrl: this.baseUrl, ackAfter: this.ackAfter };
+  }
+
+  handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    this.route(req, res).catch((err) => {
+      this.logger.error({ err: String(err) }, 'fakepay simulator error');
+      send(res, 500, 'text/plain', 'simulator error');
+    });
+  };
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  byOrderNo(orderNo: string): Trade | undefined {
+    for (const trade of this.trades.values()) if (trade.orderNo === orderNo) return trade;
+    return undefined;
+  }
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const body = await readBody(req);
+    const path = url.pathname;
+    if (req.method === 'POST' && path.startsWith('/api/')) return this.api(path.slice(5), body, res);
+    if (req.method === 'GET' && path.startsWith('/pay/')) return this.payPage(decodeURIComponent(path.slice(5)), res);
+    if (req.method === 'POST' && path.startsWith('/_control/')) {
+      const input = JSON.parse(body || '{}') as { orderNo?: string };
+      const trade = input.orderNo ? this.byOrderNo(input.orderNo) : undefined;
+      if (!trade) return send(res, 404, 'application/json', JSON.stringify({ error: 'no such order' }));
+      const action = path.slice('/_control/'.length);
+      if (action === 'pay' || action === 'decline') {
+        if (trade.status !== 'WAITING' && trade.status !== 'FAILED') {
+          return send(res, 409, 'application/json', JSON.stringify({ error: `trade is ${trade.status}` }));
+        }
+        trade.status = action === 'pay' ? 'PAID' : 'FAILED';
+        trade.paidAt = action === 'pay' ? new Date().toISOString() : null;
+        const first = await this.notify(trade, 0);
+        return send(res, 200, 'application/json', JSON.stringify({ tradeNo: trade.tradeNo, status: trade.status, firstNotify: first }));
+      }
+      if (action === 'renotify') {
+        const answer = await this.deliver(trade, trade.lastNotify ?? this.notifyFields(trade));
+        return send(res, 200, 'application/json', JSON.stringify(answer));
+      }
+    }
+    send(res, 404, 'text/plain', 'not found');
+  }
+
+  private api(name: string, body: string, res: http.ServerResponse): void {
+    const fields = Object.fromEntries(new URLSearchParams(body)) as Record<string, string>;
+    const reply = (out: Record<string, string>) => send(res, 200, 'application/x-www-form-urlencoded', new URLSearchParams(signed(out, this.secret)).toString());
+    if (!verify(fields, this.secret) || fields.merchant_id !== SIM_MERCHANT) return reply({ result: 'ERROR', code: 'BAD_SIGN' });
+    const trade = fields.order_no ? this.byOrderNo(fields.order_no) : undefined;
+    switch (name) {
+      case 'create': {
+        if (trade) return reply({ result: 'ERROR', code: 'DUPLICATE_ORDER' });
+        const amount = Number(fields.amount);
+        if (!Number.isSafeInteger(amount) || amount <= 0) return reply({ result: 'ERROR', code: 'BAD_AMOUNT' });
+        if (fields.amount === '666') return reply({ result: 'DECLINED', code: 'RISK', message: 'declined by risk control' });
+        const created: Trade = {
+          tradeNo: `FT${Date.now()}${randomBytes(3).toString('hex').toUpperCase()}`,
+          orderNo: fields.order_no!,
+          amount,
+          currency: fields.currency!,
+          notifyUrl: fields.notify_url!,
+          returnUrl: fields.return_url!,
+          status: 'WAITING',
+          refunded: 0,
+          refunds: new Map(),
+          paidAt: null,
+          notifyCount: 0,
+          lastNotify: null,
+        };
+        this.trades.set(created.tradeNo, created);
+        return reply({ result: 'OK', trade_no: created.tradeNo, pay_url: `${this.baseUrl}/pay/${created.tradeNo}` });
+      }
+      case 'query':
+        if (!trade) return reply({ result: 'NOT_FOUND' });
+        return reply({ result: 'OK', ...this.tradeFields(trade) });
+      case 'refund': {
+        if (!trade) return reply({ result: 'ERROR', code: 'NOT_FOUND' });
+        const known = trade.refunds.get(fields.refund_no ?? '');
+        if (known) return reply({ result: 'OK', refund_id: known.refundId });
+        const amount = Number(fields.amount);
+        if (trade.status !== 'PAID' && trade.status !== 'REFUNDED') return reply({ result: 'ERROR', code: 'NOT_PAID' });
+        if (!Number.isSafeInteger(amount) || amount <= 0 || trade.refunded + amount > trade.amount) {
+          return reply({ result: 'ERROR', code: 'REFUND_EXCEEDS' });
+        }
+        const refundId = `FR${randomBytes(4).toString('hex').toUpperCase()}`;
+        trade.refunds.set(fields.refund_no!, { refundId, amount });
+        trade.refunded += amount;
+        if (trade.refunded === trade.amount) trade.status = 'REFUNDED';
+        return reply({ result: 'OK', refund_id: refundId });
+      }
+      case 'close':
+        if (!trade) return reply({ result: 'ERROR', code: 'NOT_FOUND' });
+        if (trade.status === 'PAID' || trade.status === 'REFUNDED') return reply({ result: 'ERROR', code: 'ALREADY_PAID' });
+        trade.status = 'CLOSED';
+        return reply({ result: 'OK' });
+      default:
+        return send(res, 404, 'text/plain', 'unknown api');
+    }
+  }
+
+  private payPage(tradeNo: string, res: http.ServerResponse): void {
+    const trade = this.trades.get(tradeNo);
+    if (!trade) return send(res, 404, 'text/plain', 'unknown trade');
+    send(
+      res,
+      200,
+      'text/html; charset=utf-8',
+      `<!doctype html><title>FakePay</title><h1>FakePay</h1><p>Order ${trade.orderNo}: ${trade.amount} ${trade.currency} (${trade.status})</p>`,
+    );
+  }
+
+  tradeFields(trade: Trade): Record<string, string> {
+    return {
+      merchant_id: SIM_MERCHANT,
+      order_no: trade.orderNo,
+      trade_no: trade.tradeNo,
+      amount: String(trade.amount),
+      currency: trade.currency,
+      status: trade.status,
+      paid_at: trade.paidAt ?? '',
+    };
+  }
+
+  private notifyFields(trade: Trade): Record<string, string> {
+    return signed({ ...this.tradeFields(trade), notify_id: `N${trade.tradeNo}${trade.status}` }, this.secret);
+  }
+
+  /** Sends the notify now and schedules retries until the gateway says OK. */
+  private async notify(trade: Trade, attempt: number): Promise<{ status: number; body: string }> {
+    const fields = attempt === 0 ? this.notifyFields(trade) : trade.lastNotify!;
+    trade.lastNotify = fields;
+    const answer = await this.deliver(trade, fields);
+    if (answer.body !== 'OK' && attempt + 1 < RETRY_SCHEDULE_S.length) {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        void this.notify(trade, attempt + 1);
+      }, RETRY_SCHEDULE_S[attempt + 1]! * 1000 * this.timeScale);
+      timer.unref();
+      this.timers.add(timer);
+    }
+    return answer;
+  }
+
+  private async deliver(trade: Trade, fields: Record<string, string>): Promise<{ status: number; body: string }> {
+    trade.notifyCount++;
+    try {
+      const response = await fetch(trade.notifyUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(fields).toString(),
+      });
+      const answer = { status: response.status, body: await response.text() };
+      this.deliveries.push({ orderNo: trade.orderNo, ...answer });
+      return answer;
+    } catch (err) {
+      const answer = { status: 0, body: String(err) };
+      this.deliveries.push({ orderNo: trade.orderNo, ...answer });
+      return answer;
+    }
+  }
+}
+
+function send(res: http.ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type });
+  res.end(body);
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+export function createFakePaySimulator(options: SimulatorOptions, ackAfter: 'stored' | 'applied' = 'applied'): FakePaySimulator {
+  return new FakePaySimulator(options.baseUrl, options.logger, options.timeScale ?? 1, ackAfter);
+}

@@ -1,0 +1,320 @@
+import sinon from 'sinon';
+import { silentLogger } from '../../core/logger.ts';
+import { inboxRetryJob } from '../../core/jobs/inbox-retry.ts';
+import { paymentBody, startApp, withApp, type TestApp } from '../helpers/app.ts';
+import { dbTest, openTestDb } from '../helpers/db.ts';
+import { signed } from '../helpers/fakepay/crypto.ts';
+import { SIM_MERCHANT } from '../helpers/fakepay/simulator.ts';
+import type { FakePayProvider } from '../helpers/fakepay/adapter.ts';
+
+async function newOrder(app: TestApp, overrides: Record<string, unknown> = {}) {
+  const res = await app.api('POST', '/v1/payments', paymentBody(overrides));
+  if (res.status !== 201) throw new Error(res.text);
+  return res.body as { id: string; orderNo: string; amount: number };
+}
+
+/** A notify exactly as FakePay would send it, signed with the simulator's secret unless told otherwise. */
+function notifyBody(app: TestApp, order: { orderNo: string; amount: number }, extra: Record<string, string> = {}, secret = app.sim.secret): string {
+  const fields = signed(
+    {
+      merchant_id: SIM_MERCHANT,
+      order_no: order.orderNo,
+      trade_no: `FT${order.orderNo}`,
+      amount: String(order.amount),
+      currency: 'TWD',
+      status: 'PAID',
+      paid_at: '2026-11-22T01:02:03.000Z',
+      notify_id: `N-${order.orderNo}`,
+      ...extra,
+    },
+    secret,
+  );
+  return new URLSearchParams(fields).toString();
+}
+
+function postNotify(app: TestApp, body: string, account = 'default') {
+  return app.raw('POST', `/callbacks/fakepay/${account}/notify`, { body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+}
+
+dbTest('the buyer pays at the simulator: notify verified, applied once, answered OK', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    const result = await app.control('pay', order.orderNo);
+    t.deepEqual(result.firstNotify, { status: 200, body: 'OK' });
+    const got = await app.api('GET', `/v1/payments/${order.id}`);
+    t.is(got.body.status, 'paid');
+    t.truthy(got.body.paidAt);
+    t.is(got.body.action, undefined);
+    const rows = await h.db('provider_callbacks').where({ order_id: order.id });
+    t.is(rows.length, 1);
+    t.is(rows[0].outcome, 'applied');
+    t.truthy(Number(rows[0].verified));
+    t.truthy(rows[0].processed_at);
+    t.is(rows[0].kind, 'notify');
+    t.is(rows[0].dedupe_key, `N${app.sim.byOrderNo(order.orderNo)!.tradeNo}PAID`);
+    const transitions = await h.db('order_transitions').where({ order_id: order.id }).orderBy('id');
+    t.deepEqual(transitions.map((r: any) => [r.from_status, r.to_status, r.source]), [
+      ['created', 'pending', 'api'],
+      ['pending', 'paid', `callback:${rows[0].id}`],
+    ]);
+    // The provider sends it again: answered OK, nothing moves, no new row.
+    const again = await app.control('renotify', order.orderNo);
+    t.deepEqual(again, { status: 200, body: 'OK' });
+    t.is((await h.db('order_transitions').where({ order_id: order.id })).length, 2);
+    t.is((await h.db('provider_callbacks').where({ order_id: order.id })).length, 1);
+  });
+});
+
+dbTest('the raw row is stored before verification runs', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    const provider = app.deps.registry.find('fakepay', 'default') as FakePayProvider;
+    const original = provider.verifyCallback.bind(provider);
+    let rowsSeenByVerify = -1;
+    const stub = sinon.stub(provider, 'verifyCallback').callsFake(async (request) => {
+      rowsSeenByVerify = (await h.db('provider_callbacks').where({ dedupe_key: `N-${order.orderNo}` })).length;
+      return original(request);
+    });
+    try {
+      const res = await postNotify(app, notifyBody(app, order));
+      t.is(res.text, 'OK');
+      t.is(stub.callCount, 1);
+      t.is(rowsSeenByVerify, 1);
+    } finally {
+      stub.restore();
+    }
+  });
+});
+
+dbTest('a forged or tampered notify changes nothing and is kept for audit', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    const before = await h.db('orders').where({ id: order.id }).first();
+
+    const forged = await postNotify(app, notifyBody(app, order, { notify_id: 'forged-1' }, 'not-the-secret-at-all-0000'));
+    t.is(forged.status, 400);
+    t.is(forged.text, 'BAD SIGN');
+
+    // A genuine body with the amount changed after signing.
+    const tampered = notifyBody(app, order, { notify_id: 'tampered-1' }).replace(`amount=${order.amount}`, 'amount=1');
+    const res = await postNotify(app, tampered);
+    t.is(res.text, 'BAD SIGN');
+
+    const after = await h.db('orders').where({ id: order.id }).first();
+    t.deepEqual(after, before);
+    const kept = await h.db('provider_callbacks').whereIn('dedupe_key', ['forged-1', 'tampered-1']).orderBy('id');
+    t.is(kept.length, 2);
+    for (const row of kept) {
+      t.is(Number(row.verified), 0);
+      t.is(row.outcome, 'rejected');
+      t.is(row.error, 'bad signature');
+      t.true(row.raw_body.includes(`order_no=${order.orderNo}`));
+    }
+    t.is((await h.db('order_transitions').where({ order_id: order.id })).length, 1);
+  });
+});
+
+dbTest('a forged body under a real notify_id is kept apart and cannot block the real one', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    const forged = await postNotify(app, notifyBody(app, order, {}, 'not-the-secret-at-all-0000'));
+    t.is(forged.text, 'BAD SIGN');
+    const real = await postNotify(app, notifyBody(app, order));
+    t.is(real.text, 'OK');
+    t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'paid');
+    const rows = await h.db('provider_callbacks').where('dedupe_key', 'like', `N-${order.orderNo}%`).orderBy('id');
+    t.deepEqual(rows.map((r: any) => r.outcome), ['rejected', 'applied']);
+  });
+});
+
+dbTest('50 concurrent duplicates of one success make exactly one transition', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    const body = notifyBody(app, order);
+    const answers = await Promise.all(Array.from({ length: 50 }, () => postNotify(app, body)));
+    t.deepEqual([...new Set(answers.map((a) => `${a.status} ${a.text}`))], ['200 OK']);
+    const paid = await h.db('order_transitions').where({ order_id: order.id, to_status: 'paid' });
+    t.is(paid.length, 1);
+    t.is((await h.db('provider_callbacks').where({ dedupe_key: `N-${order.orderNo}` })).length, 1);
+    const row = await h.db('orders').where({ id: order.id }).first();
+    t.is(row.status, 'paid');
+    t.is(Number(row.version), 2);
+  });
+});
+
+dbTest('verified facts that do not match the order are recorded and flagged, never applied', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    const res = await postNotify(app, notifyBody(app, order, { amount: '100', notify_id: 'short-pay' }));
+    t.is(res.text, 'OK'); // recorded: the provider need not retry
+    const row = await h.db('provider_callbacks').where({ dedupe_key: 'short-pay' }).first();
+    t.is(row.outcome, 'amount_mismatch');
+    const got = await app.api('GET', `/v1/payments/${order.id}`);
+    t.is(got.body.status, 'pending');
+    t.regex(got.body.attention, /Amount mismatch/);
+
+    const unknown = await postNotify(app, notifyBody(app, { orderNo: '26112200000000000000', amount: 5 }, { notify_id: 'ghost' }));
+    t.is(unknown.text, 'OK');
+    t.is((await h.db('provider_callbacks').where({ dedupe_key: 'ghost' }).first()).outcome, 'unknown_order');
+  });
+});
+
+dbTest('a payment that lands after cancel is paid with an attention flag', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    // Cancel locally only (the provider does not hear of it), then the money arrives.
+    await h.db('orders').where({ id: order.id }).update({ status: 'cancelled' });
+    const res = await postNotify(app, notifyBody(app, order));
+    t.is(res.text, 'OK');
+    const got = await app.api('GET', `/v1/payments/${order.id}`);
+    t.is(got.body.status, 'paid');
+    t.regex(got.body.attention, /Paid after the order was cancelled/);
+  });
+});
+
+dbTest('an out-of-order "waiting" after "paid" is recorded and ignored', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    await postNotify(app, notifyBody(app, order));
+    const late = await postNotify(app, notifyBody(app, order, { status: 'FAILED', notify_id: 'late-fail' }));
+    t.is(late.text, 'OK');
+    t.is((await h.db('provider_callbacks').where({ dedupe_key: 'late-fail' }).first()).outcome, 'ignored');
+    t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'paid');
+  });
+});
+
+dbTest('malformed notify is 400 naming the field, kept; unknown account is 404, not stored', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    const body = new URLSearchParams({ order_no: order.orderNo, status: 'PAID', marker: `m-${order.orderNo}` }).toString();
+    const res = await postNotify(app, body);
+    t.is(res.status, 400);
+    t.is(JSON.parse(res.text).error.details[0].path, 'notify_id');
+    const kept = await h.db('provider_callbacks').where('raw_body', 'like', `%m-${order.orderNo}%`);
+    t.is(kept.length, 1);
+    t.is(kept[0].outcome, 'malformed');
+
+    const unknownAccount = await postNotify(app, notifyBody(app, order), 'no-such-account');
+    t.is(unknownAccount.status, 404);
+    const unknownProvider = await app.raw('POST', '/callbacks/nopay/default/notify', { body: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    t.is(unknownProvider.status, 404);
+    t.is((await h.db('provider_callbacks').where({ dedupe_key: `N-${order.orderNo}` })).length, 0);
+    t.is((await h.db('provider_callbacks').where({ provider: 'nopay' })).length, 0);
+    t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'pending');
+  });
+});
+
+dbTest('database unavailable: the provider gets its non-success answer', async (t, h) => {
+  const own = await openTestDb(h.kind);
+  const app = await startApp(own);
+  try {
+    const order = await newOrder(app);
+    const body = notifyBody(app, order);
+    await own.db.destroy(); // the pool is gone: every query fails as if the server were down
+    const res = await postNotify(app, body);
+    t.is(res.status, 503);
+    t.is(res.text, 'RETRY');
+    const ready = await app.raw('GET', '/readyz');
+    t.is(ready.status, 503);
+  } finally {
+    await app.close();
+    await own.close().catch(() => undefined);
+  }
+});
+
+dbTest('ack on store: answered at once, applied in the background', async (t, h) => {
+  await withApp(
+    t,
+    h,
+    async (app) => {
+      const order = await newOrder(app);
+      const res = await postNotify(app, notifyBody(app, order));
+      t.is(res.text, 'OK');
+      await app.background.drain();
+      t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'paid');
+    },
+    { ackAfter: 'stored' },
+  );
+});
+
+dbTest('a provider fault after the ack is finished by the worker later', async (t, h) => {
+  await withApp(
+    t,
+    h,
+    async (app) => {
+      const order = await newOrder(app);
+      const provider = app.deps.registry.find('fakepay', 'default') as FakePayProvider;
+      const stub = sinon.stub(provider, 'verifyCallback').rejects(new Error('bank unreachable'));
+      let row: any;
+      try {
+        const res = await postNotify(app, notifyBody(app, order));
+        t.is(res.text, 'OK'); // the token is stored: acknowledged even though the exchange failed
+        await app.background.drain();
+        row = await h.db('provider_callbacks').where({ dedupe_key: `N-${order.orderNo}` }).first();
+        t.is(row.processed_at, null);
+        t.is(Number(row.attempts), 1);
+        t.is(row.error, 'bank unreachable');
+        t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'pending');
+      } finally {
+        stub.restore();
+      }
+      // Nothing is due yet; once the backoff has passed the worker applies it.
+      const clock = { now: new Date() };
+      const deps = { ...app.deps, now: () => clock.now };
+      const job = inboxRetryJob(deps, 'test-worker');
+      await job.run();
+      t.is((await h.db('provider_callbacks').where({ id: row.id }).first()).processed_at, null);
+      clock.now = new Date(Number(row.next_attempt_at) + 1);
+      await job.run();
+      const done = await h.db('provider_callbacks').where({ id: row.id }).first();
+      t.is(done.outcome, 'applied');
+      t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'paid');
+    },
+    { ackAfter: 'stored' },
+  );
+});
+
+dbTest('the browser return renders the result page and changes nothing', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    const query = notifyBody(app, order, { notify_id: '' });
+    const page = await app.raw('GET', `/callbacks/fakepay/default/return?${query}&lang=en`);
+    t.is(page.status, 200);
+    t.regex(page.headers.get('content-type')!, /text\/html/);
+    t.true(page.text.includes(order.orderNo));
+    t.true(page.text.includes('We have not heard from the bank yet'));
+    t.true(page.text.includes('The provider reports success'));
+    t.true(page.text.includes('href="https://shop.example/orders/A1001"'));
+    t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'pending');
+    const row = await h.db('provider_callbacks').where({ kind: 'return', order_id: order.id }).first();
+    t.is(row.outcome, 'displayed');
+
+    await app.control('pay', order.orderNo);
+    const zhTW = await app.raw('GET', `/callbacks/fakepay/default/return?${query}`, { headers: { 'accept-language': 'zh-TW,zh;q=0.9' } });
+    t.true(zhTW.text.includes('付款成功'));
+    t.true(zhTW.text.includes('data-status="paid"'));
+    const zhCN = await app.raw('GET', `/callbacks/fakepay/default/return?${query}&lang=zh-CN`);
+    t.true(zhCN.text.includes('支付成功'));
+
+    const forged = await app.raw('GET', `/callbacks/fakepay/default/return?${notifyBody(app, order, {}, 'not-the-secret-at-all-0000')}&lang=en`);
+    t.is(forged.status, 200);
+    t.true(forged.text.includes('We could not confirm this payment'));
+    t.false(forged.text.includes(order.orderNo));
+  });
+});
+
+dbTest('a failed card payment shows the pay-again link', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    await app.control('decline', order.orderNo);
+    const got = await app.api('GET', `/v1/payments/${order.id}`);
+    t.is(got.body.status, 'failed');
+    const page = await app.raw('GET', `/callbacks/fakepay/default/return?${notifyBody(app, order, { status: 'FAILED', notify_id: '' })}&lang=en`);
+    t.true(page.text.includes('Payment failed'));
+    t.true(page.text.includes(`href="${got.body.action.url}"`));
+    t.true(page.text.includes('Pay again'));
+    // The buyer pays on the second try: failed → paid.
+    await app.control('pay', order.orderNo);
+    t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'paid');
+  });
+});
