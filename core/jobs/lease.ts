@@ -27,6 +27,9 @@ export async function claimRows<Row extends { id: number | string }>(db: Db, opt
   const now = options.now.getTime();
   const free = (q: Knex.QueryBuilder) => q.where((w) => w.whereNull('lease_until').orWhere('lease_until', '<', now));
 
+  // READ COMMITTED: InnoDB then keeps locks only on the rows that match, not on every row scanned,
+  // so claims for different work do not hide rows from each other.
+  const isolation = dbKind(db) === 'mysql' ? { isolationLevel: 'read committed' as const } : {};
   await db.transaction(async (trx) => {
     let candidates = trx(options.table).select('id').where(options.where).where(free).orderBy(options.orderBy).limit(options.limit);
     if (dbKind(db) === 'mysql') candidates = candidates.forUpdate().skipLocked();
@@ -37,7 +40,7 @@ export async function claimRows<Row extends { id: number | string }>(db: Db, opt
       .where(options.where)
       .where(free)
       .update({ lease_owner: token, lease_until: now + options.leaseMs });
-  });
+  }, isolation);
   return (await db(options.table).where({ lease_owner: token })) as Row[];
 }
 
