@@ -193,7 +193,7 @@ function causeFor(facts: PaymentFacts): string {
 async function raiseAttention(deps: CoreDeps, order: Order, reason: string): Promise<void> {
   await deps.db('orders')
     .where({ id: order.id })
-    .update({ attention: true, attention_reason: reason.slice(0, 500), version: order.version + 1, updated_at: deps.now().getTime() });
+    .update({ attention: true, attention_reason: reason.slice(0, 500), version: deps.db.raw('version + 1'), updated_at: deps.now().getTime() });
 }
 
 /** Checks verified facts against the order they name, then moves the order (or records why not). */

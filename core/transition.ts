@@ -36,6 +36,11 @@ export type TransitionResult =
   | { result: 'applied'; order: Order; from: OrderStatus }
   | { result: 'noop'; order: Order };
 
+function isSqliteBusy(err: unknown): boolean {
+  const code = (err as { code?: string } | undefined)?.code ?? '';
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT';
+}
+
 /** Lost an optimistic version race; the caller reads again and retries. */
 class VersionConflict extends Error {}
 
@@ -124,6 +129,8 @@ export async function transition(
       });
     } catch (err) {
       if (err instanceof VersionConflict && attempt < 5) continue;
+      // Another process holds SQLite's write lock past busy_timeout, or our read snapshot went stale.
+      if (isSqliteBusy(err) && attempt < 5) continue;
       if (err instanceof IllegalTransitionError) {
         deps.logger.warn({ orderId, from: err.from, to: err.to, cause: request.cause, source: request.source }, 'illegal transition refused');
       }

@@ -1,7 +1,7 @@
 import { pino, type Logger as PinoLogger } from 'pino';
 
 /** Keys whose values never reach a log line, at any depth (API keys, provider keys, HashKeys...). */
-const SECRET_KEY = /^(authorization|cookie|set-cookie|x-?key-?id|(?:x-)?api[-_]?key|apikey|password|passwd|pass|token|pay_?token|secret|.*_secret|.*Secret|webhook_?secret|hash_?key|hash_?iv|private_?key|app_?private_?key|a1|a2|b1|b2|sign|card_?no|card_?number|pan)$/i;
+const SECRET_KEY = /^(authorization|cookie|set-cookie|(?:x-)?key-?id|(?:x-)?api[-_]?key|apikey|password|passwd|pass|token|pay_?token|secret|.*_secret|.*Secret|webhook_?secret|hash_?key|hash_?iv|private_?key|app_?private_?key|a1|a2|b1|b2|sign|card_?no|card_?number|pan)$/i;
 
 const CARD_LIKE = /\b(?:\d[ -]?){12,18}\d\b/g;
 
@@ -33,7 +33,15 @@ export function redact(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return scrubText(value);
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   if (value instanceof Error) {
-    return { type: value.name, message: scrubText(value.message), code: (value as { code?: unknown }).code };
+    // Kept as a plain object (pino's serializer never sees it), so name the class explicitly.
+    const cause = (value as { cause?: unknown }).cause;
+    return {
+      name: value.name,
+      message: scrubText(value.message),
+      code: (value as { code?: unknown }).code,
+      stack: value.stack ? scrubText(value.stack) : undefined,
+      ...(cause === undefined ? {} : { cause: redact(cause, depth + 1) }),
+    };
   }
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};

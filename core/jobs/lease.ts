@@ -18,29 +18,44 @@ export interface ClaimOptions {
  * has run out, so a worker killed mid-job hands its rows to the next one once the lease expires.
  *
  * MariaDB: candidates are read with SELECT … FOR UPDATE SKIP LOCKED, so concurrent workers pass over
- * each other's rows instead of queueing. SQLite has a single writer, which serialises claims. On
- * both, the UPDATE repeats the "free" condition and stamps a unique token, and only rows carrying
- * that token are returned: two workers can never both hold one row.
+ * each other's rows instead of queueing. SQLite has a single writer, which serialises claims. The
+ * UPDATE repeats the "free" condition and stamps a unique token, and only rows carrying that token
+ * are returned: two workers can never both hold one row.
  */
 export async function claimRows<Row extends { id: number | string }>(db: Db, options: ClaimOptions): Promise<Row[]> {
   const token = `${options.owner.slice(0, 60)}:${randomString(12)}`;
   const now = options.now.getTime();
   const free = (q: Knex.QueryBuilder) => q.where((w) => w.whereNull('lease_until').orWhere('lease_until', '<', now));
 
-  // READ COMMITTED: InnoDB then keeps locks only on the rows that match, not on every row scanned,
-  // so claims for different work do not hide rows from each other.
-  const isolation = dbKind(db) === 'mysql' ? { isolationLevel: 'read committed' as const } : {};
-  await db.transaction(async (trx) => {
-    let candidates = trx(options.table).select('id').where(options.where).where(free).orderBy(options.orderBy).limit(options.limit);
-    if (dbKind(db) === 'mysql') candidates = candidates.forUpdate().skipLocked();
-    const ids = ((await candidates) as { id: number | string }[]).map((r) => r.id);
-    if (ids.length === 0) return;
-    await trx(options.table)
-      .whereIn('id', ids)
-      .where(options.where)
-      .where(free)
-      .update({ lease_owner: token, lease_until: now + options.leaseMs });
-  }, isolation);
+  if (dbKind(db) === 'sqlite') {
+    // One statement: SQLite takes the write lock up front (waiting out busy_timeout), where a
+    // read-then-write transaction could fail with SQLITE_BUSY_SNAPSHOT against another process.
+    const candidates = db(options.table).select('id').where(options.where).where(free).orderBy(options.orderBy).limit(options.limit);
+    await db(options.table).whereIn('id', candidates).update({ lease_owner: token, lease_until: now + options.leaseMs });
+  } else {
+    // READ COMMITTED: InnoDB then keeps locks only on the rows that match, not on every row
+    // scanned, so claims for different work do not hide rows from each other.
+    await db.transaction(
+      async (trx) => {
+        const candidates = trx(options.table)
+          .select('id')
+          .where(options.where)
+          .where(free)
+          .orderBy(options.orderBy)
+          .limit(options.limit)
+          .forUpdate()
+          .skipLocked();
+        const ids = ((await candidates) as { id: number | string }[]).map((r) => r.id);
+        if (ids.length === 0) return;
+        await trx(options.table)
+          .whereIn('id', ids)
+          .where(options.where)
+          .where(free)
+          .update({ lease_owner: token, lease_until: now + options.leaseMs });
+      },
+      { isolationLevel: 'read committed' },
+    );
+  }
   return (await db(options.table).where({ lease_owner: token })) as Row[];
 }
 

@@ -82,9 +82,8 @@ test('numbers made at increasing times (≥ 1 s apart) sort in the same order as
   );
 });
 
-// 110,000 numbers in one second against 36^8 ≈ 2.8e12 random suffixes: the chance of a collision is
-// about n²/2·36^8 ≈ 0.2%. Real checkout does not rest on chance (unique index + retry); this test
-// would only flake at that rate, and a failure far more often means the randomness is broken.
+// One process never repeats itself: a per-second counter (36^4 values) sits before the random part,
+// so this holds exactly, not by chance. Across processes the random part and the unique index do it.
 test('100,000 in a tight loop plus 10,000 made concurrently in the same second are all unique', async (t) => {
   const seen = new Set<string>();
   const loopDate = new Date();
@@ -102,8 +101,8 @@ test('100,000 in a tight loop plus 10,000 made concurrently in the same second a
   for (const no of concurrent) seen.add(no);
   t.is(seen.size, 110_000, 'duplicate order numbers across the concurrent batch');
 
-  // The 8 random characters use the whole alphabet (a stuck or narrowed generator would collide
-  // sooner than the arithmetic above promises).
+  // The 8 characters after the stamp use the whole alphabet (a stuck or narrowed generator would
+  // show here).
   const alphabet = new Set(concurrent.join('').split('').filter((_, i) => i % 20 >= 12));
   t.is(alphabet.size, 36);
 });
