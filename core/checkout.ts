@@ -53,7 +53,7 @@ export async function createPayment(deps: CoreDeps, merchantId: string, input: C
   const subject = input.subject ?? defaultSubject(items);
   let orderNo = '';
   for (let attempt = 0; ; attempt++) {
-    orderNo = newOrderNo(now);
+    orderNo = (deps.newOrderNo ?? newOrderNo)(now);
     try {
       await deps.db.transaction(async (trx) => {
         await trx('orders').insert({
@@ -130,6 +130,9 @@ export async function createPayment(deps: CoreDeps, merchantId: string, input: C
       failure: { code: result.code, message: result.message },
     });
     return done.order;
+  }
+  if (result.expiresAt && result.expiresAt.getTime() !== created.expiresAt.getTime()) {
+    await deps.db('orders').where({ id, status: 'created' }).update({ expires_at: result.expiresAt.getTime() });
   }
   const done = await transition(deps, id, {
     to: 'pending',

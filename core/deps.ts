@@ -10,4 +10,6 @@ export interface CoreDeps {
   logger: Logger;
   now: () => Date;
   hooks?: readonly TransitionHook[];
+  /** Issues order numbers; tests that need a particular shape (a sandbox's "ends in 9") swap it. */
+  newOrderNo?: (now: Date) => string;
 }

@@ -67,7 +67,17 @@ export type NextAction =
   | { type: 'instructions'; atm: AtmInstructions };
 
 export type CreatePaymentResult =
-  | { outcome: 'pending'; action: NextAction; providerTradeNo?: string | null }
+  | {
+      outcome: 'pending';
+      action: NextAction;
+      providerTradeNo?: string | null;
+      /**
+       * The provider's own deadline when it differs from the order's (an ATM account that stays
+       * open to the end of a Taipei day): the order takes it, so paygate never expires an order the
+       * provider would still take money for.
+       */
+      expiresAt?: Date;
+    }
   | { outcome: 'failed'; code: string; message: string };
 
 /** What a provider says happened to a payment, normalised. */
@@ -148,8 +158,15 @@ export interface CancelInput {
   order: OrderSnapshot;
 }
 
+/**
+ * - `cancelled`: closed at the provider; no payment can land any more.
+ * - `unsupported`: there is nothing the provider can close for this payment (an ATM account that
+ *   simply runs out); paygate cancels locally, and a payment that still lands is paid + attention.
+ * - `not_cancellable`: the provider refused (already paid, say): the order is not cancelled.
+ */
 export type CancelResult =
   | { outcome: 'cancelled' }
+  | { outcome: 'unsupported'; message: string }
   | { outcome: 'not_cancellable'; code: string; message: string };
 
 export interface ListTransactionsInput {

@@ -126,16 +126,18 @@ export async function cancelPayment(deps: CoreDeps, merchantId: string, id: stri
     throw new ConflictError('not_cancellable', `A ${order.status} payment cannot be cancelled${order.status === 'paid' ? '; refund it instead' : ''}`);
   }
   const provider = deps.registry.find(order.provider, order.account);
+  let atProvider = 'the provider cannot close payments; cancelled here only';
   if (provider?.cancel && provider.capabilities.has('cancel')) {
     const result = await provider.cancel({ order: await loadSnapshot(deps.db, order) });
     if (result.outcome === 'not_cancellable') {
       throw new ConflictError('not_cancellable', `${order.provider} refused to close the payment: ${result.code} ${result.message}`);
     }
+    atProvider = result.outcome === 'cancelled' ? 'closed at the provider' : `cancelled here only: ${result.message}`;
   }
   try {
     const done = await transition(deps, id, {
       to: 'cancelled',
-      cause: reason ? `merchant cancelled: ${reason}` : 'merchant cancelled',
+      cause: `merchant cancelled${reason ? `: ${reason}` : ''} (${atProvider})`,
       source: 'api',
     });
     return toPaymentView(done.order, deps.now(), await loadItems(deps.db, id));

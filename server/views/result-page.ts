@@ -16,25 +16,39 @@ export interface ResultPageInput {
 
 type Tone = 'good' | 'bad' | 'neutral';
 
-function statusOf(input: ResultPageInput): { key: MessageKey; tone: Tone; hint: MessageKey | null } {
+/**
+ * What the page says. A settled order speaks for itself. While the order still waits, a verified
+ * return (signed by the provider, or confirmed by asking it) may say more: it is shown, never stored.
+ */
+function statusOf(input: ResultPageInput): { key: MessageKey; tone: Tone; hint: MessageKey | null; shown: string } {
   const order = input.order;
-  if (!order) return { key: 'status_unknown', tone: 'neutral', hint: 'unknown_hint' };
-  switch (order.status) {
+  if (!order) return { key: 'status_unknown', tone: 'neutral', hint: 'unknown_hint', shown: 'unknown' };
+  const waiting = order.status === 'created' || order.status === 'pending';
+  const shown = waiting && input.verified && input.reported ? REPORTED[input.reported] : order.status;
+  switch (shown) {
     case 'paid':
-      return { key: 'status_paid', tone: 'good', hint: null };
+      return { key: 'status_paid', tone: 'good', hint: waiting ? 'reported_paid_hint' : null, shown };
     case 'partially_refunded':
     case 'refunded':
-      return { key: 'status_refunded', tone: 'neutral', hint: null };
+      return { key: 'status_refunded', tone: 'neutral', hint: null, shown };
     case 'failed':
-      return { key: 'status_failed', tone: 'bad', hint: null };
+      return { key: 'status_failed', tone: 'bad', hint: null, shown };
     case 'cancelled':
-      return { key: 'status_cancelled', tone: 'bad', hint: null };
+      return { key: 'status_cancelled', tone: 'bad', hint: null, shown };
     case 'expired':
-      return { key: 'status_expired', tone: 'bad', hint: null };
+      return { key: 'status_expired', tone: 'bad', hint: null, shown };
     default:
-      return { key: 'status_pending', tone: 'neutral', hint: input.reported === 'paid' ? 'reported_paid_hint' : 'pending_hint' };
+      return { key: 'status_pending', tone: 'neutral', hint: 'pending_hint', shown: 'pending' };
   }
 }
+
+const REPORTED: Record<PaymentOutcome, string> = {
+  paid: 'paid',
+  failed: 'failed',
+  pending: 'pending',
+  closed: 'cancelled',
+  refunded: 'refunded',
+};
 
 const TONES: Record<Tone, { fg: string; bg: string; icon: string }> = {
   good: { fg: '#0b6b2e', bg: '#e6f4ea', icon: '✓' },
@@ -56,8 +70,8 @@ export function renderResultPage(input: ResultPageInput): string {
     : '';
   const actions: string[] = [];
   const payAgain = safeHref(input.payAgainUrl);
-  if (order && (order.status === 'failed') && payAgain) actions.push(`<a class="button primary" href="${escapeHtml(payAgain)}">${escapeHtml(t(locale, 'payAgain'))}</a>`);
-  if (status.tone === 'neutral' && order) actions.push(`<a class="button" href="${escapeHtml(input.refreshUrl)}">${escapeHtml(t(locale, 'refresh'))}</a>`);
+  if (order && status.shown === 'failed' && payAgain) actions.push(`<a class="button primary" href="${escapeHtml(payAgain)}">${escapeHtml(t(locale, 'payAgain'))}</a>`);
+  if (order && (status.tone === 'neutral' || status.hint === 'reported_paid_hint')) actions.push(`<a class="button" href="${escapeHtml(input.refreshUrl)}">${escapeHtml(t(locale, 'refresh'))}</a>`);
   const back = safeHref(order?.returnUrl);
   if (back) actions.push(`<a class="button" href="${escapeHtml(back)}">${escapeHtml(t(locale, 'backToShop'))}</a>`);
   return `<!doctype html>
@@ -82,7 +96,7 @@ export function renderResultPage(input: ResultPageInput): string {
 </head>
 <body>
 <main>
-  <h1 class="status" role="status" data-status="${escapeHtml(order?.status ?? 'unknown')}"><span class="icon" aria-hidden="true">${tone.icon}</span>${escapeHtml(t(locale, status.key))}</h1>
+  <h1 class="status" role="status" data-status="${escapeHtml(status.shown)}"><span class="icon" aria-hidden="true">${tone.icon}</span>${escapeHtml(t(locale, status.key))}</h1>
   ${status.hint ? `<p class="hint">${escapeHtml(t(locale, status.hint))}</p>` : ''}
   ${rows}
   <nav class="actions">${actions.join('\n    ')}</nav>

@@ -282,8 +282,9 @@ dbTest('the browser return renders the result page and changes nothing', async (
     t.is(page.status, 200);
     t.regex(page.headers.get('content-type')!, /text\/html/);
     t.true(page.text.includes(order.orderNo));
-    t.true(page.text.includes('We have not heard from the bank yet'));
-    t.true(page.text.includes('The provider reports success'));
+    // The verified return says paid while the notify has not landed: shown, not stored.
+    t.true(page.text.includes('Payment received'));
+    t.true(page.text.includes('The provider confirmed this payment'));
     t.true(page.text.includes('href="https://shop.example/orders/A1001"'));
     t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'pending');
     const row = await h.db('provider_callbacks').where({ kind: 'return', order_id: order.id }).first();

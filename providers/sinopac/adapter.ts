@@ -1,0 +1,216 @@
+import { ValidationError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import type {
+  CallbackEnvelope,
+  CallbackReply,
+  CallbackRequest,
+  CallbackUrls,
+  CallbackVerification,
+  CreatePaymentInput,
+  CreatePaymentResult,
+  ListTransactionsInput,
+  PaymentFacts,
+  PaymentProvider,
+  ProviderCapability,
+  QueryInput,
+  QueryResult,
+  RefundInput,
+  RefundResult,
+  ReplyKind,
+} from '../../core/payment-provider.ts';
+import { SinopacClient, SinopacStatusError } from './client.ts';
+import {
+  atmInstructions,
+  cleanText,
+  endOfTaipeiDay,
+  orderCreateMessage,
+  orderQueryFacts,
+  payQueryFacts,
+  taipeiMinute,
+} from './codec.ts';
+import type { SinopacSettings } from './config.ts';
+
+/** §7.3: OrderQuery returns at most 300 rows; a full page means "ask again with a smaller window". */
+export const ORDER_QUERY_CAP = 300;
+const PAY_TOKEN = /^[A-Za-z0-9]{1,100}$/;
+
+/**
+ * Bank SinoPac 豐收款 (shared/specs/sinopac-qpay.md). Its callbacks carry only {ShopNo, PayToken}: the
+ * token is stored, acknowledged, and exchanged through OrderPayQuery, whose signed answer alone says
+ * what happened.
+ */
+export class SinopacProvider implements PaymentProvider {
+  readonly id = 'sinopac';
+  // No 'cancel': nothing at the bank closes an unpaid order (an ATM account runs until its
+  // ExpireDate, a card link until ExpMinutes; §7.4 has no such command). Core cancels locally and a
+  // payment that still lands becomes paid + attention. Void (Command C) sits behind 'refund'.
+  readonly capabilities: ReadonlySet<ProviderCapability> = new Set(['refund', 'listTransactions']);
+  readonly methods = ['atm', 'card'] as const;
+  readonly currencies = ['TWD'] as const;
+  // §8.1: the bank retries only 5 times, 10 minutes apart; the token is safe once stored.
+  readonly ackAfter = 'stored' as const;
+  private readonly client: SinopacClient;
+  private readonly urls: CallbackUrls;
+
+  constructor(
+    readonly account: string,
+    private readonly settings: SinopacSettings,
+    urls: CallbackUrls,
+    private readonly logger: Logger,
+    fetchImpl: typeof fetch = fetch,
+  ) {
+    this.client = new SinopacClient(settings, fetchImpl);
+    this.urls = settings.callbackBaseUrl ? rebase(urls, settings.callbackBaseUrl) : urls;
+  }
+
+  async create({ order }: CreatePaymentInput): Promise<CreatePaymentResult> {
+    const message = orderCreateMessage(order, this.settings, { returnUrl: this.urls.returnUrl, backendUrl: this.urls.notifyUrl });
+    let response: Record<string, unknown>;
+    try {
+      response = await this.client.call('OrderCreate', message);
+    } catch (err) {
+      if (err instanceof SinopacStatusError) return { outcome: 'failed', code: err.code, message: err.detail || err.description };
+      throw err;
+    }
+    const tsNo = typeof response.TSNo === 'string' ? response.TSNo : null;
+    if (order.method === 'atm') {
+      const expireDate = (message.ATMParam as { ExpireDate: string }).ExpireDate;
+      const deadline = endOfTaipeiDay(expireDate);
+      return {
+        outcome: 'pending',
+        providerTradeNo: tsNo,
+        action: { type: 'instructions', atm: atmInstructions(response, order, deadline) },
+        expiresAt: deadline,
+      };
+    }
+    const card = response.CardParam as { CardPayURL?: unknown } | undefined;
+    if (typeof card?.CardPayURL !== 'string') throw new Error('OrderCreate answered without CardParam.CardPayURL');
+    return { outcome: 'pending', providerTradeNo: tsNo, action: { type: 'redirect', url: card.CardPayURL } };
+  }
+
+  private fields(request: CallbackRequest): Record<string, string> {
+    if (request.httpMethod === 'GET') return Object.fromEntries(new URLSearchParams(request.rawQuery));
+    if (/json/i.test(request.contentType)) {
+      let body: unknown;
+      try {
+        body = JSON.parse(request.rawBody);
+      } catch {
+        throw ValidationError.field('body', 'is not valid JSON');
+      }
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw ValidationError.field('body', 'must be a JSON object');
+      return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : '']));
+    }
+    return Object.fromEntries(new URLSearchParams(request.rawBody));
+  }
+
+  /** §8: BackendURL is JSON {ShopNo, PayToken}; ReturnURL a form POST with the same two fields. */
+  inspectCallback(request: CallbackRequest): CallbackEnvelope {
+    const fields = this.fields(request);
+    if (fields.ShopNo !== this.settings.ShopNo) throw ValidationError.field('ShopNo', 'is not this account\'s shop', 'unknown_shop');
+    if (!fields.PayToken || !PAY_TOKEN.test(fields.PayToken)) throw ValidationError.field('PayToken', 'is missing or malformed');
+    return { dedupeKey: fields.PayToken, headers: { 'content-type': request.contentType } };
+  }
+
+  /** The callback proves nothing by itself: the facts come from the bank's signed OrderPayQuery answer. */
+  async verifyCallback(request: CallbackRequest): Promise<CallbackVerification> {
+    const { PayToken } = this.fields(request);
+    this.inspectCallback(request);
+    try {
+      const response = await this.client.call('OrderPayQuery', { ShopNo: this.settings.ShopNo, PayToken });
+      const facts = payQueryFacts(response);
+      if (!facts.orderNo || Number.isNaN(facts.amount)) return { verified: false, reason: 'OrderPayQuery answer lacks OrderNo or Amount' };
+      return { verified: true, facts };
+    } catch (err) {
+      // The bank answered, signed, that it does not know this token: nothing to apply.
+      if (err instanceof SinopacStatusError) return { verified: false, reason: `OrderPayQuery: ${err.description}` };
+      throw err;
+    }
+  }
+
+  reply(kind: ReplyKind): CallbackReply {
+    if (kind === 'ack') return { status: 200, contentType: 'application/json', body: '{"Status":"S"}' };
+    return { status: kind === 'retry' ? 503 : 400, contentType: 'application/json', body: '{"Status":"F"}' };
+  }
+
+  async query({ order }: QueryInput): Promise<QueryResult> {
+    const rows = await this.orderQuery({ OrderNo: order.orderNo });
+    const row = rows.find((r) => r.OrderNo === order.orderNo);
+    return row ? { found: true, facts: orderQueryFacts(row) } : { found: false };
+  }
+
+  /** Every order created in [from, to), splitting windows that come back full (§7.3's 300-row cap). */
+  async listTransactions({ from, to }: ListTransactionsInput): Promise<PaymentFacts[]> {
+    const seen = new Map<string, PaymentFacts>();
+    const minute = 60_000;
+    const start = Math.floor(from.getTime() / minute) * minute;
+    const end = Math.ceil(to.getTime() / minute) * minute;
+    const windows: [number, number][] = [[start, end]];
+    while (windows.length > 0) {
+      const [s, e] = windows.pop()!;
+      // OrderDateTimeE is inclusive to the minute: ask for [s, e - 1 minute].
+      const rows = await this.orderQuery({ OrderDateTimeS: taipeiMinute(new Date(s)), OrderDateTimeE: taipeiMinute(new Date(e - minute)) });
+      if (rows.length >= ORDER_QUERY_CAP && e - s > minute) {
+        const mid = s + Math.floor((e - s) / 2 / minute) * minute;
+        windows.push([s, mid], [mid, e]);
+        continue;
+      }
+      if (rows.length >= ORDER_QUERY_CAP) {
+        this.logger.warn({ minute: taipeiMinute(new Date(s)) }, 'SinoPac OrderQuery: 300 orders in one minute; some may be missing');
+      }
+      for (const row of rows) {
+        const facts = orderQueryFacts(row);
+        if (facts.orderNo) seen.set(facts.orderNo, facts);
+      }
+    }
+    return [...seen.values()];
+  }
+
+  private async orderQuery(conditions: Record<string, string>): Promise<Record<string, unknown>[]> {
+    try {
+      const response = await this.client.call('OrderQuery', { ShopNo: this.settings.ShopNo, ...conditions });
+      return Array.isArray(response.OrderList) ? (response.OrderList as Record<string, unknown>[]) : [];
+    } catch (err) {
+      // Status F on a query is read as "no such order" (the no-data answer is UNVERIFIED).
+      if (err instanceof SinopacStatusError) return [];
+      throw err;
+    }
+  }
+
+  /**
+   * OrderMaintain (§7.4), card orders only, built on UNVERIFIED field semantics. An authorised but
+   * not yet captured card (PayStatus 1C300, AutoBilling N) is voided (Command C) when the whole
+   * amount goes back; otherwise Command R refunds `amount` (partial refunds allowed). The bank keeps
+   * no idempotency key for either, so callers must make sure one refund number reaches it once.
+   */
+  async refund({ order, amount, reason }: RefundInput): Promise<RefundResult> {
+    if (order.method !== 'card') return { outcome: 'failed', code: 'unsupported', message: 'SinoPac cannot refund ATM transfers' };
+    const [row] = (await this.orderQuery({ OrderNo: order.orderNo })).filter((r) => r.OrderNo === order.orderNo);
+    const authorisedOnly = row?.PayStatus === '1C300';
+    if (authorisedOnly && amount !== order.amount) {
+      return { outcome: 'failed', code: 'partial_void', message: 'An uncaptured authorisation can only be voided whole' };
+    }
+    try {
+      const response = await this.client.call('OrderMaintain', {
+        ShopNo: this.settings.ShopNo,
+        OrderNo: order.orderNo,
+        Command: authorisedOnly ? 'C' : 'R',
+        ...(authorisedOnly ? {} : { Amount: amount }),
+        ...(reason ? { Remark: cleanText(reason, 60) } : {}),
+      });
+      return { outcome: 'succeeded', providerRefundNo: typeof response.TSNo === 'string' ? response.TSNo : null };
+    } catch (err) {
+      if (err instanceof SinopacStatusError) return { outcome: 'failed', code: err.code, message: err.detail || err.description };
+      throw err;
+    }
+  }
+}
+
+function rebase(urls: CallbackUrls, base: string): CallbackUrls {
+  const swap = (u: string) => {
+    const url = new URL(u);
+    const target = new URL(base);
+    return `${target.origin}${target.pathname.replace(/\/+$/, '')}${url.pathname}${url.search}`;
+  };
+  return { notifyUrl: swap(urls.notifyUrl), returnUrl: swap(urls.returnUrl) };
+}
+

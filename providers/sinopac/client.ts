@@ -1,0 +1,118 @@
+import { ProviderUnavailableError } from '../../core/errors.ts';
+import type { SinopacSettings } from './config.ts';
+import { decryptMessage, encryptMessage, hashId, sign, signMatches } from './crypto.ts';
+import { splitDescription } from './codec.ts';
+
+/**
+ * Faults talking to the bank. They are ProviderUnavailableErrors to core (retry later); the `kind`
+ * says which of the §6.3 checks failed. They never carry keys, HashID or the KeyID.
+ */
+export type SinopacFaultKind = 'transport' | 'rejected' | 'bad_sign' | 'protocol';
+
+export class SinopacFault extends ProviderUnavailableError {
+  constructor(
+    readonly kind: SinopacFaultKind,
+    readonly service: string,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(`SinoPac ${service}: ${message}`, cause);
+  }
+}
+
+/** The bank processed the call and answered Status F (§9.1): a business answer, not a fault. */
+export class SinopacStatusError extends Error {
+  readonly code: string;
+  readonly detail: string;
+  constructor(
+    readonly service: string,
+    readonly description: string,
+    readonly response: Record<string, unknown>,
+  ) {
+    const { code, message } = splitDescription(description);
+    super(`SinoPac ${service} answered F: ${description}`);
+    this.code = code;
+    this.detail = message;
+  }
+}
+
+type Json = Record<string, unknown>;
+
+/** §6.3: Nonce, then Order with the encrypted, signed message; the answer is verified and decrypted. */
+export class SinopacClient {
+  private readonly hashId: string;
+
+  constructor(
+    private readonly settings: SinopacSettings,
+    private readonly fetchImpl: typeof fetch = fetch,
+  ) {
+    this.hashId = hashId(settings);
+  }
+
+  private async post(service: string, path: 'Nonce' | 'Order', body: Json): Promise<Json> {
+    let response: Response;
+    try {
+      response = await this.fetchImpl(`${this.settings.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'X-KeyID': this.settings.KeyID },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.settings.timeoutMs),
+      });
+    } catch (err) {
+      const reason = (err as Error).name === 'TimeoutError' ? `no answer within ${this.settings.timeoutMs} ms` : (err as Error).message;
+      throw new SinopacFault('transport', service, `${path} failed: ${reason}`, err);
+    }
+    const text = await response.text().catch(() => '');
+    if (response.status !== 200) {
+      throw new SinopacFault(response.status === 401 || response.status === 403 ? 'rejected' : 'transport', service, `${path} answered HTTP ${response.status}`);
+    }
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Json;
+    } catch {
+      // fall through
+    }
+    throw new SinopacFault('protocol', service, `${path} did not answer a JSON object`);
+  }
+
+  async nonce(service: string): Promise<string> {
+    const answer = await this.post(service, 'Nonce', { ShopNo: this.settings.ShopNo });
+    if (typeof answer.Nonce !== 'string' || answer.Nonce === '') {
+      throw new SinopacFault('rejected', service, `Nonce refused${typeof answer.Description === 'string' ? `: ${answer.Description}` : ''}`);
+    }
+    return answer.Nonce;
+  }
+
+  /**
+   * Calls one service and returns the verified, decrypted answer. Throws SinopacFault for anything
+   * that is not a trustworthy answer, SinopacStatusError for a trustworthy `Status: F`.
+   */
+  async call(service: string, message: Json): Promise<Json> {
+    const nonce = await this.nonce(service);
+    const envelope = {
+      Version: '1.0.0',
+      ShopNo: this.settings.ShopNo,
+      APIService: service,
+      Sign: sign(message, nonce, this.hashId),
+      Nonce: nonce,
+      Message: encryptMessage(JSON.stringify(message), this.hashId, nonce),
+    };
+    const answer = await this.post(service, 'Order', envelope);
+    // §6.2: a gateway rejection (bad Sign, stale nonce) comes without Message/Nonce (shape UNVERIFIED).
+    if (typeof answer.Message !== 'string' || typeof answer.Nonce !== 'string' || typeof answer.Sign !== 'string') {
+      const why = typeof answer.Description === 'string' ? answer.Description : 'no Message/Nonce/Sign';
+      throw new SinopacFault('rejected', service, `the gateway rejected the call: ${why}`);
+    }
+    let plain: Json;
+    try {
+      plain = JSON.parse(decryptMessage(answer.Message, this.hashId, answer.Nonce)) as Json;
+    } catch (err) {
+      throw new SinopacFault('protocol', service, 'the answer could not be decrypted', err);
+    }
+    if (!signMatches(sign(plain, answer.Nonce, this.hashId), answer.Sign)) {
+      throw new SinopacFault('bad_sign', service, 'the answer failed its Sign check');
+    }
+    if (plain.Status !== 'S') throw new SinopacStatusError(service, String(plain.Description ?? ''), plain);
+    return plain;
+  }
+}
