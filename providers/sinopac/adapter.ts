@@ -138,24 +138,43 @@ export class SinopacProvider implements PaymentProvider {
     return row ? { found: true, facts: orderQueryFacts(row) } : { found: false };
   }
 
-  /** Every order created in [from, to), splitting windows that come back full (§7.3's 300-row cap). */
+  /**
+   * Every order created in [from, to). A full answer (§7.3's 300-row cap) is asked again in halves
+   * of its time window, down to one minute (the finest the bank's dates go); a full minute is split
+   * by PayType, then by PayFlag. Only a minute holding 300 orders of one type and one pay state can
+   * still hide orders, and that is logged.
+   */
   async listTransactions({ from, to }: ListTransactionsInput): Promise<PaymentFacts[]> {
     const seen = new Map<string, PaymentFacts>();
     const minute = 60_000;
     const start = Math.floor(from.getTime() / minute) * minute;
-    const end = Math.ceil(to.getTime() / minute) * minute;
-    const windows: [number, number][] = [[start, end]];
-    while (windows.length > 0) {
-      const [s, e] = windows.pop()!;
-      // OrderDateTimeE is inclusive to the minute: ask for [s, e - 1 minute].
-      const rows = await this.orderQuery({ OrderDateTimeS: taipeiMinute(new Date(s)), OrderDateTimeE: taipeiMinute(new Date(e - minute)) });
-      if (rows.length >= ORDER_QUERY_CAP && e - s > minute) {
-        const mid = s + Math.floor((e - s) / 2 / minute) * minute;
-        windows.push([s, mid], [mid, e]);
-        continue;
-      }
+    const end = Math.max(start + minute, Math.ceil(to.getTime() / minute) * minute);
+    type Slice = { s: number; e: number; extra: Record<string, string> };
+    const refinements: Record<string, string>[][] = [
+      [{ PayType: 'A' }, { PayType: 'C' }],
+      [{ PayFlag: 'Y' }, { PayFlag: 'N' }, { PayFlag: 'O' }],
+    ];
+    const pending: Slice[] = [{ s: start, e: end, extra: {} }];
+    while (pending.length > 0) {
+      const { s, e, extra } = pending.pop()!;
+      // OrderDateTimeE is inclusive to the minute: [s, e) is asked as s … e - 1 minute.
+      const rows = await this.orderQuery({
+        OrderDateTimeS: taipeiMinute(new Date(s)),
+        OrderDateTimeE: taipeiMinute(new Date(e - minute)),
+        ...extra,
+      });
       if (rows.length >= ORDER_QUERY_CAP) {
-        this.logger.warn({ minute: taipeiMinute(new Date(s)) }, 'SinoPac OrderQuery: 300 orders in one minute; some may be missing');
+        if (e - s > minute) {
+          const mid = s + Math.floor((e - s) / 2 / minute) * minute;
+          pending.push({ s, e: mid, extra }, { s: mid, e, extra });
+          continue;
+        }
+        const next = refinements[Object.keys(extra).length];
+        if (next) {
+          for (const condition of next) pending.push({ s, e, extra: { ...extra, ...condition } });
+          continue;
+        }
+        this.logger.warn({ minute: taipeiMinute(new Date(s)), ...extra }, 'SinoPac OrderQuery: 300 orders in one minute of one kind; some may be missing');
       }
       for (const row of rows) {
         const facts = orderQueryFacts(row);

@@ -21,6 +21,16 @@ export interface ConformanceTarget {
   paymentBody: (overrides?: Record<string, unknown>) => Record<string, unknown>;
   /** How long a notify may take to be applied after the simulated buyer acts. */
   settleMs?: number;
+  /**
+   * Whether the provider itself treats a repeated refund number as the same refund. Where it does
+   * not (SinoPac's OrderMaintain has no such key), paygate's refund service must keep the promise.
+   */
+  refundIdempotentAtProvider?: boolean;
+  /**
+   * false where the provider refunds some methods but not this one (SinoPac ATM): a refund must then
+   * be a clean `failed` result with code `unsupported`, never an exception.
+   */
+  refundable?: boolean;
 }
 
 async function control(app: TestApp, providerId: string, action: string, orderNo: string): Promise<any> {
@@ -120,11 +130,19 @@ export function conformance(target: ConformanceTarget): void {
       await control(app, target.providerId, 'pay', created.body.orderNo);
       await waitForStatus(app, created.body.id, 'paid', settle);
       const snapshot = await loadSnapshot(h.db, (await findOrder(h.db, created.body.id))!);
+      if (target.refundable === false) {
+        const refused = await provider.refund({ order: snapshot, refundNo: `R0${snapshot.orderNo.slice(-10)}`, amount: snapshot.amount });
+        t.is(refused.outcome, 'failed');
+        t.is(refused.outcome === 'failed' ? refused.code : '', 'unsupported');
+        return;
+      }
       const part = Math.floor(snapshot.amount / 2);
       const first = await provider.refund({ order: snapshot, refundNo: `R1${snapshot.orderNo.slice(-10)}`, amount: part });
       t.not(first.outcome, 'failed');
-      const replay = await provider.refund({ order: snapshot, refundNo: `R1${snapshot.orderNo.slice(-10)}`, amount: part });
-      t.not(replay.outcome, 'failed', 'the same refund number is idempotent');
+      if (target.refundIdempotentAtProvider !== false) {
+        const replay = await provider.refund({ order: snapshot, refundNo: `R1${snapshot.orderNo.slice(-10)}`, amount: part });
+        t.not(replay.outcome, 'failed', 'the same refund number is idempotent');
+      }
       const rest = await provider.refund({ order: snapshot, refundNo: `R2${snapshot.orderNo.slice(-10)}`, amount: snapshot.amount - part });
       t.not(rest.outcome, 'failed');
       const over = await provider.refund({ order: snapshot, refundNo: `R3${snapshot.orderNo.slice(-10)}`, amount: 1 });

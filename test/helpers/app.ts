@@ -45,6 +45,7 @@ export interface StartOptions {
   providers?: ProvidersConfig;
   now?: () => Date;
   bodyLimitKb?: number;
+  newOrderNo?: (now: Date) => string;
 }
 
 let counter = 0;
@@ -65,7 +66,13 @@ export async function startApp(handle: TestDbHandle, options: StartOptions = {})
     simulateUnconfigured: true,
     simulatorTimeScale: 0.001,
   });
-  const deps: CoreDeps = { db: handle.db, registry, logger: silentLogger, now: options.now ?? (() => new Date()) };
+  const deps: CoreDeps = {
+    db: handle.db,
+    registry,
+    logger: silentLogger,
+    now: options.now ?? (() => new Date()),
+    newOrderNo: options.newOrderNo,
+  };
   const background = new BackgroundTasks();
   const app = createApp({ ...deps, simulators, background, bodyLimitKb: options.bodyLimitKb });
   handler = app.callback();
