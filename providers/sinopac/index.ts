@@ -1,0 +1,26 @@
+import type { ProviderModule } from '../../core/payment-provider.ts';
+import { SinopacProvider } from './adapter.ts';
+import { sinopacConfig, type SinopacConfig } from './config.ts';
+import { createSinopacSimulator, type SinopacSimulator, type SinopacSimulatorSettings } from './simulator/index.ts';
+
+export interface SinopacModuleOptions {
+  simulator?: SinopacSimulatorSettings;
+  /** Tests get hold of the simulator the gateway mounted. */
+  onSimulator?: (simulator: SinopacSimulator) => void;
+}
+
+/** Bank SinoPac 豐收款 (QPay WebAPI): ATM virtual accounts and cards. */
+export function sinopacModule(options: SinopacModuleOptions = {}): ProviderModule<SinopacConfig> {
+  return {
+    id: 'sinopac',
+    displayName: 'Bank SinoPac 豐收款',
+    configSchema: sinopacConfig as never,
+    createProvider: (account, config, context) =>
+      new SinopacProvider(account, sinopacConfig.parse(config), context.callbackUrls, context.logger),
+    simulator(simOptions) {
+      const simulator = createSinopacSimulator(simOptions, options.simulator);
+      options.onSimulator?.(simulator);
+      return simulator;
+    },
+  };
+}

@@ -1,0 +1,166 @@
+import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../../core/logger.ts';
+
+/** Taiwan has no DST: Asia/Taipei is always UTC+8 (§7 conventions). */
+const TAIPEI_OFFSET_MS = 8 * 3_600_000;
+
+/** `yyyyMMddHHmm` in Asia/Taipei (§10). */
+export function taipeiStamp(date: Date): string {
+  return new Date(date.getTime() + TAIPEI_OFFSET_MS).toISOString().replace(/[-T:]/g, '').slice(0, 12);
+}
+
+/** `yyyy-MM-dd HH:mm` in Asia/Taipei, for people. */
+export function taipeiText(date: Date): string {
+  return new Date(date.getTime() + TAIPEI_OFFSET_MS).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** `yyyyMMdd` in Asia/Taipei. */
+export function taipeiDay(date: Date): string {
+  return taipeiStamp(date).slice(0, 8);
+}
+
+/** The instant a `yyyyMMdd` day ends in Taipei (ATM ExpireDate is valid through 23:59, §7.1), or null. */
+export function endOfTaipeiDay(day: string): Date | null {
+  const m = /^(\d{4})(\d{2})(\d{2})$/.exec(day);
+  if (!m) return null;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const utc = Date.UTC(y, mo - 1, d, 23, 59, 59, 999);
+  const check = new Date(utc);
+  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d) return null;
+  return new Date(utc - TAIPEI_OFFSET_MS);
+}
+
+/** True for a real calendar minute written as `yyyyMMddHHmm`. */
+export function isStamp(value: string): boolean {
+  const m = /^(\d{8})(\d{2})(\d{2})$/.exec(value);
+  return !!m && endOfTaipeiDay(m[1]!) !== null && Number(m[2]) < 24 && Number(m[3]) < 60;
+}
+
+/** .NET DateTime ticks start at 0001-01-01; the bank's nonces begin with ticks / 10 000 (§3.3). */
+const DOTNET_EPOCH_OFFSET_MS = 62_135_596_800_000;
+
+/** A nonce shaped like the bank's: base64("<ms since 0001-01-01>.<d>:<64 lower hex>") (§3.3). */
+export function mintNonce(now = Date.now()): string {
+  const text = `${now + DOTNET_EPOCH_OFFSET_MS}.${randomInt(10)}:${randomBytes(32).toString('hex')}`;
+  return Buffer.from(text, 'ascii').toString('base64');
+}
+
+export const randomHex = (bytes: number): string => randomBytes(bytes).toString('hex');
+
+export function randomDigits(count: number): string {
+  let out = '';
+  for (let i = 0; i < count; i++) out += String(randomInt(10));
+  return out;
+}
+
+/** Constant-time string equality that does not leak the length either. */
+export function secretEquals(a: string, b: string): boolean {
+  const x = createHash('sha256').update(a, 'utf8').digest();
+  const y = createHash('sha256').update(b, 'utf8').digest();
+  return timingSafeEqual(x, y);
+}
+
+export function luhnValid(digits: string): boolean {
+  if (!/^\d{12,19}$/.test(digits)) return false;
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
+}
+
+/** NT$ text for an amount in 1/100 NTD (§7): integer arithmetic only. */
+export function ntd(amount: number): string {
+  const whole = Math.trunc(amount / 100).toLocaleString('en-US');
+  const cents = amount % 100;
+  return `NT$${whole}${cents ? `.${String(cents).padStart(2, '0')}` : ''}`;
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const BODY_LIMIT = 1 << 20;
+
+export function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > BODY_LIMIT) {
+        done = true;
+        reject(new HttpError(413, 'request body too large'));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (done) return;
+      done = true;
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    req.on('error', () => {
+      if (done) return;
+      done = true;
+      reject(new HttpError(400, 'request aborted'));
+    });
+    req.on('close', () => {
+      if (done) return;
+      done = true;
+      reject(new HttpError(400, 'request aborted'));
+    });
+  });
+}
+
+export function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+}
+
+/** Every timer the simulator starts, so close() can stop them all; nothing is scheduled after close. */
+export class Timers {
+  private readonly pending = new Set<NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(private readonly logger: Logger) {}
+
+  after(ms: number, task: () => unknown): void {
+    if (this.closed) return;
+    const timer = setTimeout(() => {
+      this.pending.delete(timer);
+      Promise.resolve()
+        .then(task)
+        .catch((err: unknown) => this.logger.error({ err: String(err) }, 'sinopac simulator: timer task failed'));
+    }, Math.max(0, ms));
+    timer.unref();
+    this.pending.add(timer);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const timer of this.pending) clearTimeout(timer);
+    this.pending.clear();
+  }
+}
