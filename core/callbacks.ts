@@ -196,13 +196,18 @@ async function raiseAttention(deps: CoreDeps, order: Order, reason: string): Pro
     .update({ attention: true, attention_reason: reason.slice(0, 500), version: deps.db.raw('version + 1'), updated_at: deps.now().getTime() });
 }
 
-/** Checks verified facts against the order they name, then moves the order (or records why not). */
-async function applyFacts(deps: CoreDeps, provider: PaymentProvider, row: CallbackRow, facts: PaymentFacts): Promise<void> {
+/**
+ * Checks verified facts against the order they name, then moves the order (or records why not).
+ * Facts that do not fit the order (unknown order, other account, other amount) are recorded and
+ * answered as rejected: the provider's own docs treat such a notify as abnormal (Alipay §3.5), and
+ * a provider that retries it only adds audit rows.
+ */
+async function applyFacts(deps: CoreDeps, provider: PaymentProvider, row: CallbackRow, facts: PaymentFacts): Promise<ReplyKind> {
   const order = await findOrderByNo(deps.db, facts.orderNo);
   if (!order || order.provider !== provider.id) {
     await finish(deps, row, { verified: true, outcome: 'unknown_order', error: `no ${provider.id} order ${facts.orderNo}` });
     deps.logger.warn({ callbackId: row.id, orderNo: facts.orderNo }, 'verified callback for an unknown order');
-    return;
+    return 'reject';
   }
   if (order.account !== provider.account) {
     await finish(deps, row, {
@@ -211,18 +216,18 @@ async function applyFacts(deps: CoreDeps, provider: PaymentProvider, row: Callba
       error: `order ${order.orderNo} belongs to account ${order.account}, not ${provider.account}`,
     });
     deps.logger.warn({ callbackId: row.id, orderId: order.id }, 'callback from another account than the order');
-    return;
+    return 'reject';
   }
   if (facts.currency !== order.currency || facts.amount !== order.amount) {
     const reason = `provider reported ${facts.outcome} for ${facts.amount} ${facts.currency}; the order is ${order.amount} ${order.currency}`;
     await finish(deps, row, { verified: true, outcome: 'amount_mismatch', error: reason, orderId: order.id });
     if (facts.outcome === 'paid') await raiseAttention(deps, order, `Amount mismatch: ${reason}`);
     deps.logger.error({ callbackId: row.id, orderId: order.id, reported: facts.amount, expected: order.amount }, 'callback amount mismatch');
-    return;
+    return 'reject';
   }
   if (facts.simulated && facts.outcome === 'paid') {
     await finish(deps, row, { verified: true, outcome: 'simulated', error: 'a simulated payment never counts as paid', orderId: order.id });
-    return;
+    return 'ack';
   }
   try {
     await transition(
@@ -260,6 +265,7 @@ async function applyFacts(deps: CoreDeps, provider: PaymentProvider, row: Callba
       orderId: order.id,
     });
   }
+  return 'ack';
 }
 
 /**
@@ -281,16 +287,17 @@ export async function processInboxRow(deps: CoreDeps, provider: PaymentProvider,
     return 'reject';
   }
   try {
-    await applyFacts(deps, provider, row, verification.facts);
+    return await applyFacts(deps, provider, row, verification.facts);
   } catch (err) {
     await scheduleRetry(deps, row, err).catch(() => undefined);
     throw err;
   }
-  return 'ack';
 }
 
+const REJECTED_OUTCOMES = new Set(['rejected', 'malformed', 'unknown_order', 'account_mismatch', 'amount_mismatch']);
+
 function replyForFinished(row: CallbackRow): ReplyKind {
-  return row.outcome === 'rejected' || row.outcome === 'malformed' ? 'reject' : 'ack';
+  return REJECTED_OUTCOMES.has(row.outcome ?? '') ? 'reject' : 'ack';
 }
 
 /** The notify endpoint's whole job (DESIGN §5.1–5.3). */

@@ -148,10 +148,21 @@ export function buildRegistry(options: BuildRegistryOptions): { registry: Provid
         continue;
       }
       const urls = callbackUrls(options.publicUrl, module.id, account);
-      const provider = module.createProvider(account, parsed.data, {
-        logger: options.logger.child({ provider: module.id, account }),
-        callbackUrls: urls,
-      });
+      let provider: PaymentProvider;
+      try {
+        // Providers check what zod cannot (keys that must parse as RSA keys...) when built: at boot.
+        provider = module.createProvider(account, parsed.data, {
+          logger: options.logger.child({ provider: module.id, account }),
+          callbackUrls: urls,
+        });
+      } catch (err) {
+        if (err instanceof ConfigError && err.details.length > 0) {
+          for (const d of err.details) problems.push({ path: ['providers', module.id, account, d.path].filter(Boolean).join('.'), message: d.message });
+        } else {
+          problems.push({ path: `providers.${module.id}.${account}`, message: err instanceof Error ? err.message : String(err) });
+        }
+        continue;
+      }
       registry.add(module, provider, { isDefault: account === defaultId, simulated: false, urls });
     }
     if (ids.length === 0 && options.simulateUnconfigured && module.simulator) {

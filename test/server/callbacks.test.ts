@@ -146,7 +146,7 @@ dbTest('verified facts that do not match the order are recorded and flagged, nev
   await withApp(t, h, async (app) => {
     const order = await newOrder(app);
     const res = await postNotify(app, notifyBody(app, order, { amount: '100', notify_id: 'short-pay' }));
-    t.is(res.text, 'OK'); // recorded: the provider need not retry
+    t.is(res.text, 'BAD SIGN', 'recorded, and answered as abnormal');
     const row = await h.db('provider_callbacks').where({ dedupe_key: 'short-pay' }).first();
     t.is(row.outcome, 'amount_mismatch');
     const got = await app.api('GET', `/v1/payments/${order.id}`);
@@ -154,8 +154,10 @@ dbTest('verified facts that do not match the order are recorded and flagged, nev
     t.regex(got.body.attention, /Amount mismatch/);
 
     const unknown = await postNotify(app, notifyBody(app, { orderNo: '26112200000000000000', amount: 5 }, { notify_id: 'ghost' }));
-    t.is(unknown.text, 'OK');
+    t.is(unknown.text, 'BAD SIGN');
     t.is((await h.db('provider_callbacks').where({ dedupe_key: 'ghost' }).first()).outcome, 'unknown_order');
+    // The same notify again gets the same answer from the recorded row.
+    t.is((await postNotify(app, notifyBody(app, { orderNo: '26112200000000000000', amount: 5 }, { notify_id: 'ghost' }))).text, 'BAD SIGN');
   });
 });
 
