@@ -230,7 +230,10 @@ export interface SimulatorOptions {
 export interface ProviderModule<Config = unknown> {
   readonly id: string;
   readonly displayName: string;
-  /** Validates one account's configuration; parsed once at boot. */
+  /**
+   * Validates one account's configuration; parsed once at boot. A `callbackBaseUrl` string in the
+   * parsed config replaces PAYGATE_PUBLIC_URL in that account's callback URLs.
+   */
   readonly configSchema: z.ZodType<Config>;
   createProvider(account: string, config: Config, context: ProviderContext): PaymentProvider;
   simulator?(options: SimulatorOptions): SimulatorInstance<Config>;

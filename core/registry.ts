@@ -147,7 +147,9 @@ export function buildRegistry(options: BuildRegistryOptions): { registry: Provid
         }
         continue;
       }
-      const urls = callbackUrls(options.publicUrl, module.id, account);
+      // An account may carry its own public base for callbacks (a separate callback host).
+      const ownBase = (parsed.data as { callbackBaseUrl?: unknown } | null)?.callbackBaseUrl;
+      const urls = callbackUrls(typeof ownBase === 'string' ? ownBase : options.publicUrl, module.id, account);
       let provider: PaymentProvider;
       try {
         // Providers check what zod cannot (keys that must parse as RSA keys...) when built: at boot.

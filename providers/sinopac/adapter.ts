@@ -60,7 +60,7 @@ export class SinopacProvider implements PaymentProvider {
     fetchImpl: typeof fetch = fetch,
   ) {
     this.client = new SinopacClient(settings, fetchImpl);
-    this.urls = settings.callbackBaseUrl ? rebase(urls, settings.callbackBaseUrl) : urls;
+    this.urls = urls;
   }
 
   async create({ order }: CreatePaymentInput): Promise<CreatePaymentResult> {
@@ -223,13 +223,3 @@ export class SinopacProvider implements PaymentProvider {
     }
   }
 }
-
-function rebase(urls: CallbackUrls, base: string): CallbackUrls {
-  const swap = (u: string) => {
-    const url = new URL(u);
-    const target = new URL(base);
-    return `${target.origin}${target.pathname.replace(/\/+$/, '')}${url.pathname}${url.search}`;
-  };
-  return { notifyUrl: swap(urls.notifyUrl), returnUrl: swap(urls.returnUrl) };
-}
-

@@ -13,7 +13,7 @@ const account = (merchantId: string) => ({ merchantId, secret: 'fake-secret-0123
 test('several accounts of one provider side by side; the default is "default" or else the first', (t) => {
   const { registry, simulators } = buildRegistry({
     modules: [fakePayModule()],
-    config: { fakepay: { shop2: account('M2'), default: account('M1') } },
+    config: { fakepay: { shop2: account('M2'), default: account('M1'), edge: { ...account('M3'), callbackBaseUrl: 'https://hooks.example/pg/' } } },
     publicUrl: 'https://pay.example/',
     logger: silentLogger,
     simulateUnconfigured: true,
@@ -25,11 +25,13 @@ test('several accounts of one provider side by side; the default is "default" or
     notifyUrl: 'https://pay.example/callbacks/fakepay/shop2/notify',
     returnUrl: 'https://pay.example/callbacks/fakepay/shop2/return',
   });
+  t.is(registry.callbackUrlsFor('fakepay', 'edge').notifyUrl, 'https://hooks.example/pg/callbacks/fakepay/edge/notify', 'an account may use its own callback host');
   t.deepEqual(
     registry.list().map((a) => [a.account, a.isDefault, a.simulated]),
     [
       ['shop2', false, false],
       ['default', true, false],
+      ['edge', false, false],
     ],
   );
   const unknown = t.throws(() => registry.resolveForCheckout('nopay'), { instanceOf: ValidationError });

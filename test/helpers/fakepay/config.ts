@@ -6,5 +6,6 @@ export const fakePayConfig = z.strictObject({
   baseUrl: z.string().url(),
   ackAfter: z.enum(['stored', 'applied']).default('applied'),
   timeoutMs: z.int().min(100).default(5_000),
+  callbackBaseUrl: z.string().url().optional(),
 });
 export type FakePayConfig = z.input<typeof fakePayConfig>;

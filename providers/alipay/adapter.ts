@@ -1,0 +1,201 @@
+import { AlipaySdk } from 'alipay-sdk';
+import { ProviderUnavailableError, ValidationError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import type {
+  CallbackEnvelope,
+  CallbackReply,
+  CallbackRequest,
+  CallbackUrls,
+  CallbackVerification,
+  CancelResult,
+  CreatePaymentInput,
+  CreatePaymentResult,
+  PaymentProvider,
+  ProviderCapability,
+  QueryInput,
+  QueryResult,
+  RefundInput,
+  RefundResult,
+  ReplyKind,
+} from '../../core/payment-provider.ts';
+import { MAX_EXPIRY_MS, beijingTime, cleanSubject, notifyFacts, queryFacts, toTotalAmount, withoutEmpty } from './codec.ts';
+import type { AlipaySettings } from './config.ts';
+import { validateKeys } from './keys.ts';
+
+type SdkResult = Record<string, unknown> & { code?: string; msg?: string; subCode?: string; subMsg?: string };
+
+const PRODUCT: Record<string, { method: string; productCode: string }> = {
+  page: { method: 'alipay.trade.page.pay', productCode: 'FAST_INSTANT_TRADE_PAY' },
+  wap: { method: 'alipay.trade.wap.pay', productCode: 'QUICK_WAP_WAY' },
+};
+
+const decodeHtml = (text: string) => text.replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'");
+
+/**
+ * Alipay page (PC) and WAP pay through alipay-sdk (shared/specs/alipay.md). Only the RSA2-verified
+ * async notify changes an order; the browser return only displays, after asking trade.query.
+ */
+export class AlipayProvider implements PaymentProvider {
+  readonly id = 'alipay';
+  readonly capabilities: ReadonlySet<ProviderCapability> = new Set(['refund', 'cancel']);
+  readonly methods = ['page', 'wap'] as const;
+  readonly currencies: readonly string[];
+  // §3.6: Alipay retries for ~25 h; "success" is said once the notify is recorded and applied.
+  readonly ackAfter = 'applied' as const;
+  private readonly sdk: AlipaySdk;
+  private readonly urls: CallbackUrls;
+
+  constructor(
+    readonly account: string,
+    private readonly settings: AlipaySettings,
+    urls: CallbackUrls,
+    private readonly logger: Logger,
+  ) {
+    validateKeys(settings.privateKey, settings.keyType, settings.alipayPublicKey);
+    this.sdk = new AlipaySdk({
+      appId: settings.appId,
+      privateKey: settings.privateKey.trim(),
+      keyType: settings.keyType,
+      alipayPublicKey: settings.alipayPublicKey.trim(),
+      signType: 'RSA2',
+      gateway: settings.gateway,
+      timeout: settings.timeoutMs,
+    });
+    this.currencies = settings.currencies;
+    this.urls = urls;
+  }
+
+  async create({ order }: CreatePaymentInput): Promise<CreatePaymentResult> {
+    const product = PRODUCT[order.method];
+    if (!product) throw ValidationError.field('method', 'Alipay offers page and wap', 'unsupported_method');
+    if (!/^[A-Za-z0-9_]{1,64}$/.test(order.orderNo)) throw ValidationError.field('orderNo', 'is not a valid out_trade_no');
+    // §6: time_expire is at most 15 days ahead; the order follows Alipay's deadline.
+    const expiresAt = new Date(Math.min(order.expiresAt.getTime(), Date.now() + MAX_EXPIRY_MS));
+    const bizContent = {
+      out_trade_no: order.orderNo,
+      total_amount: toTotalAmount(order.amount, order.currency),
+      subject: cleanSubject(order.subject),
+      product_code: product.productCode,
+      time_expire: beijingTime(expiresAt),
+      ...(order.method === 'wap' && order.returnUrl ? { quit_url: order.returnUrl } : {}),
+    };
+    const params = { notifyUrl: this.urls.notifyUrl, returnUrl: this.urls.returnUrl, bizContent };
+    const base = { outcome: 'pending' as const, providerTradeNo: null, ...(expiresAt.getTime() !== order.expiresAt.getTime() ? { expiresAt } : {}) };
+    if (order.method === 'page') {
+      return { ...base, action: { type: 'redirect', url: this.sdk.pageExecute(product.method, 'GET', params) } };
+    }
+    // WAP: the SDK's auto-submitting form, handed over as fields so any page can render it.
+    const html = this.sdk.pageExecute(product.method, 'POST', params);
+    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+    if (!action) throw new Error('alipay-sdk produced no form');
+    const fields: Record<string, string> = {};
+    for (const m of html.matchAll(/<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)) fields[m[1]!] = decodeHtml(m[2]!);
+    return { ...base, action: { type: 'form', method: 'POST', url: decodeHtml(action), fields } };
+  }
+
+  private params(request: CallbackRequest): Record<string, string> {
+    const text = request.httpMethod === 'GET' ? request.rawQuery : request.rawBody;
+    return Object.fromEntries(new URLSearchParams(text));
+  }
+
+  inspectCallback(request: CallbackRequest): CallbackEnvelope {
+    const params = this.params(request);
+    if (request.kind === 'notify') {
+      if (!/application\/x-www-form-urlencoded/i.test(request.contentType)) {
+        throw ValidationError.field('content-type', 'must be application/x-www-form-urlencoded');
+      }
+      if (!params.notify_id) throw ValidationError.field('notify_id', 'is missing');
+      if (!params.sign) throw ValidationError.field('sign', 'is missing');
+    }
+    return { dedupeKey: request.kind === 'notify' ? params.notify_id! : null, headers: { 'content-type': request.contentType } };
+  }
+
+  /**
+   * Notify: checkNotifySignV2 over the decoded form without empty values (never checkNotifySign:
+   * §1.9), then app_id and seller_id. Return: the same signature check, then a fresh trade.query,
+   * since a return carries no trade_status (§4). Core checks the order and the amount.
+   */
+  async verifyCallback(request: CallbackRequest): Promise<CallbackVerification> {
+    const params = withoutEmpty(this.params(request));
+    if (!params.sign || !this.sdk.checkNotifySignV2(params)) return { verified: false, reason: 'bad signature' };
+    if (params.app_id !== this.settings.appId) return { verified: false, reason: `app_id ${params.app_id} is not this app` };
+    if (this.settings.sellerId && params.seller_id !== this.settings.sellerId) {
+      return { verified: false, reason: `seller_id ${params.seller_id ?? '(none)'} is not this account's seller` };
+    }
+    const currency = this.currencies[0]!;
+    if (request.kind === 'return') {
+      const fresh = await this.query({ order: { orderNo: params.out_trade_no ?? '' } as QueryInput['order'] }).catch((err) => {
+        this.logger.warn({ err: (err as Error).message }, 'alipay trade.query for a return failed');
+        return null;
+      });
+      if (fresh?.found) return { verified: true, facts: fresh.facts };
+      const facts = notifyFacts({ ...params, trade_status: 'WAIT_BUYER_PAY' }, currency);
+      return 'error' in facts ? { verified: false, reason: facts.error } : { verified: true, facts };
+    }
+    const facts = notifyFacts(params, currency);
+    if ('error' in facts) return { verified: false, reason: facts.error };
+    return { verified: true, facts };
+  }
+
+  reply(kind: ReplyKind): CallbackReply {
+    // §3.6: exactly "success"; anything else makes Alipay send it again.
+    return { status: 200, contentType: 'text/plain', body: kind === 'ack' ? 'success' : 'failure' };
+  }
+
+  private async exec(method: string, bizContent: Record<string, unknown>): Promise<SdkResult> {
+    try {
+      return (await this.sdk.exec(method, { bizContent }, { validateSign: true })) as SdkResult;
+    } catch (err) {
+      // Transport errors, HTTP ≠ 200, a bad response signature (§1.11): the outcome is unknown.
+      throw new ProviderUnavailableError(`Alipay ${method}: ${(err as Error).message}`, err);
+    }
+  }
+
+  /** §1.11: 20000 / isp.unknow-error / ACQ.SYSTEM_ERROR mean "unknown": a fault to retry, not an answer. */
+  private unknown(method: string, r: SdkResult): never {
+    throw new ProviderUnavailableError(`Alipay ${method} answered ${r.code} ${r.subCode ?? ''} ${r.subMsg ?? r.msg ?? ''}`.trim());
+  }
+
+  private isUnknown(r: SdkResult): boolean {
+    return r.code === '20000' || r.subCode === 'ACQ.SYSTEM_ERROR' || r.subCode === 'isp.unknow-error' || r.subCode === 'aop.unknow-error';
+  }
+
+  async query({ order }: QueryInput): Promise<QueryResult> {
+    const r = await this.exec('alipay.trade.query', { out_trade_no: order.orderNo });
+    if (r.code === '10000') return { found: true, facts: queryFacts(r, this.currencies[0]!) };
+    // The buyer has not reached the cashier yet: no trade exists, which is "pending", not an error.
+    if (r.subCode === 'ACQ.TRADE_NOT_EXIST') return { found: false };
+    return this.unknown('alipay.trade.query', r);
+  }
+
+  /** out_request_no = our refund number: Alipay's own idempotency key for each refund (§5.2). */
+  async refund({ order, refundNo, amount, reason }: RefundInput): Promise<RefundResult> {
+    const r = await this.exec('alipay.trade.refund', {
+      out_trade_no: order.orderNo,
+      refund_amount: toTotalAmount(amount, order.currency),
+      out_request_no: refundNo,
+      ...(reason ? { refund_reason: reason.slice(0, 256) } : {}),
+    });
+    if (r.code === '10000') {
+      if (r.fundChange === 'Y') return { outcome: 'succeeded', providerRefundNo: refundNo };
+      // fund_change N: a repeat, or still in progress — ask (§5.2: code 10000 alone proves nothing).
+      const q = await this.exec('alipay.trade.fastpay.refund.query', { out_trade_no: order.orderNo, out_request_no: refundNo });
+      if (q.code === '10000' && q.refundStatus === 'REFUND_SUCCESS') return { outcome: 'succeeded', providerRefundNo: refundNo };
+      return { outcome: 'pending', providerRefundNo: refundNo };
+    }
+    if (this.isUnknown(r)) return this.unknown('alipay.trade.refund', r);
+    return { outcome: 'failed', code: r.subCode ?? r.code ?? 'refund_failed', message: r.subMsg ?? r.msg ?? '' };
+  }
+
+  async cancel({ order }: { order: QueryInput['order'] }): Promise<CancelResult> {
+    const r = await this.exec('alipay.trade.close', { out_trade_no: order.orderNo });
+    if (r.code === '10000') return { outcome: 'cancelled' };
+    if (r.subCode === 'ACQ.TRADE_NOT_EXIST') {
+      // The buyer never reached the cashier: nothing to close. The hand-off stays valid until
+      // time_expire, so a payment that still lands becomes paid + attention.
+      return { outcome: 'unsupported', message: 'no trade exists at Alipay yet' };
+    }
+    if (this.isUnknown(r)) return this.unknown('alipay.trade.close', r);
+    return { outcome: 'not_cancellable', code: r.subCode ?? r.code ?? 'close_failed', message: r.subMsg ?? r.msg ?? '' };
+  }
+}
