@@ -1,5 +1,5 @@
 import type { CreatePaymentInput } from './api-schemas.ts';
-import { isUniqueViolation } from './db.ts';
+import { errorSummary, isUniqueViolation } from './db.ts';
 import type { CoreDeps } from './deps.ts';
 import { ConflictError, GatewayError, ProviderUnavailableError, ValidationError } from './errors.ts';
 import { newId } from './ids.ts';
@@ -110,16 +110,15 @@ export async function createPayment(deps: CoreDeps, merchantId: string, input: C
     const urls = deps.registry.callbackUrlsFor(provider.id, provider.account);
     result = await provider.create({ order: toSnapshot(created, items), urls });
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    deps.logger.warn({ orderId: id, provider: provider.id, err }, 'provider create failed');
-    await transition(deps, id, {
-      to: 'failed',
-      cause: `provider could not create the payment: ${message}`.slice(0, 500),
-      source: 'api',
-      failure: { code: 'provider_unavailable', message: 'The payment provider could not be reached' },
+    // Nothing reached the buyer (no pay URL, no account number), so nothing happened: the order is
+    // removed and the merchant may try again, with the same merchantOrderId and Idempotency-Key.
+    await deps.db.transaction(async (trx) => {
+      await trx('order_items').where({ order_id: id }).delete();
+      await trx('orders').where({ id, status: 'created' }).delete();
     });
     if (err instanceof GatewayError && err.httpStatus < 500) throw err;
-    throw new ProviderUnavailableError(`${provider.id} could not create the payment (order ${id} is failed; use a new merchantOrderId to try again)`, err);
+    deps.logger.warn({ orderNo, provider: provider.id, account: provider.account, err: errorSummary(err) }, 'provider could not create the payment; order withdrawn');
+    throw new ProviderUnavailableError(`${provider.id} could not create the payment; nothing was charged, try again`, err);
   }
 
   if (result.outcome === 'failed') {

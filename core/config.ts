@@ -14,7 +14,8 @@ const envSchema = z.object({
   PAYGATE_PUBLIC_URL: z.string().url().optional(),
   PAYGATE_DEMO_API_KEY: z.string().min(20).max(200).optional(),
   PAYGATE_CONFIG: z.string().optional(),
-  PAYGATE_SIMULATORS: z.enum(['auto', 'off']).default('auto'),
+  PAYGATE_SIMULATORS: z.enum(['auto', 'on', 'off']).default('auto'),
+  PAYGATE_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   PAYGATE_SIMULATOR_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
   PAYGATE_INLINE_WORKER: z.enum(['true', 'false']).default('true'),
   PAYGATE_BODY_LIMIT_KB: z.coerce.number().int().min(1).max(10_240).default(100),
@@ -33,6 +34,7 @@ export interface AppConfig {
   demoApiKey: string | undefined;
   providers: ProvidersConfig;
   simulateUnconfigured: boolean;
+  trustProxy: boolean;
   simulatorTimeScale: number;
   inlineWorker: boolean;
   bodyLimitKb: number;
@@ -68,7 +70,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     publicUrl: (e.PAYGATE_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     demoApiKey: e.PAYGATE_DEMO_API_KEY,
     providers,
-    simulateUnconfigured: e.PAYGATE_SIMULATORS === 'auto',
+    // auto: simulators only for a pure demo (no account configured at all), never beside real
+    // accounts, where a simulator's control API could mark an order paid.
+    simulateUnconfigured: e.PAYGATE_SIMULATORS === 'on' || (e.PAYGATE_SIMULATORS === 'auto' && Object.keys(providers).length === 0),
+    trustProxy: e.PAYGATE_TRUST_PROXY === 'true',
     simulatorTimeScale: e.PAYGATE_SIMULATOR_TIME_SCALE,
     inlineWorker: e.PAYGATE_INLINE_WORKER === 'true',
     bodyLimitKb: e.PAYGATE_BODY_LIMIT_KB,

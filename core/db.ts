@@ -118,3 +118,20 @@ export function toNumber(value: unknown): number {
   if (typeof value === 'string' && value !== '') return Number(value);
   return 0;
 }
+
+/**
+ * A database error in words safe for logs and audit columns: the driver's code and message without
+ * the SQL statement, whose inlined values can carry callback bodies, tokens or buyer data.
+ */
+export function errorSummary(err: unknown): string {
+  const e = err as { code?: string; sqlMessage?: string; message?: string; name?: string } | undefined;
+  if (!e) return String(err);
+  if (e.sqlMessage) return `${e.code ?? 'db_error'}: ${e.sqlMessage}`;
+  if (typeof e.code === 'string' && e.code.startsWith('SQLITE')) {
+    const message = e.message ?? '';
+    const i = message.lastIndexOf(' - ');
+    return `${e.code}: ${i >= 0 ? message.slice(i + 3) : message}`;
+  }
+  if (e.name === 'KnexTimeoutError') return 'KnexTimeoutError: no database connection available';
+  return e.message ?? String(err);
+}

@@ -11,10 +11,22 @@ import { ConflictError, ValidationError } from './errors.ts';
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** How long a request may hold its key before another attempt may take over (a crashed process). */
-export const IDEMPOTENCY_LOCK_MS = 60_000;
+export const IDEMPOTENCY_LOCK_MS = 5 * 60_000;
+
+/** JSON with object keys sorted at every depth: the same body hashes the same whatever its key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
 
 export function requestHash(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method}\n${path}\n${JSON.stringify(body ?? null)}`).digest('hex');
+  return createHash('sha256').update(`${method}\n${path}\n${canonical(body)}`).digest('hex');
 }
 
 export type IdempotencyStart =
@@ -78,7 +90,8 @@ export async function beginIdempotent(
 }
 
 export async function completeIdempotent(db: Db, id: number, status: number, body: string): Promise<void> {
-  await db('idempotency_keys').where({ id }).update({ response_status: status, response_body: body });
+  // Only the first answer counts: a takeover that raced a slow original cannot overwrite it.
+  await db('idempotency_keys').where({ id }).whereNull('response_status').update({ response_status: status, response_body: body });
 }
 
 /** Forgets a key whose request ended in a state that must not be replayed (server fault, DB down). */

@@ -81,7 +81,7 @@ function encodeCursor(order: Order): string {
 function decodeCursor(cursor: string): Cursor {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Cursor;
-    if (typeof value.c === 'number' && typeof value.i === 'string') return value;
+    if (Number.isSafeInteger(value.c) && typeof value.i === 'string' && /^pay_[A-Za-z0-9]{1,40}$/.test(value.i)) return value;
   } catch {
     // fall through
   }

@@ -130,7 +130,10 @@ export async function transition(
     } catch (err) {
       if (err instanceof VersionConflict && attempt < 5) continue;
       // Another process holds SQLite's write lock past busy_timeout, or our read snapshot went stale.
-      if (isSqliteBusy(err) && attempt < 5) continue;
+      if (isSqliteBusy(err) && attempt < 5) {
+        await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 30));
+        continue;
+      }
       if (err instanceof IllegalTransitionError) {
         deps.logger.warn({ orderId, from: err.from, to: err.to, cause: request.cause, source: request.source }, 'illegal transition refused');
       }

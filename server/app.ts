@@ -17,6 +17,8 @@ export interface AppDeps extends CoreDeps {
   background?: BackgroundTasks;
   /** Largest JSON body the merchant API accepts. */
   bodyLimitKb?: number;
+  /** Trust X-Forwarded-* (only behind a proxy that sets them). */
+  trustProxy?: boolean;
 }
 
 /** Hands requests under /sim/<provider>/ to that provider's simulator, prefix stripped. */
@@ -32,7 +34,7 @@ function simulatorMount(simulators: readonly MountedSimulator[]): Koa.Middleware
 
 /** Builds the HTTP application; never listens (server/main.ts does, tests use port 0). */
 export function createApp(deps: AppDeps): Koa {
-  const app = new Koa({ proxy: true });
+  const app = new Koa({ proxy: deps.trustProxy ?? false });
   const background = deps.background ?? new BackgroundTasks();
   app.context.background = background;
 

@@ -1,6 +1,6 @@
 import type { AppConfig } from '../core/config.ts';
 import type { CoreDeps } from '../core/deps.ts';
-import { migrateLatest, openDb, type Db } from '../core/db.ts';
+import { isUniqueViolation, migrateLatest, openDb, type Db } from '../core/db.ts';
 import { countMerchants, createMerchant } from '../core/merchants.ts';
 import { buildRegistry, type MountedSimulator } from '../core/registry.ts';
 import { providerModules } from '../providers/index.ts';
@@ -52,7 +52,14 @@ export async function bootstrap(config: AppConfig, options: { migrate?: boolean 
  */
 export async function ensureDemoMerchant(db: Db, demoApiKey: string | undefined, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   if ((await countMerchants(db)) > 0) return;
-  const { merchant, apiKey } = await createMerchant(db, { name: 'Demo shop', apiKey: demoApiKey });
+  let created;
+  try {
+    created = await createMerchant(db, { name: 'Demo shop', apiKey: demoApiKey });
+  } catch (err) {
+    if (isUniqueViolation(err)) return; // another process created it first
+    throw err;
+  }
+  const { merchant, apiKey } = created;
   out.write(
     `\n  Demo merchant created: ${merchant.id}\n` +
       `  API key (shown once): ${apiKey}\n` +

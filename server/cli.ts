@@ -6,6 +6,8 @@ import { GatewayError } from '../core/errors.ts';
 import { inboxRetryJob } from '../core/jobs/inbox-retry.ts';
 import { JobRunner } from '../core/jobs/runner.ts';
 import { createMerchant, listMerchants, rotateApiKey } from '../core/merchants.ts';
+import { createMerchantInput } from '../core/api-schemas.ts';
+import { parseWith } from '../core/validation.ts';
 import { bootstrap } from './bootstrap.ts';
 
 const USAGE = `usage: npm run paygate -- <command> [options]
@@ -50,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'merchant:create': {
       if (!values.name) throw new GatewayError('usage', '--name is required', { httpStatus: 400 });
+      parseWith(createMerchantInput, { name: values.name, ...(values['webhook-url'] ? { webhookUrl: values['webhook-url'] } : {}) });
       const runtime = await bootstrap({ ...config, simulateUnconfigured: false, logLevel: 'warn' });
       try {
         const { merchant, apiKey, webhookSecret } = await createMerchant(runtime.db, { name: values.name, webhookUrl: values['webhook-url'] ?? null });
@@ -89,7 +92,10 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'worker': {
-      const runtime = await bootstrap(config);
+      // Simulators live in the server process (their state and keys are its own); a worker only
+      // serves configured accounts.
+      const runtime = await bootstrap({ ...config, simulateUnconfigured: false });
+      if (runtime.deps.registry.list().length === 0) runtime.logger.warn({}, 'no provider account is configured; this worker has nothing to retry');
       const runner = new JobRunner([inboxRetryJob(runtime.deps, `${hostname()}:${process.pid}:worker`)], runtime.logger);
       runner.start();
       runtime.logger.info({}, 'worker started');

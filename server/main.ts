@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   await ensureDemoMerchant(runtime.db, config.demoApiKey);
 
   const background = new BackgroundTasks();
-  const app = createApp({ ...deps, simulators: runtime.simulators, background, bodyLimitKb: config.bodyLimitKb });
+  const app = createApp({ ...deps, simulators: runtime.simulators, background, bodyLimitKb: config.bodyLimitKb, trustProxy: config.trustProxy });
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -31,7 +31,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    server.close();
+    // Stop taking requests and let the ones in flight finish before the database goes away: a
+    // checkout between the provider's answer and our write must be allowed to write.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const hardStop = setTimeout(() => server.closeAllConnections(), 25_000);
+    hardStop.unref();
+    await closed;
     await runner.stop();
     await background.drain();
     await runtime.close();

@@ -1,4 +1,6 @@
-import { processInboxRow, type CallbackRow } from '../callbacks.ts';
+import { processInboxRow } from '../callbacks.ts';
+import { errorSummary } from '../db.ts';
+import { PROCESSING_LEASE_MS, type CallbackRow } from '../inbox.ts';
 import type { CoreDeps } from '../deps.ts';
 import { claimRows } from './lease.ts';
 import type { Job } from './runner.ts';
@@ -19,7 +21,7 @@ export function inboxRetryJob(deps: CoreDeps, owner: string, options: { batch?: 
         where: (q) => q.whereNull('processed_at').andWhere('kind', 'notify').andWhere('next_attempt_at', '<=', now.getTime()),
         orderBy: 'id',
         limit: batch,
-        leaseMs: 120_000,
+        leaseMs: PROCESSING_LEASE_MS,
         owner,
         now,
       });
@@ -30,9 +32,10 @@ export function inboxRetryJob(deps: CoreDeps, owner: string, options: { batch?: 
           continue; // stays leased until the lease runs out; picked up again if the account comes back
         }
         try {
-          await processInboxRow(deps, provider, row);
+          // The claim gave this worker the row's lease; processing keeps it.
+          await processInboxRow(deps, provider, row, { lease: row.lease_owner ?? undefined });
         } catch (err) {
-          deps.logger.warn({ callbackId: row.id, err: err instanceof Error ? err.message : String(err) }, 'inbox retry failed');
+          deps.logger.warn({ callbackId: row.id, err: errorSummary(err) }, 'inbox retry failed');
         }
       }
       return rows.length === batch ? rows.length : 0;

@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import { randomUUID } from 'node:crypto';
-import { isConnectionError } from '../../core/db.ts';
+import { errorSummary, isConnectionError } from '../../core/db.ts';
 import { GatewayError, type ErrorDetail } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 
@@ -25,7 +25,7 @@ export function errorResponse(err: unknown, logger: Logger, ctx: Koa.Context): {
     if (err.httpStatus >= 500) {
       const errorId = randomUUID();
       body.error.errorId = errorId;
-      logger.error({ errorId, code: err.code, err, cause: err.cause, method: ctx.method, path: ctx.path }, 'request failed');
+      logger.error({ errorId, code: err.code, err: err.message, cause: errorSummary(err.cause), method: ctx.method, path: ctx.path }, 'request failed');
     }
     return { status: err.httpStatus, body };
   }
@@ -52,7 +52,7 @@ export function errorResponse(err: unknown, logger: Logger, ctx: Koa.Context): {
   }
   const errorId = randomUUID();
   if (isConnectionError(err)) {
-    logger.error({ errorId, err, method: ctx.method, path: ctx.path }, 'database unavailable');
+    logger.error({ errorId, err: errorSummary(err), method: ctx.method, path: ctx.path }, 'database unavailable');
     return {
       status: 503,
       body: { error: { code: 'storage_unavailable', message: 'The service is briefly unavailable; retry later', details: [], errorId } },
@@ -73,6 +73,18 @@ export function errorMiddleware(logger: Logger): Koa.Middleware {
       if (ctx.status === 404 && ctx.body === undefined) {
         ctx.status = 404;
         ctx.body = { error: { code: 'not_found', message: `No route for ${ctx.method} ${ctx.path}`, details: [] } } satisfies ErrorBody;
+      } else if ((ctx.status === 405 || ctx.status === 501) && (ctx.body === undefined || typeof ctx.body === 'string')) {
+        // The router's own answers (wrong method, unknown verb) in the same JSON shape.
+        const status = ctx.status;
+        const allow = ctx.response.get('Allow');
+        ctx.body = {
+          error: {
+            code: status === 405 ? 'method_not_allowed' : 'not_implemented',
+            message: `${ctx.method} is not supported on ${ctx.path}${allow ? ` (allowed: ${allow})` : ''}`,
+            details: [],
+          },
+        } satisfies ErrorBody;
+        ctx.status = status;
       }
     } catch (err) {
       const { status, body } = errorResponse(err, logger, ctx);

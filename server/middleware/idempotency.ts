@@ -6,9 +6,8 @@ import type { MerchantState } from './auth.ts';
 import { errorResponse } from './errors.ts';
 
 /**
- * `Idempotency-Key` on merchant POSTs (DESIGN §9). The answer of the first request, errors
- * included, is kept and replayed; an unexpected fault or an unreachable database is not kept,
- * so the same request may be tried again.
+ * `Idempotency-Key` on merchant POSTs (DESIGN §9). The answer of the first request, 4xx errors
+ * included, is kept and replayed; a 5xx is not kept, so the same request may be tried again.
  */
 export function idempotency(db: Db, logger: Logger): Koa.Middleware<MerchantState> {
   return async (ctx, next) => {
@@ -31,7 +30,9 @@ export function idempotency(db: Db, logger: Logger): Koa.Middleware<MerchantStat
       ctx.status = status;
       ctx.body = body;
     }
-    const storable = ctx.status !== 500 && ctx.status !== 503;
+    // Server-side faults (a bug, the database, a provider that could not be reached) are not the
+    // request's answer: the key is released so the same request can be tried again.
+    const storable = ctx.status < 500;
     if (storable) {
       const text = typeof ctx.body === 'string' ? ctx.body : JSON.stringify(ctx.body ?? null);
       await completeIdempotent(db, start.id, ctx.status, text);

@@ -30,7 +30,8 @@ export function paymentRoutes(deps: CoreDeps): Router<MerchantState> {
   });
 
   router.get('/v1/payments', async (ctx) => {
-    const query = parseWith(listPaymentsQuery, ctx.query);
+    // `?status=&provider=` (empty) means no filter, as in DESIGN §10's example.
+    const query = parseWith(listPaymentsQuery, Object.fromEntries(Object.entries(ctx.query).filter(([, v]) => v !== '')));
     ctx.body = await listPayments(deps, ctx.state.merchant.id, query);
   });
 

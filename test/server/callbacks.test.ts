@@ -135,7 +135,9 @@ dbTest('50 concurrent duplicates of one success make exactly one transition', as
     t.deepEqual([...new Set(answers.map((a) => `${a.status} ${a.text}`))], ['200 OK']);
     const paid = await h.db('order_transitions').where({ order_id: order.id, to_status: 'paid' });
     t.is(paid.length, 1);
-    t.is((await h.db('provider_callbacks').where({ dedupe_key: `N-${order.orderNo}` })).length, 1);
+    const inbox = await h.db('provider_callbacks').where({ dedupe_key: `N-${order.orderNo}` });
+    t.is(inbox.length, 1);
+    t.is(inbox[0].outcome, 'applied', 'the losing duplicates do not overwrite the outcome');
     const row = await h.db('orders').where({ id: order.id }).first();
     t.is(row.status, 'paid');
     t.is(Number(row.version), 2);
@@ -174,7 +176,7 @@ dbTest('a payment that lands after cancel is paid with an attention flag', async
   });
 });
 
-dbTest('an out-of-order "waiting" after "paid" is recorded and ignored', async (t, h) => {
+dbTest('an out-of-order "failed" after "paid" is recorded and ignored', async (t, h) => {
   await withApp(t, h, async (app) => {
     const order = await newOrder(app);
     await postNotify(app, notifyBody(app, order));
@@ -319,5 +321,53 @@ dbTest('a failed card payment shows the pay-again link', async (t, h) => {
     // The buyer pays on the second try: failed → paid.
     await app.control('pay', order.orderNo);
     t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'paid');
+  });
+});
+
+dbTest('a second, different payment for a paid order is a double payment that raises attention', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    t.is((await postNotify(app, notifyBody(app, order))).text, 'OK');
+    const second = await postNotify(app, notifyBody(app, order, { trade_no: 'FT-SECOND-CHARGE', notify_id: `second-${order.orderNo}` }));
+    t.is(second.text, 'OK');
+    const row = await h.db('provider_callbacks').where({ dedupe_key: `second-${order.orderNo}` }).first();
+    t.is(row.outcome, 'double_payment');
+    const got = await app.api('GET', `/v1/payments/${order.id}`);
+    t.is(got.body.status, 'paid');
+    t.is(got.body.providerTradeNo, `FT${order.orderNo}`);
+    t.regex(got.body.attention, /Second payment FT-SECOND-CHARGE/);
+  });
+});
+
+dbTest('odd but verified facts never loop: a bad date and an oversized trade number are applied safely', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    const res = await postNotify(app, notifyBody(app, order, { paid_at: 'not-a-date', trade_no: 'T'.repeat(300) }));
+    t.is(res.text, 'OK');
+    const row = await h.db('orders').where({ id: order.id }).first();
+    t.is(row.status, 'paid');
+    t.true(Number(row.paid_at) > 0, 'an unreadable payment time falls back to the time it was recorded');
+    t.is(row.provider_trade_no, 'T'.repeat(128));
+  });
+});
+
+dbTest('a request the adapter cannot even read is still stored, and the provider is asked to retry', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    const provider = app.deps.registry.find('fakepay', 'default') as FakePayProvider;
+    const stub = sinon.stub(provider, 'inspectCallback').throws(new TypeError('adapter bug'));
+    try {
+      const res = await postNotify(app, notifyBody(app, order, { notify_id: `bug-${order.orderNo}` }));
+      t.is(res.status, 503);
+      t.is(res.text, 'RETRY');
+    } finally {
+      stub.restore();
+    }
+    const kept = await h.db('provider_callbacks').where('raw_body', 'like', `%bug-${order.orderNo}%`);
+    t.is(kept.length, 1);
+    t.is(kept[0].outcome, 'malformed');
+    const headers = JSON.parse(kept[0].headers_json);
+    t.truthy(headers['remote-address'], 'the headers that matter are kept with the raw body');
+    t.is(headers['content-type'], 'application/x-www-form-urlencoded');
   });
 });

@@ -1,3 +1,5 @@
+import sinon from 'sinon';
+import { ProviderUnavailableError } from '../../core/errors.ts';
 import { dbTest } from '../helpers/db.ts';
 import { paymentBody, withApp } from '../helpers/app.ts';
 
@@ -290,5 +292,63 @@ dbTest('health endpoints answer', async (t, h) => {
     const unknown = await app.raw('GET', '/v2/nothing');
     t.is(unknown.status, 404);
     t.is(JSON.parse(unknown.text).error.code, 'not_found');
+  });
+});
+
+dbTest('an input the provider refuses at creation is a 400 naming the field, and no order remains', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const body = paymentBody({ amount: 777, items: [{ sku: 'A', name: 'A', unitAmount: 777, quantity: 1 }] });
+    const res = await app.api('POST', '/v1/payments', body);
+    t.is(res.status, 400);
+    t.is(res.body.error.details[0].path, 'amount');
+    t.is(await count(h.db, app.merchant.id), 0);
+    t.is((await h.db('order_items').whereIn('order_id', h.db('orders').select('id').where({ merchant_id: app.merchant.id }))).length, 0);
+  });
+});
+
+dbTest('provider unreachable at creation: 502, nothing kept, and the same request succeeds later', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const provider = app.deps.registry.find('fakepay')!;
+    const stub = sinon.stub(provider, 'create').rejects(new ProviderUnavailableError('fakepay create: connection refused'));
+    const body = paymentBody();
+    const key = { 'idempotency-key': `down-${Math.random()}` };
+    try {
+      const down = await app.api('POST', '/v1/payments', body, key);
+      t.is(down.status, 502);
+      t.is(down.body.error.code, 'provider_unavailable');
+      t.is(await count(h.db, app.merchant.id), 0);
+    } finally {
+      stub.restore();
+    }
+    const again = await app.api('POST', '/v1/payments', body, key);
+    t.is(again.status, 201, again.text);
+    t.is(again.headers.get('idempotent-replayed'), null);
+    t.is(await count(h.db, app.merchant.id), 1);
+  });
+});
+
+dbTest('the same body with its keys in another order is the same idempotent request', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const body = paymentBody();
+    const reversed = Object.fromEntries(Object.entries(body).reverse());
+    const key = { 'idempotency-key': `order-${Math.random()}` };
+    const first = await app.api('POST', '/v1/payments', body, key);
+    const second = await app.api('POST', '/v1/payments', reversed, key);
+    t.is(second.status, 201);
+    t.is(second.body.id, first.body.id);
+  });
+});
+
+dbTest('crafted cursors, empty filters and wrong methods answer in the JSON error shape', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const crafted = Buffer.from('{"c":1e400,"i":"x"}').toString('base64url');
+    const res = await app.api('GET', `/v1/payments?cursor=${crafted}`);
+    t.is(res.status, 400);
+    t.is(res.body.error.details[0].path, 'cursor');
+    const empty = await app.api('GET', '/v1/payments?status=&provider=&from=&to=');
+    t.is(empty.status, 200);
+    const put = await app.api('PUT', '/v1/payments', {});
+    t.is(put.status, 405);
+    t.is(put.body.error.code, 'method_not_allowed');
   });
 });

@@ -100,7 +100,10 @@ test('environment is parsed once with every problem listed; PAYGATE_CONFIG is re
   try {
     const file = join(dir, 'paygate.json');
     await writeFile(file, JSON.stringify({ providers: { fakepay: { default: account('M1') } } }));
-    t.deepEqual(loadConfig({ PAYGATE_CONFIG: file }).providers, { fakepay: { default: account('M1') } });
+    const configured = loadConfig({ PAYGATE_CONFIG: file });
+    t.deepEqual(configured.providers, { fakepay: { default: account('M1') } });
+    t.false(configured.simulateUnconfigured, 'no simulator beside real accounts unless asked');
+    t.true(loadConfig({ PAYGATE_CONFIG: file, PAYGATE_SIMULATORS: 'on' }).simulateUnconfigured);
     await writeFile(file, '{ not json');
     t.throws(() => loadConfig({ PAYGATE_CONFIG: file }), { instanceOf: ConfigError, message: /cannot be read as JSON/ });
     await writeFile(file, JSON.stringify({ providers: [], extra: 1 }));

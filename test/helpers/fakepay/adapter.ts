@@ -65,6 +65,8 @@ export class FakePayProvider implements PaymentProvider {
   }
 
   async create({ order, urls }: CreatePaymentInput): Promise<CreatePaymentResult> {
+    // A limit of this provider's own, found only at creation (as SinoPac's ATM ceiling is).
+    if (order.amount === 777) throw ValidationError.field('amount', 'FakePay cannot take 7.77', 'amount_not_representable');
     const out = await this.call('create', {
       order_no: order.orderNo,
       amount: String(order.amount),

@@ -1,0 +1,202 @@
+import { createHash } from 'node:crypto';
+import { errorSummary, isUniqueViolation, toNumber } from './db.ts';
+import type { CoreDeps } from './deps.ts';
+import { randomString } from './ids.ts';
+import type { CallbackEnvelope, CallbackRequest, PaymentProvider } from './payment-provider.ts';
+
+/**
+ * The callback inbox (`provider_callbacks`, DESIGN §5.1): raw rows stored before anything else,
+ * claimed by one processor at a time, finished with an outcome, or retried with backoff.
+ */
+
+/** The worker leaves a fresh row to the request that stored it for this long before retrying it. */
+export const INLINE_GRACE_MS = 30_000;
+/** How long one processor may hold a row (verification may call the provider, with its timeouts). */
+export const PROCESSING_LEASE_MS = 5 * 60_000;
+export const MAX_ATTEMPTS = 30;
+const MAX_BACKOFF_MS = 60 * 60_000;
+/** A row given up on is parked here; a redelivery by the provider still reprocesses it. */
+const NEVER = 8_640_000_000_000_000;
+
+export interface CallbackRow {
+  id: number;
+  provider: string;
+  account: string;
+  kind: string;
+  dedupe_key: string | null;
+  http_method: string;
+  content_type: string;
+  raw_body: string;
+  raw_query: string;
+  headers_json: string;
+  received_at: number | string;
+  verified: number | boolean | null;
+  processed_at: number | string | null;
+  outcome: string | null;
+  error: string | null;
+  order_id: string | null;
+  attempts: number;
+  next_attempt_at: number | string;
+  lease_owner: string | null;
+  lease_until: number | string | null;
+}
+
+/** Final outcomes recorded on an inbox row. */
+export type InboxOutcome =
+  | 'applied'
+  | 'duplicate'
+  | 'rejected'
+  | 'malformed'
+  | 'unknown_order'
+  | 'account_mismatch'
+  | 'amount_mismatch'
+  | 'double_payment'
+  | 'simulated'
+  | 'ignored'
+  | 'displayed';
+
+/** Outcomes the provider hears as "not accepted". */
+export const REJECTED_OUTCOMES: ReadonlySet<string> = new Set(['rejected', 'malformed', 'unknown_order', 'account_mismatch', 'amount_mismatch']);
+
+export function rowToRequest(row: CallbackRow): CallbackRequest {
+  return {
+    kind: row.kind === 'return' ? 'return' : 'notify',
+    httpMethod: row.http_method,
+    contentType: row.content_type,
+    rawBody: row.raw_body,
+    rawQuery: row.raw_query,
+    headers: JSON.parse(row.headers_json) as Record<string, string>,
+  };
+}
+
+function fingerprint(request: CallbackRequest): string {
+  return createHash('sha256').update(`${request.rawQuery}\n${request.rawBody}`).digest('hex').slice(0, 16);
+}
+
+function normaliseKey(key: string | null | undefined): string | null {
+  if (key === null || key === undefined || key === '') return null;
+  return key.length > 170 ? `sha256:${createHash('sha256').update(key).digest('hex')}` : key;
+}
+
+/**
+ * Inserts the raw request. A second delivery of the same bytes under the same dedupe key returns
+ * the first row; a different body under a known key (a forgery or a changed retry) is kept as its
+ * own row under a derived key, so every request stays on record and none can block another.
+ */
+export async function storeRaw(
+  deps: CoreDeps,
+  provider: PaymentProvider,
+  request: CallbackRequest,
+  envelope: CallbackEnvelope | null,
+): Promise<{ row: CallbackRow; fresh: boolean }> {
+  const now = deps.now().getTime();
+  const base = normaliseKey(envelope?.dedupeKey);
+  const keys = base === null ? [null] : [base, `${base.slice(0, 170)}~${fingerprint(request)}`];
+  for (const key of keys) {
+    const row = {
+      provider: provider.id,
+      account: provider.account,
+      kind: request.kind,
+      dedupe_key: key,
+      http_method: request.httpMethod.slice(0, 8),
+      content_type: request.contentType.slice(0, 200),
+      raw_body: request.rawBody,
+      raw_query: request.rawQuery,
+      headers_json: JSON.stringify({ ...request.headers, ...envelope?.headers }),
+      received_at: now,
+      verified: null,
+      processed_at: null,
+      outcome: null,
+      error: null,
+      order_id: null,
+      attempts: 0,
+      next_attempt_at: now + INLINE_GRACE_MS,
+      lease_owner: null,
+      lease_until: null,
+    };
+    try {
+      const [id] = await deps.db('provider_callbacks').insert(row);
+      return { row: { ...row, id: Number(id) }, fresh: true };
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+    }
+    const existing = (await deps.db('provider_callbacks')
+      .where({ provider: provider.id, account: provider.account, kind: request.kind, dedupe_key: key })
+      .first()) as CallbackRow | undefined;
+    if (existing && existing.raw_body === request.rawBody && existing.raw_query === request.rawQuery) {
+      return { row: existing, fresh: false };
+    }
+  }
+  throw new Error('could not store the callback under its dedupe key');
+}
+
+/**
+ * Takes a row for one processor: unprocessed and not leased by anyone else (or leased by `token`
+ * already). Returns the lease token, or null when another processor has it.
+ */
+export async function claimRow(deps: CoreDeps, rowId: number, token?: string): Promise<string | null> {
+  const now = deps.now().getTime();
+  const mine = token ?? `inline:${randomString(16)}`;
+  const taken = await deps.db('provider_callbacks')
+    .where({ id: rowId })
+    .whereNull('processed_at')
+    .andWhere((w) => w.whereNull('lease_until').orWhere('lease_until', '<', now).orWhere('lease_owner', mine))
+    .update({ lease_owner: mine, lease_until: now + PROCESSING_LEASE_MS });
+  return taken === 1 ? mine : null;
+}
+
+export interface Finish {
+  verified: boolean;
+  outcome: InboxOutcome;
+  error?: string | null;
+  orderId?: string | null;
+}
+
+/** The fields that finish a row; written only by the processor holding its lease. */
+export function finishFields(deps: CoreDeps, row: CallbackRow, fields: Finish): Record<string, unknown> {
+  return {
+    verified: fields.verified,
+    processed_at: deps.now().getTime(),
+    outcome: fields.outcome,
+    error: fields.error?.slice(0, 1000) ?? null,
+    order_id: fields.orderId ?? row.order_id ?? null,
+    lease_owner: null,
+    lease_until: null,
+  };
+}
+
+export async function finishRow(deps: CoreDeps, row: CallbackRow, lease: string | null, fields: Finish): Promise<void> {
+  const q = deps.db('provider_callbacks').where({ id: row.id }).whereNull('processed_at');
+  if (lease) q.andWhere({ lease_owner: lease });
+  await q.update(finishFields(deps, row, fields));
+}
+
+/** A fault (the provider unreachable, the DB gone mid-way): try again later with backoff. */
+export async function scheduleRetry(deps: CoreDeps, row: CallbackRow, err: unknown): Promise<void> {
+  const attempts = toNumber(row.attempts) + 1;
+  const message = errorSummary(err).slice(0, 1000);
+  const givingUp = attempts >= MAX_ATTEMPTS;
+  if (givingUp) deps.logger.error({ callbackId: row.id, attempts, err: message }, 'callback given up after repeated faults');
+  await deps.db('provider_callbacks')
+    .where({ id: row.id })
+    .whereNull('processed_at')
+    .update({
+      attempts,
+      next_attempt_at: givingUp ? NEVER : deps.now().getTime() + Math.min(MAX_BACKOFF_MS, 2 ** attempts * 15_000),
+      outcome: givingUp ? 'gave_up' : null,
+      error: message,
+      lease_owner: null,
+      lease_until: null,
+    });
+}
+
+/** Waits for another processor to finish a row (a concurrent duplicate), up to `ms`. */
+export async function awaitFinished(deps: CoreDeps, rowId: number, ms: number): Promise<CallbackRow | null> {
+  const deadline = Date.now() + ms;
+  for (let pause = 10; ; pause = Math.min(pause * 2, 200)) {
+    const row = (await deps.db('provider_callbacks').where({ id: rowId }).first()) as CallbackRow | undefined;
+    if (row?.processed_at !== null && row?.processed_at !== undefined) return row;
+    if (Date.now() + pause > deadline) return null;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+}
