@@ -105,7 +105,7 @@ export class AlipayProvider implements PaymentProvider {
         throw ValidationError.field('content-type', 'must be application/x-www-form-urlencoded');
       }
       if (!params.notify_id) throw ValidationError.field('notify_id', 'is missing');
-      if (!params.sign) throw ValidationError.field('sign', 'is missing');
+      // A missing sign is a verification failure ("failure", kept for audit), not unreadable input.
     }
     return { dedupeKey: request.kind === 'notify' ? params.notify_id! : null, headers: { 'content-type': request.contentType } };
   }

@@ -1,0 +1,25 @@
+import type { ProviderModule } from '../../core/payment-provider.ts';
+import { AlipayProvider } from './adapter.ts';
+import { alipayConfig, type AlipayConfig } from './config.ts';
+import { createAlipaySimulator, type AlipaySimulator, type AlipaySimulatorSettings } from './simulator/index.ts';
+
+export interface AlipayModuleOptions {
+  simulator?: AlipaySimulatorSettings;
+  /** Tests get hold of the simulator the gateway mounted. */
+  onSimulator?: (simulator: AlipaySimulator) => void;
+}
+
+/** Alipay 支付宝 page (PC) and WAP pay through alipay-sdk. */
+export function alipayModule(options: AlipayModuleOptions = {}): ProviderModule<AlipayConfig> {
+  return {
+    id: 'alipay',
+    displayName: 'Alipay 支付宝',
+    configSchema: alipayConfig as never,
+    createProvider: (account, config, context) => new AlipayProvider(account, alipayConfig.parse(config), context.callbackUrls, context.logger),
+    simulator(simOptions) {
+      const simulator = createAlipaySimulator(simOptions, options.simulator);
+      options.onSimulator?.(simulator);
+      return simulator;
+    },
+  };
+}

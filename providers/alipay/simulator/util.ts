@@ -1,0 +1,163 @@
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../../core/logger.ts';
+
+/** China has no DST: Beijing time is always UTC+8, computed here so the process TZ never matters (§9 Time). */
+const BEIJING_OFFSET_MS = 8 * 3_600_000;
+
+/** `yyyy-MM-dd HH:mm:ss` in Beijing time, the format of every Alipay timestamp (§3.2, §6). */
+export function beijing(date: Date): string {
+  return new Date(date.getTime() + BEIJING_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** `yyyy-MM-dd HH:mm:ss.SSS`: the docs show gmt_refund with milliseconds (§3.2, UNVERIFIED). */
+export function beijingMs(date: Date): string {
+  return new Date(date.getTime() + BEIJING_OFFSET_MS).toISOString().slice(0, 23).replace('T', ' ');
+}
+
+/** `yyyyMMdd` in Beijing time. */
+export function beijingDay(date: Date): string {
+  return beijing(date).slice(0, 10).replace(/-/g, '');
+}
+
+/** The instant a Beijing `yyyy-MM-dd HH:mm:ss` names, or null when it is not a real calendar time. */
+export function parseBeijing(text: string): Date | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(text);
+  if (!m) return null;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  if (h > 23 || mi > 59 || s > 59) return null;
+  const utc = Date.UTC(y, mo - 1, d, h, mi, s);
+  const check = new Date(utc);
+  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d) return null;
+  return new Date(utc - BEIJING_OFFSET_MS);
+}
+
+/** The end of the current Beijing day (timeout_express `1c`, §6). */
+export function endOfBeijingDay(now: Date): Date {
+  return parseBeijing(`${beijing(now).slice(0, 10)} 23:59:59`)!;
+}
+
+/** Yuan with at most 2 decimals → integer fen (§6); null for anything else. Never a float. */
+export function parseYuan(text: string): number | null {
+  const m = /^(\d{1,12})(?:\.(\d{1,2}))?$/.exec(text);
+  if (!m) return null;
+  return Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0'));
+}
+
+/** Integer fen → yuan with exactly two decimals, as Alipay writes amounts (`"0.10"`). */
+export function yuan(fen: number): string {
+  return `${Math.trunc(fen / 100)}.${String(fen % 100).padStart(2, '0')}`;
+}
+
+export function randomDigits(count: number): string {
+  let out = '';
+  for (let i = 0; i < count; i++) out += String(randomInt(10));
+  return out;
+}
+
+export const randomHex = (bytes: number): string => randomBytes(bytes).toString('hex');
+
+/** A stable `2088…` user id for a buyer account name, so the same buyer keeps the same id. */
+export function buyerIdFor(logon: string): string {
+  const digits = BigInt(`0x${createHash('sha256').update(logon, 'utf8').digest('hex').slice(0, 15)}`) % 10n ** 12n;
+  return `2088${digits.toString().padStart(12, '0')}`;
+}
+
+/** Masks an account like Alipay's buyer_logon_id (`xud***@126.com`, `159****5620`, §3.2). */
+export function maskLogon(logon: string): string {
+  const at = logon.indexOf('@');
+  if (at > 0) return `${logon.slice(0, Math.min(3, at))}***${logon.slice(at)}`;
+  if (/^\d{11}$/.test(logon)) return `${logon.slice(0, 3)}****${logon.slice(7)}`;
+  return `${logon.slice(0, 2)}***`;
+}
+
+const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const BODY_LIMIT = 1 << 20;
+
+export function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const fail = (err: HttpError) => {
+      if (done) return;
+      done = true;
+      reject(err);
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > BODY_LIMIT) return fail(new HttpError(413, 'request body too large'));
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (done) return;
+      done = true;
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    req.on('error', () => fail(new HttpError(400, 'request aborted')));
+    req.on('close', () => fail(new HttpError(400, 'request aborted')));
+  });
+}
+
+export function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', ...headers });
+  res.end(body);
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+}
+
+export function redirect(res: ServerResponse, location: string): void {
+  if (res.headersSent) return;
+  res.writeHead(302, { location, 'cache-control': 'no-store', 'content-type': 'text/plain; charset=utf-8' });
+  res.end(`Redirecting to ${location}`);
+}
+
+/** setTimeout cannot wait longer than 2^31-1 ms. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
+/** Every timer the simulator starts, so close() can stop them all; nothing is scheduled after close. */
+export class Timers {
+  private readonly pending = new Set<NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(private readonly logger: Logger) {}
+
+  after(ms: number, task: () => unknown): void {
+    if (this.closed) return;
+    const timer = setTimeout(
+      () => {
+        this.pending.delete(timer);
+        Promise.resolve()
+          .then(task)
+          .catch((err: unknown) => this.logger.error({ err: String(err) }, 'alipay simulator: timer task failed'));
+      },
+      Math.min(MAX_DELAY_MS, Math.max(0, ms)),
+    );
+    timer.unref();
+    this.pending.add(timer);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const timer of this.pending) clearTimeout(timer);
+    this.pending.clear();
+  }
+}
