@@ -12,7 +12,8 @@ import {
   storeRaw,
   type CallbackRow,
 } from './inbox.ts';
-import { findOrderByNo, type Order } from './orders.ts';
+import { findOrder, findOrderByNo, type Order } from './orders.ts';
+import { recordEvent } from './outbox.ts';
 import type { CallbackEnvelope, CallbackReply, CallbackRequest, PaymentFacts, PaymentOutcome, PaymentProvider, ReplyKind } from './payment-provider.ts';
 import type { OrderStatus } from './state-machine.ts';
 import { transition } from './transition.ts';
@@ -48,9 +49,13 @@ function causeFor(facts: PaymentFacts): string {
 }
 
 async function raiseAttention(deps: CoreDeps, order: Order, reason: string): Promise<void> {
-  await deps.db('orders')
-    .where({ id: order.id })
-    .update({ attention: true, attention_reason: reason.slice(0, 500), version: deps.db.raw('version + 1'), updated_at: deps.now().getTime() });
+  await deps.db.transaction(async (trx) => {
+    await trx('orders')
+      .where({ id: order.id })
+      .update({ attention: true, attention_reason: reason.slice(0, 500), version: trx.raw('version + 1'), updated_at: deps.now().getTime() });
+    const flagged = (await findOrder(trx, order.id))!;
+    await recordEvent(trx, flagged, 'payment.attention', deps.now(), { reason: flagged.attentionReason });
+  });
 }
 
 /** Facts from a provider are checked before they touch a row: a bad date or an oversized id never loops. */

@@ -11,6 +11,8 @@ export interface Order {
   subject: string;
   currency: string;
   amount: number;
+  /** Money given back so far (succeeded refunds), minor units. */
+  refundedAmount: number;
   status: OrderStatus;
   provider: string;
   account: string;
@@ -36,6 +38,7 @@ export interface OrderRow {
   subject: string;
   currency: string;
   amount_minor: number | string;
+  refunded_minor?: number | string;
   status: string;
   provider: string;
   provider_account: string;
@@ -66,6 +69,7 @@ export function rowToOrder(row: OrderRow): Order {
     subject: row.subject,
     currency: row.currency,
     amount: toNumber(row.amount_minor),
+    refundedAmount: toNumber(row.refunded_minor ?? 0),
     status: row.status,
     provider: row.provider,
     account: row.provider_account,

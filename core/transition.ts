@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { dbKind, type Db } from './db.ts';
 import { IllegalTransitionError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import { eventTypeFor, recordEvent } from './outbox.ts';
 import type { NextAction } from './payment-provider.ts';
 import { rowToOrder, type Order, type OrderRow } from './orders.ts';
 import { ATTENTION_ON_PAID_FROM, PAYABLE_STATUSES, checkTransition, type OrderStatus } from './state-machine.ts';
@@ -104,6 +105,10 @@ export async function applyTransition(
     created_at: now,
   });
   const after = rowToOrder((await trx('orders').where({ id: orderId }).first()) as OrderRow);
+  // The merchant's events, in this same transaction: no change without its event, no event without its change.
+  const type = eventTypeFor(request.to);
+  if (type) await recordEvent(trx, after, type, options.now, { from: order.status, cause: request.cause });
+  if (attentionRaised) await recordEvent(trx, after, 'payment.attention', options.now, { reason: after.attentionReason });
   for (const hook of options.hooks ?? []) {
     await hook(trx, { order: after, from: order.status, to: request.to, cause: request.cause, source: request.source, attentionRaised });
   }
