@@ -59,3 +59,9 @@ export const createMerchantInput = z.strictObject({
   name: z.string().trim().min(1).max(200),
   webhookUrl: httpUrl.optional(),
 });
+
+export const createRefundInput = z.strictObject({
+  amount: z.int().min(1, 'must be at least 1 minor unit'),
+  reason: z.string().trim().min(1).max(500).optional(),
+});
+export type CreateRefundInput = z.infer<typeof createRefundInput>;

@@ -19,6 +19,8 @@ export interface TransitionRequest {
   failure?: { code: string; message: string } | null;
   /** The buyer's next action, stored with the move to pending. */
   action?: NextAction;
+  /** Added to the merchant event's `data` (the refund that caused a move, say). */
+  eventData?: Record<string, unknown>;
 }
 
 export interface TransitionEvent {
@@ -107,7 +109,7 @@ export async function applyTransition(
   const after = rowToOrder((await trx('orders').where({ id: orderId }).first()) as OrderRow);
   // The merchant's events, in this same transaction: no change without its event, no event without its change.
   const type = eventTypeFor(request.to);
-  if (type) await recordEvent(trx, after, type, options.now, { from: order.status, cause: request.cause });
+  if (type) await recordEvent(trx, after, type, options.now, { from: order.status, cause: request.cause, ...request.eventData });
   if (attentionRaised) await recordEvent(trx, after, 'payment.attention', options.now, { reason: after.attentionReason });
   for (const hook of options.hooks ?? []) {
     await hook(trx, { order: after, from: order.status, to: request.to, cause: request.cause, source: request.source, attentionRaised });

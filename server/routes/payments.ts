@@ -1,10 +1,11 @@
 import Router from '@koa/router';
-import { cancelPaymentInput, createPaymentInput, listPaymentsQuery } from '../../core/api-schemas.ts';
+import { cancelPaymentInput, createPaymentInput, createRefundInput, listPaymentsQuery } from '../../core/api-schemas.ts';
 import { createPayment } from '../../core/checkout.ts';
 import type { CoreDeps } from '../../core/deps.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { loadItems } from '../../core/orders.ts';
 import { cancelPayment, getPayment, listPayments, toPaymentView } from '../../core/payments.ts';
+import { createRefund, listRefunds } from '../../core/refunds.ts';
 import { parseWith } from '../../core/validation.ts';
 import type { MerchantState } from '../middleware/auth.ts';
 
@@ -43,6 +44,19 @@ export function paymentRoutes(deps: CoreDeps): Router<MerchantState> {
     requireJson(ctx);
     const input = parseWith(cancelPaymentInput, ctx.request.length ? ctx.request.body : undefined);
     ctx.body = await cancelPayment(deps, ctx.state.merchant.id, ctx.params.id!, input?.reason);
+  });
+
+  router.post('/v1/payments/:id/refunds', async (ctx) => {
+    requireJson(ctx);
+    const input = parseWith(createRefundInput, ctx.request.body ?? {});
+    const refund = await createRefund(deps, ctx.state.merchant.id, ctx.params.id!, input);
+    // 201 once the provider has answered (succeeded or failed); 202 while its answer is unknown.
+    ctx.status = refund.status === 'pending' ? 202 : 201;
+    ctx.body = refund;
+  });
+
+  router.get('/v1/payments/:id/refunds', async (ctx) => {
+    ctx.body = { data: await listRefunds(deps, ctx.state.merchant.id, ctx.params.id!) };
   });
 
   return router;

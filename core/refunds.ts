@@ -1,0 +1,172 @@
+import type { Knex } from 'knex';
+import type { CreateRefundInput } from './api-schemas.ts';
+import { dbKind, errorSummary, toNumber } from './db.ts';
+import type { CoreDeps } from './deps.ts';
+import { ConflictError, NotFoundError } from './errors.ts';
+import { newId, randomUpperAlnum } from './ids.ts';
+import { findMerchantOrder, findOrder, loadSnapshot, rowToOrder, type OrderRow } from './orders.ts';
+import { recordEvent } from './outbox.ts';
+import type { RefundResult } from './payment-provider.ts';
+import { applyTransition } from './transition.ts';
+
+/**
+ * Refunds (issue 5). The amount is reserved first, in a transaction that locks the order, so the
+ * refunds of one order (pending and succeeded) can never add up to more than was paid, however
+ * many requests race. Then the provider is asked, with our refund number as its idempotency key.
+ */
+
+export type RefundStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface RefundView {
+  id: string;
+  refundNo: string;
+  paymentId: string;
+  amount: number;
+  currency: string;
+  status: RefundStatus;
+  reason: string | null;
+  providerRefundNo: string | null;
+  failure: { code: string; message: string } | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface RefundRow {
+  id: string;
+  refund_no: string;
+  order_id: string;
+  merchant_id: string;
+  amount_minor: number | string;
+  currency: string;
+  status: RefundStatus;
+  provider_refund_no: string | null;
+  reason: string | null;
+  failure_code: string | null;
+  failure_message: string | null;
+  created_at: number | string;
+  updated_at: number | string;
+}
+
+function toView(row: RefundRow): RefundView {
+  return {
+    id: row.id,
+    refundNo: row.refund_no,
+    paymentId: row.order_id,
+    amount: toNumber(row.amount_minor),
+    currency: row.currency,
+    status: row.status,
+    reason: row.reason,
+    providerRefundNo: row.provider_refund_no,
+    failure: row.failure_code ? { code: row.failure_code, message: row.failure_message ?? '' } : null,
+    createdAt: new Date(toNumber(row.created_at)).toISOString(),
+    updatedAt: new Date(toNumber(row.updated_at)).toISOString(),
+  };
+}
+
+const REFUNDABLE = ['paid', 'partially_refunded'];
+
+/** R + yyMMddHHmmss + 8 random: 21 characters, within every provider's refund-number limits. */
+function newRefundNo(now: Date): string {
+  const stamp = now.toISOString().replace(/[-:T]/g, '').slice(2, 14);
+  return `R${stamp}${randomUpperAlnum(8)}`;
+}
+
+async function lockOrder(trx: Knex.Transaction, orderId: string): Promise<OrderRow | undefined> {
+  const q = trx('orders').where({ id: orderId }).first();
+  return (dbKind(trx as unknown as Knex) === 'mysql' ? await q.forUpdate() : await q) as OrderRow | undefined;
+}
+
+async function reservedAmount(trx: Knex.Transaction, orderId: string): Promise<number> {
+  const row = (await trx('refunds').where({ order_id: orderId }).whereIn('status', ['pending', 'succeeded']).sum({ total: 'amount_minor' }).first()) as
+    | { total: unknown }
+    | undefined;
+  return toNumber(row?.total);
+}
+
+export async function createRefund(deps: CoreDeps, merchantId: string, paymentId: string, input: CreateRefundInput): Promise<RefundView> {
+  const order = await findMerchantOrder(deps.db, merchantId, paymentId);
+  if (!order) throw new NotFoundError('Payment');
+  const provider = deps.registry.find(order.provider, order.account);
+  if (!provider?.refund || !provider.capabilities.has('refund')) {
+    throw new ConflictError('refund_not_supported', `${order.provider} payments cannot be refunded through paygate`);
+  }
+
+  // 1. Reserve: the order row is locked (MariaDB) or the single writer holds (SQLite) while we add up.
+  const now = deps.now();
+  const refund: RefundRow = await deps.db.transaction(async (trx) => {
+    const locked = await lockOrder(trx, order.id);
+    const current = rowToOrder(locked!);
+    if (!REFUNDABLE.includes(current.status)) {
+      throw new ConflictError('not_refundable', `A ${current.status} payment cannot be refunded`);
+    }
+    const left = current.amount - (await reservedAmount(trx, order.id));
+    if (input.amount > left) {
+      throw new ConflictError('refund_exceeds_payment', `At most ${left} can still be refunded`, [
+        { path: 'amount', message: `exceeds what is left to refund (${left})` },
+      ]);
+    }
+    const row: RefundRow = {
+      id: newId('ref'),
+      refund_no: newRefundNo(now),
+      order_id: order.id,
+      merchant_id: merchantId,
+      amount_minor: input.amount,
+      currency: current.currency,
+      status: 'pending',
+      provider_refund_no: null,
+      reason: input.reason ?? null,
+      failure_code: null,
+      failure_message: null,
+      created_at: now.getTime(),
+      updated_at: now.getTime(),
+    };
+    await trx('refunds').insert(row);
+    return row;
+  });
+
+  // 2. Ask the provider. A fault leaves the refund pending (its amount stays reserved): the money
+  // may or may not have moved, and only the provider can say which.
+  let result: RefundResult;
+  try {
+    result = await provider.refund({ order: await loadSnapshot(deps.db, order), refundNo: refund.refund_no, amount: input.amount, reason: input.reason });
+  } catch (err) {
+    deps.logger.warn({ refundNo: refund.refund_no, err: errorSummary(err) }, 'refund outcome unknown; left pending');
+    return toView(refund);
+  }
+  return toView(await settleRefund(deps, refund, result));
+}
+
+/** Records the provider's answer; a success moves the order and tells the merchant, in one transaction. */
+async function settleRefund(deps: CoreDeps, refund: RefundRow, result: RefundResult): Promise<RefundRow> {
+  const now = deps.now();
+  if (result.outcome === 'pending') return refund;
+  return deps.db.transaction(async (trx) => {
+    // Locks in one order everywhere (the order, then its refunds), so refunds of one order never
+    // deadlock each other on MariaDB.
+    const locked = rowToOrder((await lockOrder(trx, refund.order_id))!);
+    if (result.outcome === 'failed') {
+      const patch = { status: 'failed' as const, failure_code: result.code.slice(0, 64), failure_message: result.message.slice(0, 500), updated_at: now.getTime() };
+      await trx('refunds').where({ id: refund.id, status: 'pending' }).update(patch);
+      return { ...refund, ...patch };
+    }
+    const patch = { status: 'succeeded' as const, provider_refund_no: result.providerRefundNo?.slice(0, 128) ?? null, updated_at: now.getTime() };
+    const moved = await trx('refunds').where({ id: refund.id, status: 'pending' }).update(patch);
+    if (moved !== 1) return { ...refund, ...patch };
+    const refunded = locked.refundedAmount + toNumber(refund.amount_minor);
+    await trx('orders').where({ id: locked.id }).update({ refunded_minor: refunded, updated_at: now.getTime() });
+    const eventData = { refund: toView({ ...refund, ...patch }) };
+    const to = refunded >= locked.amount ? 'refunded' : 'partially_refunded';
+    const moved2 = await applyTransition(trx, locked.id, { to, cause: `refund ${refund.refund_no} of ${refund.amount_minor}`, source: 'api', eventData }, { now });
+    // A further partial refund does not change the status, but the merchant still hears of it.
+    if (moved2.result === 'noop') await recordEvent(trx, (await findOrder(trx, locked.id))!, 'payment.refunded', now, eventData);
+    return { ...refund, ...patch };
+  });
+}
+
+export async function listRefunds(deps: CoreDeps, merchantId: string, paymentId: string): Promise<RefundView[]> {
+  const order = await findMerchantOrder(deps.db, merchantId, paymentId);
+  if (!order) throw new NotFoundError('Payment');
+  const rows = (await deps.db('refunds').where({ order_id: order.id, merchant_id: merchantId }).orderBy([{ column: 'created_at' }, { column: 'id' }])) as RefundRow[];
+  return rows.map(toView);
+}
+
