@@ -1,0 +1,39 @@
+import type { CoreDeps } from '../deps.ts';
+import { claimDueEvents, deliverEvent, WEBHOOK_LEASE_MS, WEBHOOK_TIMEOUT_MS } from '../webhooks.ts';
+import type { Job } from './runner.ts';
+
+/** Deliveries in flight at once per worker: one slow endpoint must not hold up everyone else's. */
+const CONCURRENCY = 8;
+
+/**
+ * Delivers due merchant events (core/webhooks.ts). Any number of workers can run it side by side:
+ * each event is claimed under a lease, and a worker killed mid-delivery leaves its events to the
+ * next one once the lease runs out.
+ */
+export function webhookDeliveryJob(
+  deps: CoreDeps,
+  owner: string,
+  options: { batch?: number; intervalMs?: number; timeoutMs?: number; fetchImpl?: typeof fetch } = {},
+): Job {
+  const batch = options.batch ?? 50;
+  const timeoutMs = options.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
+  // The lease must outlast one delivery with room to write its outcome.
+  const leaseMs = Math.max(WEBHOOK_LEASE_MS, timeoutMs + 30_000);
+  const fetchImpl = options.fetchImpl ?? fetch;
+  return {
+    name: 'webhook-delivery',
+    intervalMs: options.intervalMs ?? 5_000,
+    async run() {
+      const rows = await claimDueEvents(deps, owner, batch, leaseMs);
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < rows.length) {
+          const row = rows[next++]!;
+          await deliverEvent(deps, row, { timeoutMs, leaseMs, fetchImpl });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(CONCURRENCY, rows.length) }, lane));
+      return rows.length;
+    },
+  };
+}
