@@ -3,12 +3,12 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config.ts';
 import { openDb } from '../core/db.ts';
 import { GatewayError } from '../core/errors.ts';
-import { inboxRetryJob } from '../core/jobs/inbox-retry.ts';
 import { JobRunner } from '../core/jobs/runner.ts';
 import { createMerchant, listMerchants, rotateApiKey } from '../core/merchants.ts';
 import { createMerchantInput } from '../core/api-schemas.ts';
 import { parseWith } from '../core/validation.ts';
 import { bootstrap } from './bootstrap.ts';
+import { backgroundJobs } from './jobs.ts';
 
 const USAGE = `usage: npm run paygate -- <command> [options]
 
@@ -96,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
       // serves configured accounts.
       const runtime = await bootstrap({ ...config, simulateUnconfigured: false });
       if (runtime.deps.registry.list().length === 0) runtime.logger.warn({}, 'no provider account is configured; this worker has nothing to retry');
-      const runner = new JobRunner([inboxRetryJob(runtime.deps, `${hostname()}:${process.pid}:worker`)], runtime.logger);
+      const runner = new JobRunner(backgroundJobs(runtime.deps, `${hostname()}:${process.pid}:worker`), runtime.logger);
       runner.start();
       runtime.logger.info({}, 'worker started');
       await new Promise<void>((resolve) => {

@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
 import { loadConfig } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
-import { inboxRetryJob } from '../core/jobs/inbox-retry.ts';
 import { JobRunner } from '../core/jobs/runner.ts';
 import { createApp } from './app.ts';
 import { BackgroundTasks } from './background.ts';
 import { bootstrap, ensureDemoMerchant } from './bootstrap.ts';
+import { backgroundJobs } from './jobs.ts';
 
 /** `npm start`: migrate, then serve; the job runner runs in this process unless told otherwise. */
 async function main(): Promise<void> {
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   });
   logger.info({ url: config.publicUrl, port: config.port, database: config.databaseUrl.split(':')[0] }, 'paygate listening');
 
-  const runner = new JobRunner([inboxRetryJob(deps, `${hostname()}:${process.pid}`)], logger);
+  const runner = new JobRunner(backgroundJobs(deps, `${hostname()}:${process.pid}`), logger);
   if (config.inlineWorker) runner.start();
 
   let stopping = false;

@@ -1,0 +1,10 @@
+import type { CoreDeps } from '../core/deps.ts';
+import { expiryJob } from '../core/jobs/expiry.ts';
+import { inboxRetryJob } from '../core/jobs/inbox-retry.ts';
+import { reconcileJob, reconcileSweepJob } from '../core/jobs/reconcile.ts';
+import type { Job } from '../core/jobs/runner.ts';
+
+/** Every background job, as `npm start` (inline) and `npm run worker` run them. */
+export function backgroundJobs(deps: CoreDeps, owner: string): Job[] {
+  return [inboxRetryJob(deps, owner), reconcileJob(deps, owner), reconcileSweepJob(deps), expiryJob(deps, owner)];
+}
