@@ -1,10 +1,11 @@
 import type { KeyObject } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { send, sendHtml } from '../../simulator-kit/http.ts';
 import { API_METHODS, isApiMethod, type ApiEffects, type Inner } from './api.ts';
 import { errorPage } from './pages.ts';
 import { rsa2Verify, signContent, signedResponse } from './sign.ts';
 import type { BizError, HandoffRequest, PageMethod, SimApp, SimTrade } from './trades.ts';
-import { parseBeijing, randomHex, redirect, send } from './util.ts';
+import { parseBeijing, randomHex, redirect } from './util.ts';
 
 /** The v2 gateway, `GET|POST /gateway.do` (§9 "Endpoint"): common checks, signature, dispatch. */
 
@@ -19,7 +20,6 @@ export interface GatewayContext extends ApiEffects {
 }
 
 const PAGE_METHODS: readonly string[] = ['alipay.trade.page.pay', 'alipay.trade.wap.pay'];
-const HTML = 'text/html; charset=utf-8';
 
 /** Query string first, then the form body (§1.5: the SDK splits parameters between the two). */
 export function mergeParams(query: URLSearchParams, body: URLSearchParams): Record<string, string> {
@@ -91,14 +91,14 @@ export function handleGateway(ctx: GatewayContext, p: Record<string, string>, re
   const responseKey = `${method.replace(/\./g, '_')}_response`;
   const failure = checkCommon(ctx, p, app);
   if (failure) {
-    if (isPage) return send(res, 200, HTML, errorPage(failure.subCode, failure.subMsg));
+    if (isPage) return sendHtml(res, 200, errorPage(failure.subCode, failure.subMsg));
     return reply(res, responseKey, failureInner(failure), signer);
   }
   const biz = parseBiz(p.biz_content);
   if (isPage) {
-    if (!biz) return send(res, 200, HTML, errorPage('isv.invalid-parameter', 'biz_content 不是合法的 JSON 对象'));
+    if (!biz) return sendHtml(res, 200, errorPage('isv.invalid-parameter', 'biz_content 不是合法的 JSON 对象'));
     const result = ctx.handoff(app!, { method: method as PageMethod, biz, notifyUrl: p.notify_url || null, returnUrl: p.return_url || null });
-    if ('subCode' in result) return send(res, 200, HTML, errorPage(result.subCode, result.subMsg));
+    if ('subCode' in result) return sendHtml(res, 200, errorPage(result.subCode, result.subMsg));
     return redirect(res, ctx.cashierUrl(result));
   }
   if (!isApiMethod(method)) {

@@ -1,38 +1,26 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../core/logger.ts';
+import { createRequestHandler, readBody, readJsonObject, sendHtml, sendJson } from '../../simulator-kit/http.ts';
 import { handleGateway, mergeParams, type GatewayContext } from './gateway.ts';
 import type { AlipaySimulator } from './index.ts';
 import { cancelledPage, cashierPage, closedPage, errorPage, indexPage, paidPage } from './pages.ts';
 import type { SimTrade } from './trades.ts';
-import { HttpError, readBody, redirect, send, sendJson } from './util.ts';
+import { redirect } from './util.ts';
 
-const HTML = 'text/html; charset=utf-8';
 const CASHIER_PATH = /^\/cashier\/([0-9a-f]{24})\/?$/;
 
 export function createHandler(sim: AlipaySimulator, ctx: GatewayContext, logger: Logger) {
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    route(sim, ctx, req, res).catch((err: unknown) => {
-      if (err instanceof HttpError) return sendJson(res, err.status, { error: err.message });
-      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'alipay simulator: request failed');
-      sendJson(res, 500, { error: 'simulator error' });
-    });
-  };
+  return createRequestHandler((req, res, url) => route(sim, ctx, req, res, url), logger, 'alipay simulator');
 }
 
-async function route(sim: AlipaySimulator, ctx: GatewayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  let url: URL;
-  try {
-    url = new URL((req.url ?? '/').replace(/^\/+/, '/'), 'http://sim.invalid');
-  } catch {
-    return sendJson(res, 400, { error: 'malformed URL' });
-  }
+async function route(sim: AlipaySimulator, ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const path = url.pathname;
   const method = req.method ?? 'GET';
 
   if (path === '/gateway.do') {
     // Alipay is unreachable: what a client sees from a load balancer with no healthy backend.
-    if (sim.outage) return send(res, 503, HTML, '<html><body><h1>503 Service Unavailable</h1></body></html>');
-    if (method !== 'GET' && method !== 'POST') return send(res, 405, HTML, errorPage('http.method-not-allowed', 'Use GET or POST.'));
+    if (sim.outage) return sendHtml(res, 503, '<html><body><h1>503 Service Unavailable</h1></body></html>');
+    if (method !== 'GET' && method !== 'POST') return sendHtml(res, 405, errorPage('http.method-not-allowed', 'Use GET or POST.'));
     const type = String(req.headers['content-type'] ?? '').toLowerCase();
     const raw = method === 'POST' ? await readBody(req) : '';
     // The SDK sends form bodies; anything else (JSON, multipart) carries no parameters the gateway reads here.
@@ -43,36 +31,36 @@ async function route(sim: AlipaySimulator, ctx: GatewayContext, req: IncomingMes
   const cashier = CASHIER_PATH.exec(path);
   if (cashier) {
     const trade = sim.book.byCashierId(cashier[1]!);
-    if (!trade) return send(res, 404, HTML, errorPage('TRADE_NOT_FOUND', '收银台链接无效 (unknown cashier link)'));
+    if (!trade) return sendHtml(res, 404, errorPage('TRADE_NOT_FOUND', '收银台链接无效 (unknown cashier link)'));
     return cashierRoute(sim, trade, method, req, res);
   }
 
   if (path.startsWith('/_control/')) return control(sim, path.slice('/_control/'.length), url, method, req, res);
-  if (path === '/' && method === 'GET') return send(res, 200, HTML, indexPage(sim.book.trades, (t) => sim.cashierUrl(t)));
+  if (path === '/' && method === 'GET') return sendHtml(res, 200, indexPage(sim.book.trades, (t) => sim.cashierUrl(t)));
   sendJson(res, 404, { error: 'not found' });
 }
 
 async function cashierRoute(sim: AlipaySimulator, trade: SimTrade, method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (method !== 'GET' && method !== 'POST') return send(res, 405, HTML, errorPage('http.method-not-allowed', 'Use GET or POST.'));
+  if (method !== 'GET' && method !== 'POST') return sendHtml(res, 405, errorPage('http.method-not-allowed', 'Use GET or POST.'));
   sim.refresh(trade);
-  if (trade.status === 'TRADE_SUCCESS' || trade.status === 'TRADE_FINISHED') return send(res, 200, HTML, closedPage(trade, '该订单已支付 · Already paid'));
-  if (trade.status === 'TRADE_CLOSED') return send(res, 200, HTML, closedPage(trade, '交易已关闭 · This trade is closed'));
+  if (trade.status === 'TRADE_SUCCESS' || trade.status === 'TRADE_FINISHED') return sendHtml(res, 200, closedPage(trade, '该订单已支付 · Already paid'));
+  if (trade.status === 'TRADE_CLOSED') return sendHtml(res, 200, closedPage(trade, '交易已关闭 · This trade is closed'));
   const action = sim.cashierUrl(trade);
-  if (method === 'GET') return send(res, 200, HTML, cashierPage(trade, action));
+  if (method === 'GET') return sendHtml(res, 200, cashierPage(trade, action));
 
   const form = new URLSearchParams(await readBody(req));
   if (form.get('action') === 'cancel') {
     sim.cancelAtCashier(trade);
     const back = trade.quitUrl ?? origin(trade.returnUrl);
-    return send(res, 200, HTML, cancelledPage(trade, back));
+    return sendHtml(res, 200, cancelledPage(trade, back));
   }
   const buyer = (form.get('buyer') ?? '').trim();
-  if (!buyer || buyer.length > 100) return send(res, 400, HTML, cashierPage(trade, action, '请输入支付宝账号 · Enter an Alipay account.'));
+  if (!buyer || buyer.length > 100) return sendHtml(res, 400, cashierPage(trade, action, '请输入支付宝账号 · Enter an Alipay account.'));
   // The notify goes out in the background; the browser is redirected at once, so notify and return race as in life (§4).
   const paid = sim.payTrade(trade, buyer, 0);
   void paid.first;
   if (paid.returnUrl) return redirect(res, paid.returnUrl);
-  send(res, 200, HTML, paidPage(trade));
+  sendHtml(res, 200, paidPage(trade));
 }
 
 function origin(url: string | null): string | null {
@@ -98,15 +86,9 @@ async function control(sim: AlipaySimulator, action: string, url: URL, method: s
   }
   if (method !== 'POST') return sendJson(res, 405, { error: 'use GET or POST' });
   if (!POSTS.includes(action)) return sendJson(res, 404, { error: `unknown control ${action}` });
-  let input: Record<string, unknown>;
-  try {
-    const parsed = JSON.parse((await readBody(req)) || '{}') as unknown;
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-    input = parsed as Record<string, unknown>;
-  } catch (err) {
-    if (err instanceof HttpError) throw err;
-    return sendJson(res, 400, { error: 'body must be a JSON object' });
-  }
+  // A body that cannot be read (too large, aborted) keeps its own HttpError status.
+  const input = await readJsonObject(req);
+  if (!input) return sendJson(res, 400, { error: 'body must be a JSON object' });
   if (action === 'outage') {
     if (typeof input.down !== 'boolean') return sendJson(res, 400, { error: 'down must be true or false' });
     sim.setOutage(input.down);

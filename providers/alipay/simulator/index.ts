@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../core/logger.ts';
 import type { SimulatorInstance, SimulatorOptions } from '../../../core/payment-provider.ts';
+import { HttpError } from '../../simulator-kit/http.ts';
 import type { AlipayConfig } from '../config.ts';
 import { createApp } from './apps.ts';
 import type { GatewayContext } from './gateway.ts';
@@ -11,13 +12,13 @@ import { mintNotifyId, Notifier, type DeliveryRecord, type DeliveryResult } from
 import { generateKeyPair, signNotify } from './sign.ts';
 import type { ControlResult, NotifyReply, PayOptions, PayResult, RenotifyResult } from './results.ts';
 import { ensureCreated, isExpired, markClosed, markPaid, text, TradeBook, type BizError, type HandoffRequest, type SimApp, type SimTrade, type TradeStatus } from './trades.ts';
-import { beijing, HttpError, Timers } from './util.ts';
+import { beijing, Timers } from './util.ts';
 import { tradeView, type TradeView } from './views.ts';
 
 export type { DeliveryRecord, DeliveryResult } from './notifier.ts';
 export type { TradeView } from './views.ts';
 export type { ControlResult, NotifyReply, PayOptions, PayResult, RenotifyResult } from './results.ts';
-export { HttpError as ControlError } from './util.ts';
+export { HttpError as ControlError } from '../../simulator-kit/http.ts';
 
 export interface AlipaySimulatorSettings {
   /** Gaps between notify attempts; default 4m,10m,10m,1h,2h,6h,15h (§3.6) × timeScale. 8 attempts total. */

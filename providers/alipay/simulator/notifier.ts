@@ -1,4 +1,5 @@
 import type { Logger } from '../../../core/logger.ts';
+import { postDelivery, retryOnGaps } from '../../simulator-kit/deliver.ts';
 import { notifyFields, type NotifyEvent } from './messages.ts';
 import { signNotify } from './sign.ts';
 import type { SimTrade } from './trades.ts';
@@ -40,8 +41,9 @@ export const mintNotifyId = (): string => randomHex(18);
 
 export const NO_NOTIFY_URL: DeliveryResult = Object.freeze({ status: 0, body: 'no notify_url', ok: false });
 
-const DELIVERY_TIMEOUT_MS = 10_000;
-const BODY_KEPT = 2_000;
+const FORM_TYPE = 'application/x-www-form-urlencoded; charset=utf-8';
+/** §3.6: the body `success` acknowledges (surrounding white space aside), whatever the HTTP status. */
+const acknowledged = (_status: number, body: string): boolean => body.trim() === 'success';
 
 /**
  * Async notifications (§3): form-encoded POST to the payment's notify_url; acknowledged only by the body `success`;
@@ -67,7 +69,7 @@ export class Notifier {
     this.latest.set(trade.tradeNo, notification);
     const run = async () => {
       const first = await this.deliver(notification, 'notify');
-      if (!first.ok) this.scheduleRetry(notification, 0);
+      if (!first.ok) retryOnGaps(this.timers, this.gapsMs, () => this.deliver(notification, 'retry'));
       return first;
     };
     const first = delayMs > 0 ? new Promise<DeliveryResult>((resolve) => this.timers.after(delayMs, () => run().then(resolve))) : run();
@@ -89,15 +91,6 @@ export class Notifier {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  private scheduleRetry(notification: Notification, index: number): void {
-    const gap = this.gapsMs[index];
-    if (gap === undefined) return;
-    this.timers.after(gap, async () => {
-      const answer = await this.deliver(notification, 'retry');
-      if (!answer.ok) this.scheduleRetry(notification, index + 1);
-    });
-  }
-
   private deliver(notification: Notification, kind: DeliveryRecord['kind']): Promise<DeliveryResult> {
     const task = this.send(notification, kind);
     this.inFlight.add(task);
@@ -108,7 +101,8 @@ export class Notifier {
   private async send(notification: Notification, kind: DeliveryRecord['kind']): Promise<DeliveryResult> {
     const params = this.signed(notification);
     notification.lastSent = params;
-    const result = await post(notification.url, new URLSearchParams(params).toString());
+    // §3.1: the notify_url must not redirect; a redirect is not an acknowledgement (postDelivery does not follow it).
+    const result = await postDelivery(notification.url, FORM_TYPE, new URLSearchParams(params).toString(), acknowledged);
     const attempt = this.deliveries.filter((d) => d.notifyId === notification.notifyId).length + 1;
     const { trade } = notification;
     this.deliveries.push({
@@ -128,22 +122,5 @@ export class Notifier {
       'alipay simulator: notify delivery',
     );
     return result;
-  }
-}
-
-async function post(url: string, body: string): Promise<DeliveryResult> {
-  try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
-      body,
-      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-      // §3.1: the notify_url must not redirect; a redirect is not an acknowledgement.
-      redirect: 'manual',
-    });
-    const text = (await response.text()).slice(0, BODY_KEPT);
-    return { status: response.status, body: text, ok: text.trim() === 'success' };
-  } catch (err) {
-    return { status: 0, body: err instanceof Error ? err.message : String(err), ok: false };
   }
 }

@@ -1,5 +1,6 @@
+import { escapeHtml as h } from '../../simulator-kit/http.ts';
 import type { SimTrade } from './trades.ts';
-import { beijing, escapeHtml as h, yuan } from './util.ts';
+import { beijing, yuan } from './util.ts';
 
 /** The cashier (收银台) and the gateway's error pages, simplified: plain HTML forms, no JavaScript needed. */
 

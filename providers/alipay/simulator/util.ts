@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from '../../../core/logger.ts';
 
 /** China has no DST: Beijing time is always UTC+8, computed here so the process TZ never matters (§9 Time). */
@@ -69,59 +69,6 @@ export function maskLogon(logon: string): string {
   if (at > 0) return `${logon.slice(0, Math.min(3, at))}***${logon.slice(at)}`;
   if (/^\d{11}$/.test(logon)) return `${logon.slice(0, 3)}****${logon.slice(7)}`;
   return `${logon.slice(0, 2)}***`;
-}
-
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
-}
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const BODY_LIMIT = 1 << 20;
-
-export function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const fail = (err: HttpError) => {
-      if (done) return;
-      done = true;
-      reject(err);
-    };
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > BODY_LIMIT) return fail(new HttpError(413, 'request body too large'));
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (done) return;
-      done = true;
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', () => fail(new HttpError(400, 'request aborted')));
-    req.on('close', () => fail(new HttpError(400, 'request aborted')));
-  });
-}
-
-export function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return;
-  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', ...headers });
-  res.end(body);
-}
-
-export function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
 }
 
 export function redirect(res: ServerResponse, location: string): void {

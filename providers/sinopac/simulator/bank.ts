@@ -1,3 +1,4 @@
+import { HttpError } from '../../simulator-kit/http.ts';
 import { hashId, type HashKeys } from '../crypto.ts';
 import { mintNonce, randomDigits, randomHex, taipeiStamp } from './util.ts';
 
@@ -53,14 +54,8 @@ export interface SimOrder {
   attempts: Attempt[];
 }
 
-export class ControlError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** A control-API request that cannot be done (unknown order, wrong state): answered with its HTTP status. */
+export class ControlError extends HttpError {}
 
 export type NonceCheck = 'ok' | 'unknown' | 'expired' | 'other-shop';
 

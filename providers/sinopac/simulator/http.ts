@@ -1,44 +1,32 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../core/logger.ts';
+import { createRequestHandler, readBody, readJsonObject, send, sendHtml, sendJson } from '../../simulator-kit/http.ts';
 import type { Api } from './api.ts';
-import { ControlError, isOverdue, type SimOrder } from './bank.ts';
+import { isOverdue, type SimOrder } from './bank.ts';
 import type { SinopacSimulator } from './index.ts';
 import { atmDonePage, atmPage, cardPage, indexPage, messagePage, returnForm, type CardForm } from './pages.ts';
-import { HttpError, luhnValid, readBody, send, sendJson, taipeiStamp, taipeiText } from './util.ts';
+import { luhnValid, taipeiStamp, taipeiText } from './util.ts';
 
 /** `{base}Nonce` / `{base}Order` under any of the known base paths (§1, §13.1). */
 const API_PATH = /^\/(?:funBIZ(?:-Sbx)?\/)?QPay\.WebAPI\/api\/(Nonce|Order)\/?$/i;
 /** Hosted pages, shaped like the sandbox's `QPay.WebPaySite/Bridge/PayCard?TD={TSNo}&TK={uuid}` (§1). */
 const PAGE_PATH = /^\/QPay\.WebPaySite\/Bridge\/(PayCard|PayWebATM|PayOTP)\/?$/i;
-const HTML = 'text/html; charset=utf-8';
 /** §11: the sandbox's declined test card is not public; this is the simulator's. */
 export const DECLINED_CARD = '4000000000000002';
 
+/** ControlError is an HttpError: a control call that cannot be done is answered with its status. */
 export function createHandler(sim: SinopacSimulator, api: Api, logger: Logger) {
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    route(sim, api, req, res).catch((err: unknown) => {
-      if (err instanceof HttpError) return sendJson(res, err.status, { error: err.message });
-      if (err instanceof ControlError) return sendJson(res, err.status, { error: err.message });
-      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'sinopac simulator: request failed');
-      sendJson(res, 500, { error: 'simulator error' });
-    });
-  };
+  return createRequestHandler((req, res, url) => route(sim, api, req, res, url), logger, 'sinopac simulator');
 }
 
-async function route(sim: SinopacSimulator, api: Api, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  let url: URL;
-  try {
-    url = new URL((req.url ?? '/').replace(/^\/+/, '/'), 'http://sim.invalid');
-  } catch {
-    return sendJson(res, 400, { error: 'malformed URL' });
-  }
+async function route(sim: SinopacSimulator, api: Api, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const path = url.pathname;
   const method = req.method ?? 'GET';
 
   const apiMatch = API_PATH.exec(path);
   if (apiMatch) {
     // The bank is unreachable: what a client sees from a load balancer with no healthy backend.
-    if (sim.outage) return send(res, 503, HTML, '<html><body><h1>503 Service Unavailable</h1></body></html>');
+    if (sim.outage) return sendHtml(res, 503, '<html><body><h1>503 Service Unavailable</h1></body></html>');
     if (method !== 'POST') return sendJson(res, 405, { error: 'use POST' });
     const body = await readBody(req);
     const keyId = header(req, 'x-keyid');
@@ -50,7 +38,7 @@ async function route(sim: SinopacSimulator, api: Api, req: IncomingMessage, res:
   if (pageMatch) return page(sim, pageMatch[1]!.toLowerCase(), url, method, req, res);
 
   if (path.startsWith('/_control/')) return control(sim, path.slice('/_control/'.length), url, method, req, res);
-  if (path === '/' && method === 'GET') return send(res, 200, HTML, indexPage(sim.bank.orders));
+  if (path === '/' && method === 'GET') return sendHtml(res, 200, indexPage(sim.bank.orders));
   sendJson(res, 404, { error: 'not found' });
 }
 
@@ -70,14 +58,14 @@ async function page(
   const order = sim.bank.orderByTsNo(url.searchParams.get('TD') ?? '');
   const wanted = kind === 'paycard' ? 'C' : 'A';
   if (!order || order.pageToken !== url.searchParams.get('TK') || order.payType !== wanted) {
-    return send(res, 404, HTML, messagePage('Not found', 'This payment link is not valid.'));
+    return sendHtml(res, 404, messagePage('Not found', 'This payment link is not valid.'));
   }
-  if (method !== 'GET' && method !== 'POST') return send(res, 405, HTML, messagePage('Not allowed', 'Use GET or POST.'));
+  if (method !== 'GET' && method !== 'POST') return sendHtml(res, 405, messagePage('Not allowed', 'Use GET or POST.'));
   const closed = closedReason(order);
-  if (closed) return send(res, closed.status, HTML, messagePage('Payment not possible', closed.text));
+  if (closed) return sendHtml(res, closed.status, messagePage('Payment not possible', closed.text));
   if (method === 'GET') {
-    if (order.card) return send(res, 200, HTML, cardPage(order));
-    return send(res, 200, HTML, atmPage(order, kind === 'paywebatm' ? 'PayWebATM' : 'PayOTP', kind === 'paywebatm' ? order.atm!.webAtmUrl : order.atm!.otpUrl));
+    if (order.card) return sendHtml(res, 200, cardPage(order));
+    return sendHtml(res, 200, atmPage(order, kind === 'paywebatm' ? 'PayWebATM' : 'PayOTP', kind === 'paywebatm' ? order.atm!.webAtmUrl : order.atm!.otpUrl));
   }
   const form = new URLSearchParams(await readBody(req));
   const decline = form.get('action') === 'decline';
@@ -85,7 +73,7 @@ async function page(
     let cardNo: string | undefined;
     if (!decline) {
       const read = readCard(form);
-      if ('error' in read) return send(res, 400, HTML, cardPage(order, read));
+      if ('error' in read) return sendHtml(res, 400, cardPage(order, read));
       cardNo = read.cardNo;
     } else {
       const typed = cardDigits(form);
@@ -94,13 +82,13 @@ async function page(
     const outcome = decline || cardNo === DECLINED_CARD ? 'F' : 'S';
     const result = await sim.settle(order, outcome, 'page', cardNo);
     const heading = outcome === 'S' ? 'Payment approved' : 'Payment declined';
-    return send(res, 200, HTML, returnForm(order.returnUrl, order.shopNo, result.payToken, heading));
+    return sendHtml(res, 200, returnForm(order.returnUrl, order.shopNo, result.payToken, heading));
   }
   if (!decline && kind === 'payotp' && !/^\d{6}$/.test(form.get('OTP') ?? '')) {
-    return send(res, 400, HTML, messagePage('Transfer failed', 'The one-time password must be 6 digits.'));
+    return sendHtml(res, 400, messagePage('Transfer failed', 'The one-time password must be 6 digits.'));
   }
   const result = await sim.settle(order, decline ? 'F' : 'S', 'page');
-  send(res, 200, HTML, atmDonePage(order, result.payToken, result.status === 'S'));
+  sendHtml(res, 200, atmDonePage(order, result.payToken, result.status === 'S'));
 }
 
 function closedReason(order: SimOrder): { status: number; text: string } | null {
@@ -154,14 +142,9 @@ async function control(
   }
   if (method !== 'POST') return sendJson(res, 405, { error: 'use GET or POST' });
   if (!posts.includes(action)) return sendJson(res, 404, { error: `unknown control ${action}` });
-  let input: Record<string, unknown>;
-  try {
-    const parsed = JSON.parse((await readBody(req)) || '{}') as unknown;
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-    input = parsed as Record<string, unknown>;
-  } catch {
-    return sendJson(res, 400, { error: 'body must be a JSON object' });
-  }
+  // A body that cannot be read (too large, aborted) is answered as not a JSON object too.
+  const input = await readJsonObject(req).catch(() => undefined);
+  if (!input) return sendJson(res, 400, { error: 'body must be a JSON object' });
   if (action === 'outage' || action === 'backend') {
     if (typeof input.down !== 'boolean') return sendJson(res, 400, { error: 'down must be true or false' });
     if (action === 'outage') sim.setOutage(input.down);

@@ -1,4 +1,5 @@
 import type { Logger } from '../../../core/logger.ts';
+import { postDelivery, retryOnGaps } from '../../simulator-kit/deliver.ts';
 import type { SimOrder } from './bank.ts';
 import type { Timers } from './util.ts';
 
@@ -23,8 +24,7 @@ export interface DeliveryRecord extends DeliveryResult {
 /** BackendURL is optional in OrderCreate (S1); such an order is never notified. */
 export const NO_BACKEND_URL: DeliveryResult = Object.freeze({ status: 0, body: 'no BackendURL', ok: false });
 
-const DELIVERY_TIMEOUT_MS = 10_000;
-const BODY_KEPT = 2_000;
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * BackendURL notifications (§8.1): POST JSON {ShopNo, PayToken}; only HTTP 200 with {"Status":"S"}
@@ -45,7 +45,7 @@ export class Notifier {
   async notify(order: SimOrder, payToken: string): Promise<DeliveryResult> {
     if (!order.backendUrl) return NO_BACKEND_URL;
     const first = await this.deliver(order, payToken, 'notify');
-    if (!first.ok) this.scheduleRetry(order, payToken, 0);
+    if (!first.ok) retryOnGaps(this.timers, this.retryGapsMs, () => this.deliver(order, payToken, 'retry'));
     return first;
   }
 
@@ -55,19 +55,10 @@ export class Notifier {
     return this.deliver(order, payToken, 'renotify');
   }
 
-  private scheduleRetry(order: SimOrder, payToken: string, index: number): void {
-    const gap = this.retryGapsMs[index];
-    if (gap === undefined) return;
-    this.timers.after(gap, async () => {
-      const answer = await this.deliver(order, payToken, 'retry');
-      if (!answer.ok) this.scheduleRetry(order, payToken, index + 1);
-    });
-  }
-
   private async deliver(order: SimOrder, payToken: string, kind: DeliveryRecord['kind']): Promise<DeliveryResult> {
     const result = this.unreachable
       ? { status: 0, body: 'simulated: BackendURL unreachable', ok: false }
-      : await post(order.backendUrl!, JSON.stringify({ ShopNo: order.shopNo, PayToken: payToken }));
+      : await postDelivery(order.backendUrl!, JSON_TYPE, JSON.stringify({ ShopNo: order.shopNo, PayToken: payToken }), acknowledged);
     const attempt = this.deliveries.filter((d) => d.payToken === payToken).length + 1;
     this.deliveries.push({
       shopNo: order.shopNo,
@@ -86,23 +77,9 @@ export class Notifier {
   }
 }
 
-async function post(url: string, body: string): Promise<DeliveryResult> {
-  try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json; charset=utf-8' },
-      body,
-      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-      redirect: 'manual',
-    });
-    const text = (await response.text()).slice(0, BODY_KEPT);
-    return { status: response.status, body: text, ok: response.status === 200 && acknowledged(text) };
-  } catch (err) {
-    return { status: 0, body: err instanceof Error ? err.message : String(err), ok: false };
-  }
-}
-
-function acknowledged(body: string): boolean {
+/** §8.1: only HTTP 200 with JSON Status "S" is an acknowledgement. */
+function acknowledged(status: number, body: string): boolean {
+  if (status !== 200) return false;
   try {
     const parsed = JSON.parse(body) as unknown;
     return typeof parsed === 'object' && parsed !== null && (parsed as { Status?: unknown }).Status === 'S';

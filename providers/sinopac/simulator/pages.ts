@@ -1,5 +1,6 @@
+import { escapeHtml as h } from '../../simulator-kit/http.ts';
 import { payStatus, type SimOrder } from './bank.ts';
-import { escapeHtml as h, ntd, taipeiText } from './util.ts';
+import { ntd, taipeiText } from './util.ts';
 
 /** The bank's hosted pages (§1, §11), simplified: plain HTML forms a person or Playwright can use. */
 

@@ -1,5 +1,4 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../core/logger.ts';
 
 /** Taiwan has no DST: Asia/Taipei is always UTC+8 (§7 conventions). */
@@ -72,71 +71,11 @@ export function luhnValid(digits: string): boolean {
   return sum % 10 === 0;
 }
 
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
-}
-
 /** NT$ text for an amount in 1/100 NTD (§7): integer arithmetic only. */
 export function ntd(amount: number): string {
   const whole = Math.trunc(amount / 100).toLocaleString('en-US');
   const cents = amount % 100;
   return `NT$${whole}${cents ? `.${String(cents).padStart(2, '0')}` : ''}`;
-}
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const BODY_LIMIT = 1 << 20;
-
-export function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > BODY_LIMIT) {
-        done = true;
-        reject(new HttpError(413, 'request body too large'));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (done) return;
-      done = true;
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', () => {
-      if (done) return;
-      done = true;
-      reject(new HttpError(400, 'request aborted'));
-    });
-    req.on('close', () => {
-      if (done) return;
-      done = true;
-      reject(new HttpError(400, 'request aborted'));
-    });
-  });
-}
-
-export function send(res: ServerResponse, status: number, contentType: string, body: string): void {
-  if (res.headersSent) return;
-  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
-  res.end(body);
-}
-
-export function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
 }
 
 /** Every timer the simulator starts, so close() can stop them all; nothing is scheduled after close. */

@@ -7,65 +7,32 @@ import test, { type ExecutionContext } from 'ava';
 import { AlipayRequestError, AlipaySdk } from 'alipay-sdk';
 import { createVerify } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Logger } from '../../../core/logger.ts';
 import type { AlipayConfig } from '../../../providers/alipay/config.ts';
 import { createAlipaySimulator, type AlipaySimulator, type AlipaySimulatorSettings } from '../../../providers/alipay/simulator/index.ts';
+import { captureLogger, listen, mountSimulator, readAll, startMerchantServer, type MerchantRequest } from '../../helpers/sim-server.ts';
 
 type Json = Record<string, any>;
 
 // ---------------------------------------------------------------------------------------------
 // Servers
 
-async function listen(handler: http.RequestListener): Promise<{ base: string; close: () => Promise<void> }> {
-  const server = http.createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    base: `http://127.0.0.1:${port}`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    },
-  };
-}
-
-function readAll(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-  });
-}
-
-interface Received {
-  path: string;
-  method: string;
-  contentType: string;
-  params: Record<string, string>;
-  at: number;
-}
+/** A request with its parameters: the query string of a GET, else the form body. */
+const withParams = (r: MerchantRequest) => ({ ...r, params: Object.fromEntries(new URLSearchParams(r.method === 'GET' ? r.search : r.body)) });
 
 /** Plays the merchant: records what reaches notify_url / return_url and answers notifies as `reply` says. */
 async function startMerchant() {
-  const received: Received[] = [];
+  const server = await startMerchantServer((request) => ({
+    status: 200,
+    contentType: 'text/plain',
+    body: request.path === '/notify' ? merchant.reply(merchant.notifies().length) : 'ok',
+  }));
   const merchant = {
-    received,
-    notifies: () => received.filter((r) => r.path === '/notify'),
+    received: server.received,
+    notifies: () => server.received.filter((r) => r.path === '/notify').map(withParams),
     reply: (_n: number): string => 'success',
-    base: '',
-    close: async () => {},
+    base: server.base,
+    close: server.close,
   };
-  const server = await listen(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const body = await readAll(req);
-    const params = Object.fromEntries(new URLSearchParams(req.method === 'GET' ? url.search : body));
-    received.push({ path: url.pathname, method: req.method ?? '', contentType: req.headers['content-type'] ?? '', params, at: Date.now() });
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end(url.pathname === '/notify' ? merchant.reply(merchant.notifies().length) : 'ok');
-  });
-  merchant.base = server.base;
-  merchant.close = server.close;
   return merchant;
 }
 
@@ -80,33 +47,22 @@ interface Ctx {
   logs: string[];
 }
 
-function captureLogger(lines: string[]): Logger {
-  const log = (level: string) => (obj: object, msg?: string) => void lines.push(`${level} ${msg ?? ''} ${JSON.stringify(obj)}`);
-  const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), child: () => logger };
-  return logger;
-}
-
 const sdkFor = (config: AlipayConfig, gateway = config.gateway) =>
   new AlipaySdk({ appId: config.appId, privateKey: config.privateKey, keyType: config.keyType, alipayPublicKey: config.alipayPublicKey, gateway });
 
 async function withSim(t: ExecutionContext, settings: AlipaySimulatorSettings, fn: (ctx: Ctx) => Promise<void>, timeScale = 0.00001): Promise<void> {
   const logs: string[] = [];
-  let sim: AlipaySimulator | undefined;
   // The gateway mounts the handler under /sim/alipay and strips the prefix.
-  const server = await listen((req, res) => {
-    req.url = (req.url ?? '/').replace(/^\/sim\/alipay/, '') || '/';
-    sim!.handler(req, res);
-  });
+  const mounted = await mountSimulator('/sim/alipay', (baseUrl) => createAlipaySimulator({ baseUrl, logger: captureLogger(logs), timeScale }, settings));
   const merchant = await startMerchant();
-  const simBase = `${server.base}/sim/alipay`;
-  sim = createAlipaySimulator({ baseUrl: simBase, logger: captureLogger(logs), timeScale }, settings);
+  const { sim, simBase } = mounted;
   try {
     const config = sim.accountConfig('default');
     await fn({ sim, simBase, config, sdk: sdkFor(config), merchant, logs });
     await sim.settle();
   } finally {
     await sim.close();
-    await server.close();
+    await mounted.close();
     await merchant.close();
   }
   t.pass();

@@ -3,9 +3,7 @@
  * (shared/specs/sinopac-qpay.md §6.3) so that the simulator is checked independently of the adapter.
  */
 import test, { type ExecutionContext } from 'ava';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { silentLogger, type Logger } from '../../../core/logger.ts';
+import { silentLogger } from '../../../core/logger.ts';
 import type { SinopacConfig } from '../../../providers/sinopac/config.ts';
 import { decryptMessage, encryptMessage, hashId, sign, signMatches } from '../../../providers/sinopac/crypto.ts';
 import {
@@ -13,6 +11,7 @@ import {
   type SinopacSimulator,
   type SinopacSimulatorSettings,
 } from '../../../providers/sinopac/simulator/index.ts';
+import { captureLogger, mountSimulator, startMerchantServer } from '../../helpers/sim-server.ts';
 
 type Json = Record<string, any>;
 
@@ -22,49 +21,19 @@ const E_CODE = /^E\d{4} – \S/;
 // ---------------------------------------------------------------------------------------------
 // Servers
 
-async function listen(handler: http.RequestListener): Promise<{ base: string; close: () => Promise<void> }> {
-  const server = http.createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    base: `http://127.0.0.1:${port}`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    },
-  };
-}
-
-interface Received {
-  path: string;
-  contentType: string;
-  body: string;
-  at: number;
-}
-
 /** Plays the merchant: records what reaches BackendURL / ReturnURL and answers as `reply` says. */
 async function startMerchant() {
-  const received: Received[] = [];
-  const merchant = {
-    received,
-    backend: () => received.filter((r) => r.path === '/backend'),
-    reply: (_n: number): { status: number; body: string } => ({ status: 200, body: '{"Status":"S"}' }),
-    base: '',
-    close: async () => {},
-  };
-  const server = await listen((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const path = new URL(req.url ?? '/', 'http://x').pathname;
-      received.push({ path, contentType: req.headers['content-type'] ?? '', body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
-      const answer = path === '/backend' ? merchant.reply(merchant.backend().length) : { status: 200, body: 'ok' };
-      res.writeHead(answer.status, { 'content-type': 'application/json' });
-      res.end(answer.body);
-    });
+  const server = await startMerchantServer((request) => {
+    const answer = request.path === '/backend' ? merchant.reply(merchant.backend().length) : { status: 200, body: 'ok' };
+    return { ...answer, contentType: 'application/json' };
   });
-  merchant.base = server.base;
-  merchant.close = server.close;
+  const merchant = {
+    received: server.received,
+    backend: () => server.received.filter((r) => r.path === '/backend'),
+    reply: (_n: number): { status: number; body: string } => ({ status: 200, body: '{"Status":"S"}' }),
+    base: server.base,
+    close: server.close,
+  };
   return merchant;
 }
 
@@ -79,35 +48,24 @@ interface Ctx {
   logs: string[];
 }
 
-/** A capturing logger, to prove no secret is ever logged. */
-function captureLogger(lines: string[]): Logger {
-  const log = (level: string) => (obj: object, msg?: string) => void lines.push(`${level} ${msg ?? ''} ${JSON.stringify(obj)}`);
-  const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), child: () => logger };
-  return logger;
-}
-
 async function withSim(
   t: ExecutionContext,
   settings: SinopacSimulatorSettings,
   fn: (ctx: Ctx) => Promise<void>,
   timeScale = 0.001,
 ): Promise<void> {
+  // A capturing logger, to prove no secret is ever logged.
   const logs: string[] = [];
-  let sim: SinopacSimulator | undefined;
   // The gateway mounts the handler under /sim/sinopac/ and strips the prefix.
-  const server = await listen((req, res) => {
-    req.url = (req.url ?? '/').replace(/^\/sim\/sinopac/, '') || '/';
-    sim!.handler(req, res);
-  });
+  const mounted = await mountSimulator('/sim/sinopac', (baseUrl) => createSinopacSimulator({ baseUrl, logger: captureLogger(logs), timeScale }, settings));
   const merchant = await startMerchant();
-  const simBase = `${server.base}/sim/sinopac`;
-  sim = createSinopacSimulator({ baseUrl: simBase, logger: captureLogger(logs), timeScale }, settings);
+  const { sim, simBase } = mounted;
   try {
     const shop = sim.accountConfig('default');
     await fn({ sim, simBase, shop, client: new Client(shop), merchant, logs });
   } finally {
     await sim.close();
-    await server.close();
+    await mounted.close();
     await merchant.close();
   }
   t.pass();
