@@ -9,6 +9,7 @@ import { merchantAuth, type MerchantState } from './middleware/auth.ts';
 import { errorMiddleware } from './middleware/errors.ts';
 import { idempotency } from './middleware/idempotency.ts';
 import { callbackRoutes } from './routes/callbacks.ts';
+import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { paymentRoutes } from './routes/payments.ts';
 
@@ -67,6 +68,7 @@ export function createApp(deps: AppDeps): Koa {
   );
   const payments = paymentRoutes(deps);
   v1.use(payments.routes(), payments.allowedMethods());
+  const events = eventRoutes(deps); v1.use(events.routes(), events.allowedMethods());
   app.use(v1.routes()).use(v1.allowedMethods());
   return app;
 }
