@@ -124,6 +124,7 @@ function sharedDb(kind: TestDbKind): Promise<TestDbHandle> {
 export function dbTest(
   title: string,
   fn: (t: ExecutionContext, db: TestDbHandle) => void | Promise<void>,
+  options: { serial?: boolean } = {},
 ): void {
   if (!cleanupRegistered) {
     cleanupRegistered = true;
@@ -142,8 +143,10 @@ export function dbTest(
     });
   }
 
+  // Serial tests (background jobs that claim whatever is due in the shared database) run one at a time.
+  const register = options.serial ? test.serial : test;
   for (const kind of testDbKinds()) {
-    test(`${title} [${KIND_LABEL[kind]}]`, async (t) => fn(t, await sharedDb(kind)));
+    register(`${title} [${KIND_LABEL[kind]}]`, async (t) => fn(t, await sharedDb(kind)));
   }
 
   if (!mysqlServerUrl()) {
