@@ -190,6 +190,11 @@ export interface PaymentProvider {
    * and its effect on the order is committed.
    */
   readonly ackAfter: 'stored' | 'applied';
+  /**
+   * Whether calling refund() again with the same refundNo refunds at most once (Alipay's
+   * out_request_no). Only then may paygate repeat a refund whose outcome it never learned.
+   */
+  readonly refundIdempotent?: boolean;
 
   create(input: CreatePaymentInput): Promise<CreatePaymentResult>;
   /** Reads the dedupe key without verifying. Throws a ValidationError for a malformed request. */

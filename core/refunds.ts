@@ -31,7 +31,7 @@ export interface RefundView {
   updatedAt: string;
 }
 
-interface RefundRow {
+export interface RefundRow {
   id: string;
   refund_no: string;
   order_id: string;
@@ -137,7 +137,7 @@ export async function createRefund(deps: CoreDeps, merchantId: string, paymentId
 }
 
 /** Records the provider's answer; a success moves the order and tells the merchant, in one transaction. */
-async function settleRefund(deps: CoreDeps, refund: RefundRow, result: RefundResult): Promise<RefundRow> {
+export async function settleRefund(deps: CoreDeps, refund: RefundRow, result: RefundResult): Promise<RefundRow> {
   const now = deps.now();
   if (result.outcome === 'pending') return refund;
   return deps.db.transaction(async (trx) => {

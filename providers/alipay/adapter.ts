@@ -42,6 +42,7 @@ export class AlipayProvider implements PaymentProvider {
   readonly currencies: readonly string[];
   // §3.6: Alipay retries for ~25 h; "success" is said once the notify is recorded and applied.
   readonly ackAfter = 'applied' as const;
+  readonly refundIdempotent = true; // out_request_no (§5.2)
   private readonly sdk: AlipaySdk;
   private readonly urls: CallbackUrls;
 

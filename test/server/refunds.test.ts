@@ -1,3 +1,6 @@
+import sinon from 'sinon';
+import { ProviderUnavailableError } from '../../core/errors.ts';
+import { refundRecheckJob } from '../../core/jobs/refund-recheck.ts';
 import { paymentBody, withApp, type TestApp } from '../helpers/app.ts';
 import { dbTest } from '../helpers/db.ts';
 
@@ -89,3 +92,29 @@ dbTest('refund rules: unpaid, bad amounts, other merchants, and idempotent repla
     t.is(app.sim.byOrderNo(order.orderNo)!.refunded, 1000);
   });
 });
+
+dbTest('a refund whose outcome was never confirmed stays reserved, and is asked again with the same number', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await paidOrder(app);
+    const provider = app.deps.registry.find('fakepay')!;
+    const stub = sinon.stub(provider, 'refund').rejects(new ProviderUnavailableError('fakepay refund: timeout'));
+    let pending: any;
+    try {
+      pending = await app.api('POST', `/v1/payments/${order.id}/refunds`, { amount: 6000 });
+      t.is(pending.status, 202);
+      t.is(pending.body.status, 'pending');
+      // Its amount stays reserved: only 4,000 is left.
+      const over = await app.api('POST', `/v1/payments/${order.id}/refunds`, { amount: 4001 });
+      t.is(over.status, 409);
+    } finally {
+      stub.restore();
+    }
+    const job = refundRecheckJob({ ...app.deps, now: () => new Date(Date.now() + 3 * 60_000) });
+    for (let i = 0; i < 5 && (await h.db('refunds').where({ id: pending.body.id }).first()).status === 'pending'; i++) await job.run();
+    const settled = await h.db('refunds').where({ id: pending.body.id }).first();
+    t.is(settled.status, 'succeeded');
+    t.is(settled.refund_no, pending.body.refundNo);
+    t.is(app.sim.byOrderNo(order.orderNo)!.refunded, 6000, 'refunded once');
+    t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.refundedAmount, 6000);
+  });
+}, { serial: true });

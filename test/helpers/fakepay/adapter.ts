@@ -36,6 +36,7 @@ export class FakePayProvider implements PaymentProvider {
   readonly methods = ['card', 'atm'] as const;
   readonly currencies = ['TWD', 'CNY'] as const;
   readonly ackAfter: 'stored' | 'applied';
+  readonly refundIdempotent = true;
   private readonly config: Required<FakePayConfig>;
 
   constructor(
