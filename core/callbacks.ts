@@ -1,4 +1,5 @@
 import type { CoreDeps } from './deps.ts';
+import { targetStatus } from './facts.ts';
 import { errorSummary, isConnectionError } from './db.ts';
 import { GatewayError, IllegalTransitionError, StorageUnavailableError } from './errors.ts';
 import {
@@ -33,13 +34,6 @@ export interface NotifyResult {
 /** How long a duplicate waits for the delivery that is processing the same row. */
 const DUPLICATE_WAIT_MS = 10_000;
 
-const TARGET: Record<PaymentOutcome, OrderStatus> = {
-  pending: 'pending',
-  paid: 'paid',
-  failed: 'failed',
-  closed: 'cancelled',
-  refunded: 'refunded',
-};
 
 const SETTLED_PAID: readonly OrderStatus[] = ['paid', 'partially_refunded', 'refunded'];
 
@@ -114,7 +108,7 @@ async function applyFacts(deps: CoreDeps, provider: PaymentProvider, row: Callba
       deps,
       order.id,
       {
-        to: TARGET[facts.outcome],
+        to: targetStatus(facts.outcome, order, deps.now()),
         cause: causeFor(facts),
         source: `callback:${row.id}`,
         providerTradeNo,

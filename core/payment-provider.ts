@@ -172,6 +172,8 @@ export type CancelResult =
 export interface ListTransactionsInput {
   from: Date;
   to: Date;
+  /** Which time the window applies to: when the payment was created (default) or when it was paid. */
+  by?: 'created' | 'paid';
 }
 
 export interface PaymentProvider {

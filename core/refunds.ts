@@ -7,6 +7,7 @@ import { newId, randomUpperAlnum } from './ids.ts';
 import { findMerchantOrder, findOrder, loadSnapshot, rowToOrder, type OrderRow } from './orders.ts';
 import { recordEvent } from './outbox.ts';
 import type { RefundResult } from './payment-provider.ts';
+import { checkTransition } from './state-machine.ts';
 import { applyTransition } from './transition.ts';
 
 /**
@@ -126,14 +127,15 @@ export async function createRefund(deps: CoreDeps, merchantId: string, paymentId
 
   // 2. Ask the provider. A fault leaves the refund pending (its amount stays reserved): the money
   // may or may not have moved, and only the provider can say which.
-  let result: RefundResult;
+  // From here on the refund exists: whatever goes wrong, the merchant gets it back as pending (202),
+  // never a 5xx that would invite a second refund under a new number. The recheck job settles it.
   try {
-    result = await provider.refund({ order: await loadSnapshot(deps.db, order), refundNo: refund.refund_no, amount: input.amount, reason: input.reason });
+    const result = await provider.refund({ order: await loadSnapshot(deps.db, order), refundNo: refund.refund_no, amount: input.amount, reason: input.reason });
+    return toView(await settleRefund(deps, refund, result));
   } catch (err) {
     deps.logger.warn({ refundNo: refund.refund_no, err: errorSummary(err) }, 'refund outcome unknown; left pending');
     return toView(refund);
   }
-  return toView(await settleRefund(deps, refund, result));
 }
 
 /** Records the provider's answer; a success moves the order and tells the merchant, in one transaction. */
@@ -156,9 +158,11 @@ export async function settleRefund(deps: CoreDeps, refund: RefundRow, result: Re
     await trx('orders').where({ id: locked.id }).update({ refunded_minor: refunded, updated_at: now.getTime() });
     const eventData = { refund: toView({ ...refund, ...patch }) };
     const to = refunded >= locked.amount ? 'refunded' : 'partially_refunded';
-    const moved2 = await applyTransition(trx, locked.id, { to, cause: `refund ${refund.refund_no} of ${refund.amount_minor}`, source: 'api', eventData }, { now });
+    // The status only moves forward: a provider's own notify may already have said "refunded".
+    const moves = checkTransition(locked.status, to) === 'apply';
+    const moved2 = moves ? await applyTransition(trx, locked.id, { to, cause: `refund ${refund.refund_no} of ${refund.amount_minor}`, source: 'api', eventData }, { now }) : null;
     // A further partial refund does not change the status, but the merchant still hears of it.
-    if (moved2.result === 'noop') await recordEvent(trx, (await findOrder(trx, locked.id))!, 'payment.refunded', now, eventData);
+    if (!moved2 || moved2.result === 'noop') await recordEvent(trx, (await findOrder(trx, locked.id))!, 'payment.refunded', now, eventData);
     return { ...refund, ...patch };
   });
 }

@@ -1,16 +1,17 @@
 import { errorSummary } from '../db.ts';
 import type { CoreDeps } from '../deps.ts';
 import { IllegalTransitionError } from '../errors.ts';
-import { loadSnapshot, rowToOrder, type OrderRow } from '../orders.ts';
+import { findOrder, loadSnapshot, rowToOrder, type OrderRow } from '../orders.ts';
 import { transition } from '../transition.ts';
 import { claimRows } from './lease.ts';
 import { applyQueriedFacts } from './reconcile.ts';
 import type { Job } from './runner.ts';
 
 /**
- * Expiry (issue 5): a payment still waiting past its deadline is closed at the provider where it can
- * be, then marked expired. If the provider says it was paid meanwhile, that wins; a payment that
- * lands after the expiry still becomes paid, with the attention flag (DESIGN §4).
+ * Expiry (issue 5): a payment still waiting past its deadline is first asked of its provider (a
+ * payment made at the last minute wins), then closed at the provider where it can be, then marked
+ * expired. A payment that lands after the expiry still becomes paid, flagged (DESIGN §4); the
+ * reconciler keeps asking about expired orders for a while for exactly that.
  */
 export function expiryJob(
   deps: CoreDeps,
@@ -19,6 +20,7 @@ export function expiryJob(
 ): Job {
   const grace = options.graceMs ?? 60_000;
   const batch = options.batch ?? 25;
+  const leaseMs = 5 * 60_000;
   return {
     name: 'expiry',
     intervalMs: options.intervalMs ?? 30_000,
@@ -30,38 +32,62 @@ export function expiryJob(
           q
             .where((m) => (options.merchantId ? m.where('merchant_id', options.merchantId) : m))
             .whereIn('status', ['created', 'pending', 'failed'])
+            // A flagged order waits for a person, not for this job.
+            .andWhere('attention', false)
             .andWhere('expires_at', '<=', now.getTime() - grace),
         orderBy: 'expires_at',
         limit: batch,
-        // A fault leaves the order leased for a while: the lease is the retry delay.
-        leaseMs: 5 * 60_000,
+        // A fault leaves the order leased: the lease is the retry delay.
+        leaseMs,
         owner,
         now,
       });
       for (const row of rows) {
+        const stillMine = await deps.db('orders').where({ id: row.id, lease_owner: row.lease_owner }).update({ lease_until: deps.now().getTime() + leaseMs });
+        if (stillMine !== 1) continue;
         const order = rowToOrder(row);
         const provider = deps.registry.find(order.provider, order.account);
         try {
-          let closedAt = 'expired here; the provider cannot close payments';
-          if (provider?.cancel && provider.capabilities.has('cancel')) {
-            const result = await provider.cancel({ order: await loadSnapshot(deps.db, order) });
-            if (result.outcome === 'not_cancellable') {
-              // Most likely paid meanwhile: ask, and apply what the provider knows.
-              const answer = await provider.query({ order: await loadSnapshot(deps.db, order) });
-              if (answer.found) await applyQueriedFacts(deps, order, answer.facts, 'reconcile');
-              await deps.db('orders').where({ id: order.id, lease_owner: row.lease_owner }).update({ lease_owner: null, lease_until: null });
+          // 1. Ask: paid at the last minute, or closed by the provider already?
+          if (provider) {
+            const answer = await provider.query({ order: await loadSnapshot(deps.db, order) });
+            if (answer.found && answer.facts.outcome !== 'pending' && (await applyQueriedFacts(deps, order, answer.facts, 'reconcile'))) {
+              await release(deps, row);
               continue;
             }
-            closedAt = result.outcome === 'cancelled' ? 'closed at the provider' : `expired here only: ${result.message}`;
+            const now2 = (await findOrder(deps.db, order.id))!;
+            if (now2.attention || !['created', 'pending', 'failed'].includes(now2.status)) {
+              await release(deps, row);
+              continue;
+            }
           }
-          await transition(deps, order.id, { to: 'expired', cause: `past its deadline ${order.expiresAt.toISOString()} (${closedAt})`, source: 'expiry' });
-          await deps.db('orders').where({ id: order.id }).update({ lease_owner: null, lease_until: null });
+          // 2. Close where the provider can.
+          let how = 'the provider cannot close payments; expired here';
+          if (provider?.cancel && provider.capabilities.has('cancel')) {
+            const result = await provider.cancel({ order: await loadSnapshot(deps.db, order) });
+            how =
+              result.outcome === 'cancelled'
+                ? 'closed at the provider'
+                : result.outcome === 'unsupported'
+                  ? `expired here: ${result.message}`
+                  : `the provider would not close it (${result.code}); expired here, a late payment is flagged`;
+          }
+          // 3. Expire.
+          await transition(deps, order.id, { to: 'expired', cause: `past its deadline ${order.expiresAt.toISOString()} (${how})`, source: 'expiry' });
+          await release(deps, row);
         } catch (err) {
-          if (err instanceof IllegalTransitionError) continue; // it moved meanwhile (paid, say)
-          deps.logger.warn({ orderId: order.id, err: errorSummary(err) }, 'expiry could not close the payment; will retry');
+          if (err instanceof IllegalTransitionError) {
+            await release(deps, row); // it moved meanwhile (paid, say)
+            continue;
+          }
+          deps.logger.warn({ orderId: order.id, err: errorSummary(err) }, 'expiry could not finish; will retry when the lease runs out');
         }
       }
       return rows.length === batch ? rows.length : 0;
     },
   };
+}
+
+async function release(deps: CoreDeps, row: { id: string; lease_owner: string }): Promise<void> {
+  await deps.db('orders').where({ id: row.id, lease_owner: row.lease_owner }).update({ lease_owner: null, lease_until: null });
 }

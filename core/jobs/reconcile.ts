@@ -3,7 +3,8 @@ import type { CoreDeps } from '../deps.ts';
 import { IllegalTransitionError } from '../errors.ts';
 import { findOrder, findOrderByNo, loadSnapshot, rowToOrder, type Order, type OrderRow } from '../orders.ts';
 import { recordEvent } from '../outbox.ts';
-import type { PaymentFacts, PaymentOutcome } from '../payment-provider.ts';
+import { targetStatus } from '../facts.ts';
+import type { PaymentFacts } from '../payment-provider.ts';
 import type { OrderStatus } from '../state-machine.ts';
 import { transition } from '../transition.ts';
 import { claimRows } from './lease.ts';
@@ -29,8 +30,9 @@ export interface ReconcileOptions {
   merchantId?: string;
 }
 
-const TARGET: Record<PaymentOutcome, OrderStatus> = { pending: 'pending', paid: 'paid', failed: 'failed', closed: 'cancelled', refunded: 'refunded' };
 const WAITING: OrderStatus[] = ['created', 'pending', 'failed'];
+/** Expired orders are still asked about for this long: a transfer made just before the deadline. */
+export const AFTER_EXPIRY_MS = 48 * 60 * 60_000;
 
 async function flag(deps: CoreDeps, order: Order, reason: string): Promise<void> {
   await deps.db.transaction(async (trx) => {
@@ -52,10 +54,12 @@ export async function applyQueriedFacts(deps: CoreDeps, order: Order, facts: Pay
     return false;
   }
   if (facts.simulated) return false;
+  const to = targetStatus(facts.outcome, order, deps.now());
+  if (to === order.status) return false;
   try {
     const paidAt = facts.paidAt && !Number.isNaN(facts.paidAt.getTime()) ? facts.paidAt : null;
     const result = await transition(deps, order.id, {
-      to: TARGET[facts.outcome],
+      to,
       cause: `reconciliation: provider reports ${facts.outcome}`,
       source,
       providerTradeNo: facts.providerTradeNo?.slice(0, 128) ?? null,
@@ -64,8 +68,12 @@ export async function applyQueriedFacts(deps: CoreDeps, order: Order, facts: Pay
     });
     return result.result === 'applied';
   } catch (err) {
-    if (err instanceof IllegalTransitionError) return false;
-    throw err;
+    if (!(err instanceof IllegalTransitionError)) throw err;
+    // Money moved in a way our record cannot follow (refunded while we think it waits): a person looks.
+    if ((facts.outcome === 'paid' || facts.outcome === 'refunded') && !order.attention) {
+      await flag(deps, order, `The provider reports ${facts.outcome} but the order is ${order.status}; check it at the provider`);
+    }
+    return false;
   }
 }
 
@@ -80,12 +88,12 @@ export function reconcileJob(deps: CoreDeps, owner: string, options: ReconcileOp
     intervalMs: options.intervalMs ?? 30_000,
     async run() {
       const now = deps.now();
-      const rows = await claimRows<OrderRow & { lease_owner: string; reconcile_attempts: number }>(deps.db, {
+      const rows = await claimRows<OrderRow & { lease_owner: string; reconcile_attempts: number; reconcile_faults: number }>(deps.db, {
         table: 'orders',
         where: (q) =>
           q
             .where((m) => (options.merchantId ? m.where('merchant_id', options.merchantId) : m))
-            .whereIn('status', WAITING)
+            .where((s) => s.whereIn('status', WAITING).orWhere((e) => e.where('status', 'expired').andWhere('expires_at', '>', now.getTime() - AFTER_EXPIRY_MS)))
             .andWhere('created_at', '<=', now.getTime() - minAge)
             .andWhere((w) => w.whereNull('next_reconcile_at').orWhere('next_reconcile_at', '<=', now.getTime())),
         orderBy: 'created_at',
@@ -95,6 +103,9 @@ export function reconcileJob(deps: CoreDeps, owner: string, options: ReconcileOp
         now,
       });
       for (const row of rows) {
+        // One lease covers the batch; renew it for this row, and skip the row if another worker has it now.
+        const stillMine = await deps.db('orders').where({ id: row.id, lease_owner: row.lease_owner }).update({ lease_until: deps.now().getTime() + 5 * 60_000 });
+        if (stillMine !== 1) continue;
         const order = rowToOrder(row);
         const attempts = toNumber(row.reconcile_attempts) + 1;
         const next = now.getTime() + Math.min(cap, base * 2 ** Math.min(attempts - 1, 30));
@@ -111,11 +122,16 @@ export function reconcileJob(deps: CoreDeps, owner: string, options: ReconcileOp
         } else {
           fault = `no configured account ${order.provider}/${order.account}`;
         }
-        await deps.db('orders').where({ id: order.id, lease_owner: row.lease_owner }).update({ reconcile_attempts: attempts, next_reconcile_at: next, lease_owner: null, lease_until: null });
-        if (fault && attempts >= maxFaults) {
+        // Faults are counted apart from attempts, and an answer resets them: one blip after a day of
+        // "still waiting" is not a reason to call a person.
+        const faults = fault ? toNumber(row.reconcile_faults) + 1 : 0;
+        await deps.db('orders')
+          .where({ id: order.id, lease_owner: row.lease_owner })
+          .update({ reconcile_attempts: attempts, reconcile_faults: faults, next_reconcile_at: next, lease_owner: null, lease_until: null });
+        if (fault && faults >= maxFaults) {
           const fresh = (await findOrder(deps.db, order.id))!;
           if (!fresh.attention && WAITING.includes(fresh.status)) {
-            await flag(deps, fresh, `Reconciliation could not learn this payment's state after ${attempts} tries (${fault}); check it at the provider`);
+            await flag(deps, fresh, `Reconciliation could not learn this payment's state after ${faults} failed tries (${fault}); check it at the provider`);
           }
         }
       }
@@ -142,7 +158,8 @@ export function reconcileSweepJob(deps: CoreDeps, options: { windowMs?: number; 
         if (!provider?.listTransactions || !provider.capabilities.has('listTransactions')) continue;
         let facts: PaymentFacts[];
         try {
-          facts = await provider.listTransactions({ from, to });
+          // By payment time: a late payment for an old order is what a sweep is for.
+          facts = await provider.listTransactions({ from, to, by: 'paid' });
         } catch (err) {
           deps.logger.warn({ provider: account.provider, account: account.account, err: errorSummary(err) }, 'reconciliation sweep could not list transactions');
           continue;
@@ -150,7 +167,7 @@ export function reconcileSweepJob(deps: CoreDeps, options: { windowMs?: number; 
         for (const fact of facts) {
           const order = await findOrderByNo(deps.db, fact.orderNo);
           if (!order || order.provider !== provider.id || order.account !== provider.account) continue;
-          if (fact.outcome === 'pending' || order.status === TARGET[fact.outcome]) continue;
+          if (fact.outcome === 'pending') continue;
           if (await applyQueriedFacts(deps, order, fact, 'reconcile')) moved++;
         }
       }

@@ -147,8 +147,10 @@ export class AlipayProvider implements PaymentProvider {
     try {
       return (await this.sdk.exec(method, { bizContent }, { validateSign: true })) as SdkResult;
     } catch (err) {
-      // Transport errors, HTTP ≠ 200, a bad response signature (§1.11): the outcome is unknown.
-      throw new ProviderUnavailableError(`Alipay ${method}: ${(err as Error).message}`, err);
+      // Transport errors, HTTP ≠ 200, a bad response signature (§1.11): the outcome is unknown. The
+      // SDK's messages can quote the response (buyer ids, amounts): only their first words are kept.
+      const short = String((err as Error).message ?? '').split(/[,，:：{]/)[0]!.slice(0, 80);
+      throw new ProviderUnavailableError(`Alipay ${method}: ${(err as Error).name} ${short}`.trim());
     }
   }
 

@@ -22,8 +22,11 @@ export const alipayConfig = z.strictObject({
     .optional(),
   /** Overrides PAYGATE_PUBLIC_URL for this app's notify_url / return_url. */
   callbackBaseUrl: z.string().url().optional(),
-  /** Currencies this app may charge; Alipay's domestic products take CNY only. */
-  currencies: z.array(z.string().regex(/^[A-Z]{3}$/)).min(1).default(['CNY']),
+  /**
+   * Currencies this app may charge. Only CNY for now: other currencies need trans_currency
+   * (cross-border products), which this adapter does not send, so Alipay would read the figure as yuan.
+   */
+  currencies: z.array(z.literal('CNY')).min(1).default(['CNY']),
   timeoutMs: z.int().min(100).max(120_000).default(10_000),
 });
 

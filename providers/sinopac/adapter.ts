@@ -1,4 +1,4 @@
-import { ValidationError } from '../../core/errors.ts';
+import { ProviderUnavailableError, ValidationError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type {
   CallbackEnvelope,
@@ -33,6 +33,8 @@ import type { SinopacSettings } from './config.ts';
 /** §7.3: OrderQuery returns at most 300 rows; a full page means "ask again with a smaller window". */
 export const ORDER_QUERY_CAP = 300;
 const PAY_TOKEN = /^[A-Za-z0-9]{1,100}$/;
+/** An OrderQuery "no data" answer (UNVERIFIED: the sandbox's exact text is unknown). */
+const NO_DATA = /查無/;
 
 /**
  * Bank SinoPac 豐收款 (shared/specs/sinopac-qpay.md). Its callbacks carry only {ShopNo, PayToken}: the
@@ -144,7 +146,8 @@ export class SinopacProvider implements PaymentProvider {
    * by PayType, then by PayFlag. Only a minute holding 300 orders of one type and one pay state can
    * still hide orders, and that is logged.
    */
-  async listTransactions({ from, to }: ListTransactionsInput): Promise<PaymentFacts[]> {
+  async listTransactions({ from, to, by = 'created' }: ListTransactionsInput): Promise<PaymentFacts[]> {
+    const [startField, endField] = by === 'paid' ? ['PayDateTimeS', 'PayDateTimeE'] : ['OrderDateTimeS', 'OrderDateTimeE'];
     const seen = new Map<string, PaymentFacts>();
     const minute = 60_000;
     const start = Math.floor(from.getTime() / minute) * minute;
@@ -159,8 +162,8 @@ export class SinopacProvider implements PaymentProvider {
       const { s, e, extra } = pending.pop()!;
       // OrderDateTimeE is inclusive to the minute: [s, e) is asked as s … e - 1 minute.
       const rows = await this.orderQuery({
-        OrderDateTimeS: taipeiMinute(new Date(s)),
-        OrderDateTimeE: taipeiMinute(new Date(e - minute)),
+        [startField]: taipeiMinute(new Date(s)),
+        [endField]: taipeiMinute(new Date(e - minute)),
         ...extra,
       });
       if (rows.length >= ORDER_QUERY_CAP) {
@@ -189,8 +192,10 @@ export class SinopacProvider implements PaymentProvider {
       const response = await this.client.call('OrderQuery', { ShopNo: this.settings.ShopNo, ...conditions });
       return Array.isArray(response.OrderList) ? (response.OrderList as Record<string, unknown>[]) : [];
     } catch (err) {
-      // Status F on a query is read as "no such order" (the no-data answer is UNVERIFIED).
-      if (err instanceof SinopacStatusError) return [];
+      // "No data" may come as Status F with 查無… (UNVERIFIED wording); any other F is a fault, so a
+      // reconciler never mistakes a refusal for "the bank has no such order".
+      if (err instanceof SinopacStatusError && NO_DATA.test(err.description)) return [];
+      if (err instanceof SinopacStatusError) throw new ProviderUnavailableError(`SinoPac OrderQuery answered F: ${err.description}`);
       throw err;
     }
   }
@@ -203,7 +208,13 @@ export class SinopacProvider implements PaymentProvider {
    */
   async refund({ order, amount, reason }: RefundInput): Promise<RefundResult> {
     if (order.method !== 'card') return { outcome: 'failed', code: 'unsupported', message: 'SinoPac cannot refund ATM transfers' };
-    const [row] = (await this.orderQuery({ OrderNo: order.orderNo })).filter((r) => r.OrderNo === order.orderNo);
+    let row: Record<string, unknown> | undefined;
+    try {
+      [row] = (await this.orderQuery({ OrderNo: order.orderNo })).filter((r) => r.OrderNo === order.orderNo);
+    } catch (err) {
+      // Nothing was sent to OrderMaintain yet: a clean failure the merchant may retry, not an unknown.
+      return { outcome: 'failed', code: 'provider_unavailable', message: (err as Error).message.slice(0, 200) };
+    }
     const authorisedOnly = row?.PayStatus === '1C300';
     if (authorisedOnly && amount !== order.amount) {
       return { outcome: 'failed', code: 'partial_void', message: 'An uncaptured authorisation can only be voided whole' };

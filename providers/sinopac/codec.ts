@@ -110,7 +110,8 @@ export function orderCreateMessage(order: OrderSnapshot, settings: SinopacSettin
     return {
       ...compact(base),
       PayType: 'C',
-      CardParam: { AutoBilling: settings.autoBilling, ExpMinutes: settings.cardExpMinutes },
+      // The card link never outlives the order (ExpMinutes range 1-30 is UNVERIFIED).
+      CardParam: { AutoBilling: settings.autoBilling, ExpMinutes: Math.max(1, Math.min(settings.cardExpMinutes, Math.floor((order.expiresAt.getTime() - Date.now()) / 60_000))) },
     };
   }
   throw ValidationError.field('method', 'SinoPac offers atm and card', 'unsupported_method');

@@ -62,8 +62,13 @@ dbTest('still waiting: asked again on a growing backoff; a provider that cannot 
 
     const stub = sinon.stub(provider, 'query').rejects(new Error('provider down'));
     try {
-      clock += 120_000;
-      await job.run();
+      for (let fault = 1; fault <= 3; fault++) {
+        clock = Number((await h.db('orders').where({ id: o.id }).first()).next_reconcile_at);
+        await job.run();
+        const faults = Number((await h.db('orders').where({ id: o.id }).first()).reconcile_faults);
+        t.is(faults, fault, 'faults are counted apart from answers');
+        if (fault < 3) t.falsy(Number((await h.db('orders').where({ id: o.id }).first()).attention));
+      }
       const got = (await app.api('GET', `/v1/payments/${o.id}`)).body;
       t.is(got.status, 'pending', 'never a guess');
       t.regex(got.attention, /Reconciliation could not learn/);
@@ -139,4 +144,43 @@ dbTest("the sweep finds SinoPac payments we never heard of through OrderQuery wi
   } finally {
     await app.close();
   }
+}, { serial: true });
+
+dbTest('expiry asks first: a SinoPac transfer booked at the last minute is paid, not expired', async (t, h) => {
+  let bank: SinopacSimulator | undefined;
+  const app = await startApp(h, { modules: [sinopacModule({ simulator: { atmAutoPayMs: null }, onSimulator: (s) => (bank = s) })] });
+  try {
+    const created = await app.api('POST', '/v1/payments', paymentBody({ provider: 'sinopac', method: 'atm', expiresInMinutes: 5 }));
+    bank!.setBackendUrlDown(true);
+    await bank!.pay(created.body.orderNo);
+    const deadline = Date.parse(created.body.expiresAt);
+    const job = expiryJob({ ...app.deps, now: () => new Date(deadline + 2 * 60_000) }, 'x2', { merchantId: app.merchant.id });
+    await runUntil(job, async () => (await statusOf(app, created.body.id)) !== 'pending');
+    t.is(await statusOf(app, created.body.id), 'paid');
+    t.is((await h.db('order_transitions').where({ order_id: created.body.id, to_status: 'expired' })).length, 0);
+  } finally {
+    await app.close();
+  }
+}, { serial: true });
+
+dbTest('a provider that will not close a waiting payment does not keep expiry busy: it expires here', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const o = await order(app, { expiresInMinutes: 5 });
+    const provider = app.deps.registry.find('fakepay')!;
+    const cancel = sinon.stub(provider, 'cancel').resolves({ outcome: 'not_cancellable', code: 'BUSY', message: 'try later' });
+    const query = sinon.spy(provider, 'query');
+    try {
+      const job = expiryJob({ ...app.deps, now: later(7 * 60_000) }, 'x3', { merchantId: app.merchant.id });
+      await runUntil(job, async () => (await statusOf(app, o.id)) === 'expired');
+      t.is(await statusOf(app, o.id), 'expired');
+      const cause = (await h.db('order_transitions').where({ order_id: o.id, to_status: 'expired' }).first()).cause;
+      t.regex(cause, /would not close it \(BUSY\)/);
+      const asked = query.callCount;
+      await job.run();
+      t.is(query.callCount, asked, 'an expired order is not asked again by expiry');
+    } finally {
+      cancel.restore();
+      query.restore();
+    }
+  });
 }, { serial: true });

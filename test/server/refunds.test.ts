@@ -118,3 +118,28 @@ dbTest('a refund whose outcome was never confirmed stays reserved, and is asked 
     t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.refundedAmount, 6000);
   });
 }, { serial: true });
+
+dbTest("a refund settles even when the provider's own notify already marked the order refunded", async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await paidOrder(app);
+    const provider = app.deps.registry.find('fakepay')!;
+    const stub = sinon.stub(provider, 'refund').rejects(new ProviderUnavailableError('fakepay refund: timeout'));
+    let pending: any;
+    try {
+      pending = await app.api('POST', `/v1/payments/${order.id}/refunds`, { amount: 10000 });
+      t.is(pending.status, 202);
+    } finally {
+      stub.restore();
+    }
+    // The refund did go through at the provider, and its notify arrives first.
+    await provider.refund!({ order: { orderNo: order.orderNo } as never, refundNo: pending.body.refundNo, amount: 10000 });
+    await h.db('orders').where({ id: order.id }).update({ status: 'refunded' });
+    const job = refundRecheckJob({ ...app.deps, now: () => new Date(Date.now() + 3 * 60_000) });
+    for (let i = 0; i < 5 && (await h.db('refunds').where({ id: pending.body.id }).first()).status === 'pending'; i++) await job.run();
+    t.is((await h.db('refunds').where({ id: pending.body.id }).first()).status, 'succeeded');
+    const payment = (await app.api('GET', `/v1/payments/${order.id}`)).body;
+    t.is(payment.status, 'refunded');
+    t.is(payment.refundedAmount, 10000);
+    t.is(app.sim.byOrderNo(order.orderNo)!.refunded, 10000, 'refunded once');
+  });
+}, { serial: true });

@@ -85,9 +85,11 @@ test('ATM OrderCreate: PayType A, ExpireDate is the Taipei date of the expiry, a
 });
 
 test('card OrderCreate: PayType C with CardParam from the account settings', (t) => {
-  const message = orderCreateMessage(order({ method: 'card' }), settings, urls);
+  const message = orderCreateMessage(order({ method: 'card', expiresAt: new Date(Date.now() + 86_400_000) }), settings, urls);
   t.is(message.PayType, 'C');
   t.deepEqual(message.CardParam, { AutoBilling: 'Y', ExpMinutes: 10 });
+  const soon = orderCreateMessage(order({ method: 'card', expiresAt: new Date(Date.now() + 4 * 60_000 + 30_000) }), settings, urls);
+  t.deepEqual(soon.CardParam, { AutoBilling: 'Y', ExpMinutes: 4 }, 'the card link never outlives the order');
   t.is(message.ATMParam, undefined);
 });
 
