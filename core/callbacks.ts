@@ -62,7 +62,7 @@ function sanitise(facts: PaymentFacts): { paidAt: Date | null; providerTradeNo: 
 /**
  * Checks verified facts against the order they name, then moves the order (or records why not).
  * Facts that do not fit the order (unknown order, other account, other amount) are recorded and
- * answered as not accepted: the providers' own docs treat such a notify as abnormal (Alipay §3.5),
+ * answered as not accepted: providers' own docs treat such a notify as abnormal,
  * and a provider that retries it only adds audit rows.
  */
 async function applyFacts(deps: CoreDeps, provider: PaymentProvider, row: CallbackRow, lease: string, facts: PaymentFacts): Promise<ReplyKind> {

@@ -2,7 +2,8 @@ import { randomUpperAlnum } from './ids.ts';
 
 /**
  * Order numbers (DESIGN §3) are what every provider sees: 20 characters of [0-9A-Z], which fits
- * SinoPac (≤ 50, no quotes or %), Alipay (≤ 64) and ECPay (≤ 20 alphanumerics).
+ * provider limits we know of: at most 20 alphanumerics is the strictest (others allow 50 or 64, and
+ * forbid quotes or %).
  *
  * Layout: yyMMddHHmmss in UTC (12 digits, so numbers sort by creation second), then 4 base-36
  * characters of a per-process counter that restarts every second (1.6 million numbers a second

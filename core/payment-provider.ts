@@ -94,7 +94,7 @@ export interface PaymentFacts {
   /** The provider's code and message for a decline or a close. */
   code?: string;
   message?: string;
-  /** A test or simulated payment (ECPay SimulatePaid=1): never counted as paid. */
+  /** A test or simulated payment (a provider's "simulate paid" flag): never counted as paid. */
   simulated?: boolean;
 }
 
@@ -193,8 +193,8 @@ export interface PaymentProvider {
    */
   readonly ackAfter: 'stored' | 'applied';
   /**
-   * Whether calling refund() again with the same refundNo refunds at most once (Alipay's
-   * out_request_no). Only then may paygate repeat a refund whose outcome it never learned.
+   * Whether calling refund() again with the same refundNo refunds at most once (the provider keys
+   * refunds by our number). Only then may paygate repeat a refund whose outcome it never learned.
    */
   readonly refundIdempotent?: boolean;
 

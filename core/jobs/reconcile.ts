@@ -142,7 +142,7 @@ export function reconcileJob(deps: CoreDeps, owner: string, options: ReconcileOp
 
 /**
  * The sweep: asks each provider that can list its transactions for a window, and applies what it
- * knows about our orders that we have not heard of (SinoPac's OrderQuery windows).
+ * knows about our orders that we have not heard of (a bank's order-query windows, say).
  */
 export function reconcileSweepJob(deps: CoreDeps, options: { windowMs?: number; intervalMs?: number } = {}): Job {
   const windowMs = options.windowMs ?? 24 * 60 * 60_000;
