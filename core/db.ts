@@ -7,6 +7,9 @@ import { ConfigError } from './errors.ts';
 export type Db = Knex;
 export type DbKind = 'sqlite' | 'mysql';
 
+/** How long one SQLite write may wait for another process's lock (PAYGATE_SQLITE_BUSY_TIMEOUT_MS). */
+const SQLITE_BUSY_TIMEOUT_MS = Math.max(0, Math.min(10_000, Number(process.env.PAYGATE_SQLITE_BUSY_TIMEOUT_MS ?? 250) || 0));
+
 export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 
 /** `sqlite:./data/paygate.sqlite`, `sqlite::memory:` or `mysql://user:pass@host:port/db`. */
@@ -19,8 +22,11 @@ export function knexConfig(databaseUrl: string): Knex.Config {
       client: 'better-sqlite3',
       connection: { filename },
       useNullAsDefault: true,
-      // SQLite has one writer; one connection per process serialises our transactions, and
-      // busy_timeout makes other processes wait for the file lock instead of failing.
+      // SQLite has one writer; one connection per process serialises our transactions. busy_timeout
+      // makes a write wait briefly for another process's lock, but better-sqlite3 waits
+      // synchronously (the whole event loop stops), so the wait is short: past it the write fails
+      // with SQLITE_BUSY, transitions retry with backoff, and a provider gets its "try again" in
+      // time instead of a frozen gateway.
       pool: {
         min: 1,
         max: 1,
@@ -29,7 +35,7 @@ export function knexConfig(databaseUrl: string): Knex.Config {
             conn.pragma('journal_mode = WAL');
             conn.pragma('synchronous = NORMAL');
             conn.pragma('foreign_keys = ON');
-            conn.pragma('busy_timeout = 10000');
+            conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
             done(null, conn);
           } catch (err) {
             done(err as Error, conn);
