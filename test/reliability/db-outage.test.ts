@@ -10,7 +10,7 @@
  *   - MariaDB: a server of this test's own (not the suite's shared one), SIGTERMed, left down, then
  *     started again on the same datadir and port;
  *   - SQLite: another connection holds BEGIN EXCLUSIVE for longer than the gateway's busy_timeout
- *     (10 s), so its writes fail with SQLITE_BUSY.
+ *     (PAYGATE_SQLITE_BUSY_TIMEOUT_MS, at most 10 s), so its writes fail with SQLITE_BUSY.
  * A processor that loses its database half-way cannot give its row's lease back; the row waits for
  * PROCESSING_LEASE_MS (5 min). Once the database is back and the load is over, the gateway's clock
  * is moved past that (SIGUSR2, clock-shift.ts) rather than the test waiting 5 minutes.
@@ -24,7 +24,7 @@
  * SQLite too: a write waits only briefly (PAYGATE_SQLITE_BUSY_TIMEOUT_MS, 250 ms) for another
  * connection's lock, since better-sqlite3 waits synchronously and a long wait would freeze the gateway.
  */
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import Database from 'better-sqlite3';
 import type { Knex } from 'knex';
 import { rmSync } from 'node:fs';
@@ -33,7 +33,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { openDb } from '../../core/db.ts';
-import { openTestDb, testDbKinds, type TestDbHandle, type TestDbKind } from '../helpers/db.ts';
+import { openTestDb, type TestDbHandle, type TestDbKind } from '../helpers/db.ts';
 import { findMariadbd, freePort, ThrowawayMariaDb } from '../helpers/mariadb.ts';
 import {
   assertVerdict,
@@ -135,7 +135,7 @@ async function mariaDb(): Promise<OutageDb> {
 type Answer = 'ack' | 'retry answer' | 'no answer' | 'other';
 type InOutage = Record<Answer, number> & { healthzAsked: number; healthzAnswered: number };
 
-/** What each database's run saw inside the outage, for the known-failure test below. */
+/** What each database's run saw inside the outage. */
 const inOutage = new Map<TestDbKind, InOutage>();
 
 /** Every notify in the outage got the provider's retry answer before the provider gave up (its 10 s timeout); the process stayed responsive. */
