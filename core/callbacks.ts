@@ -31,8 +31,17 @@ export interface NotifyResult {
   background?: Promise<void>;
 }
 
-/** How long a duplicate waits for the delivery that is processing the same row. */
-const DUPLICATE_WAIT_MS = 10_000;
+/** How long a duplicate waits for the delivery processing the same row (under providers' ~10 s timeouts). */
+const DUPLICATE_WAIT_MS = 5_000;
+
+/**
+ * After the database fails to store a callback, the next ones are answered "try again" at once
+ * for a moment, without touching it: a locked SQLite file makes each attempt block the process
+ * (the driver waits synchronously), and providers must hear back before their own timeouts. One
+ * request a second probes whether it is back.
+ */
+const STORAGE_BACKOFF_MS = 1_000;
+const storageDownUntil = new WeakMap<object, number>();
 
 
 const SETTLED_PAID: readonly OrderStatus[] = ['paid', 'partially_refunded', 'refunded'];
@@ -179,11 +188,14 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
     unreadable = err;
   }
 
+  const downUntil = storageDownUntil.get(deps.db) ?? 0;
+  if (Date.now() < downUntil) return { reply: provider.reply('retry', request), rowId: null };
   let stored: { row: CallbackRow; fresh: boolean };
   try {
     stored = await storeRaw(deps, provider, request, envelope);
   } catch (err) {
     // Not stored means not acknowledged: the provider's own "try again" keeps the callback alive.
+    if (isConnectionError(err)) storageDownUntil.set(deps.db, Date.now() + STORAGE_BACKOFF_MS);
     deps.logger.error({ provider: providerId, account, err: errorSummary(err) }, 'callback could not be stored');
     return { reply: provider.reply('retry', request), rowId: null };
   }

@@ -139,5 +139,11 @@ export function errorSummary(err: unknown): string {
     return `${e.code}: ${i >= 0 ? message.slice(i + 3) : message}`;
   }
   if (e.name === 'KnexTimeoutError') return 'KnexTimeoutError: no database connection available';
-  return e.message ?? String(err);
+  const message = e.message ?? String(err);
+  // knex prefixes a failed query's message with the statement: "<sql> - <driver message>".
+  if (/^\s*(insert|update|select|delete|with|replace)\b/i.test(message)) {
+    const i = message.lastIndexOf(' - ');
+    return `${e.code ?? 'db_error'}: ${i >= 0 ? message.slice(i + 3) : 'query failed'}`;
+  }
+  return message;
 }

@@ -1,3 +1,4 @@
+import { errorSummary } from '../db.ts';
 import type { Logger } from '../logger.ts';
 
 export interface Job {
@@ -84,7 +85,7 @@ export class JobRunner {
       return handled;
     } catch (err) {
       health.failures++;
-      health.lastError = err instanceof Error ? err.message : String(err);
+      health.lastError = errorSummary(err);
       this.logger.error({ job: job.name, err: health.lastError }, 'job failed');
       throw err;
     }
