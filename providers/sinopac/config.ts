@@ -27,8 +27,12 @@ export const sinopacConfig = z.strictObject({
   /** Overrides PAYGATE_PUBLIC_URL for this shop's ReturnURL / BackendURL (e.g. a separate callback host). */
   callbackBaseUrl: z.string().url().optional(),
   timeoutMs: z.int().min(100).max(120_000).default(10_000),
-  /** CardParam.AutoBilling: capture automatically after authorisation (§7.1). */
-  autoBilling: z.enum(['Y', 'N']).default('Y'),
+  /**
+   * CardParam.AutoBilling (§7.1): the bank captures automatically after authorisation. Only 'Y':
+   * manual capture (OrderMaintain Command P, with ExpBillingDays) is not built, and an authorisation
+   * nobody captures is money never collected.
+   */
+  autoBilling: z.literal('Y').default('Y'),
   /** CardParam.ExpMinutes: how long the card page link stays valid (§7.1; range 1-30 UNVERIFIED). */
   cardExpMinutes: z.int().min(1).max(30).default(10),
 });
