@@ -60,7 +60,7 @@ export class AlipaySimulator implements SimulatorInstance<AlipayConfig> {
     if (!(scale > 0) || !Number.isFinite(scale)) throw new Error('timeScale must be a positive number');
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.logger = options.logger.child({ simulator: 'alipay' });
-    this.timers = new Timers(this.logger);
+    this.timers = new Timers(this.logger, 'alipay');
     this.notifier = new Notifier(settings.notifyScheduleMs ?? DEFAULT_SCHEDULE.map((ms) => ms * scale), this.timers, this.logger);
     this.notifyOn = { closed: settings.notifyOn?.closed ?? true, finished: settings.notifyOn?.finished ?? true };
     this.createdOn = settings.tradeCreatedOn ?? 'open';

@@ -1,6 +1,5 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { Logger } from '../../../core/logger.ts';
 
 /** China has no DST: Beijing time is always UTC+8, computed here so the process TZ never matters (§9 Time). */
 const BEIJING_OFFSET_MS = 8 * 3_600_000;
@@ -77,34 +76,4 @@ export function redirect(res: ServerResponse, location: string): void {
   res.end(`Redirecting to ${location}`);
 }
 
-/** setTimeout cannot wait longer than 2^31-1 ms. */
-const MAX_DELAY_MS = 2 ** 31 - 1;
-
-/** Every timer the simulator starts, so close() can stop them all; nothing is scheduled after close. */
-export class Timers {
-  private readonly pending = new Set<NodeJS.Timeout>();
-  private closed = false;
-
-  constructor(private readonly logger: Logger) {}
-
-  after(ms: number, task: () => unknown): void {
-    if (this.closed) return;
-    const timer = setTimeout(
-      () => {
-        this.pending.delete(timer);
-        Promise.resolve()
-          .then(task)
-          .catch((err: unknown) => this.logger.error({ err: String(err) }, 'alipay simulator: timer task failed'));
-      },
-      Math.min(MAX_DELAY_MS, Math.max(0, ms)),
-    );
-    timer.unref();
-    this.pending.add(timer);
-  }
-
-  close(): void {
-    this.closed = true;
-    for (const timer of this.pending) clearTimeout(timer);
-    this.pending.clear();
-  }
-}
+export { Timers } from '../../simulator-kit/timers.ts';

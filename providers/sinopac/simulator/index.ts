@@ -100,7 +100,7 @@ export class SinopacSimulator implements SimulatorInstance<SinopacConfig> {
     if (!(scale > 0) || !Number.isFinite(scale)) throw new Error('timeScale must be a positive number');
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.logger = options.logger.child({ simulator: 'sinopac' });
-    this.timers = new Timers(this.logger);
+    this.timers = new Timers(this.logger, 'sinopac');
     this.atmAutoPayMs = settings.atmAutoPayMs === undefined ? 5 * MINUTE * scale : settings.atmAutoPayMs;
     this.bank = new Bank(settings.nonceTtlMs ?? MINUTE);
     const gaps = settings.backendRetryMs ?? DEFAULT_RETRY_GAPS.map((ms) => ms * scale);

@@ -1,5 +1,4 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import type { Logger } from '../../../core/logger.ts';
 
 /** Taiwan has no DST: Asia/Taipei is always UTC+8 (§7 conventions). */
 const TAIPEI_OFFSET_MS = 8 * 3_600_000;
@@ -78,28 +77,4 @@ export function ntd(amount: number): string {
   return `NT$${whole}${cents ? `.${String(cents).padStart(2, '0')}` : ''}`;
 }
 
-/** Every timer the simulator starts, so close() can stop them all; nothing is scheduled after close. */
-export class Timers {
-  private readonly pending = new Set<NodeJS.Timeout>();
-  private closed = false;
-
-  constructor(private readonly logger: Logger) {}
-
-  after(ms: number, task: () => unknown): void {
-    if (this.closed) return;
-    const timer = setTimeout(() => {
-      this.pending.delete(timer);
-      Promise.resolve()
-        .then(task)
-        .catch((err: unknown) => this.logger.error({ err: String(err) }, 'sinopac simulator: timer task failed'));
-    }, Math.max(0, ms));
-    timer.unref();
-    this.pending.add(timer);
-  }
-
-  close(): void {
-    this.closed = true;
-    for (const timer of this.pending) clearTimeout(timer);
-    this.pending.clear();
-  }
-}
+export { Timers } from '../../simulator-kit/timers.ts';
