@@ -107,6 +107,10 @@ async function applyFacts(deps: CoreDeps, provider: PaymentProvider, row: Callba
     deps.logger.error({ callbackId: row.id, orderId: order.id }, 'double payment');
     return 'ack';
   }
+  // Instructions handed out after create (an issued account) become the order's next action.
+  if (facts.outcome === 'pending' && facts.action && order.status === 'pending') {
+    return applyInstructions(deps, row, lease, order, facts);
+  }
   // "Still waiting" news never reopens an order: only the merchant's pay-again does (failed → pending).
   if (facts.outcome === 'pending' && order.status !== 'created') {
     await finish({ verified: true, outcome: order.status === 'pending' ? 'duplicate' : 'ignored', orderId: order.id });
@@ -122,6 +126,7 @@ async function applyFacts(deps: CoreDeps, provider: PaymentProvider, row: Callba
         source: `callback:${row.id}`,
         providerTradeNo,
         paidAt,
+        ...(facts.action ? { action: facts.action } : {}),
         ...(facts.outcome === 'failed' ? { failure: { code: facts.code ?? 'declined', message: facts.message ?? '' } } : {}),
       },
       async (trx, result) => {
@@ -136,6 +141,32 @@ async function applyFacts(deps: CoreDeps, provider: PaymentProvider, row: Callba
     // Out of order or stale news (a "failed" after "paid"): recorded, nothing moves.
     await finish({ verified: true, outcome: 'ignored', error: `order is ${err.from}; a ${facts.outcome} report cannot move it to ${err.to}`, orderId: order.id });
   }
+  return 'ack';
+}
+
+/**
+ * Stores the buyer's next action (and the provider's deadline for it) on a pending order, under a
+ * version bump so a concurrent move wins or loses cleanly. A repeat of the same instructions is a
+ * duplicate; an order that moved on meanwhile keeps its state.
+ */
+async function applyInstructions(deps: CoreDeps, row: CallbackRow, lease: string, order: Order, facts: PaymentFacts): Promise<ReplyKind> {
+  const actionJson = JSON.stringify(facts.action);
+  const expiresAt = facts.expiresAt && !Number.isNaN(facts.expiresAt.getTime()) ? facts.expiresAt.getTime() : order.expiresAt.getTime();
+  const same = JSON.stringify(order.action) === actionJson && order.expiresAt.getTime() === expiresAt;
+  await deps.db.transaction(async (trx) => {
+    let updated = 0;
+    if (!same) {
+      updated = await trx('orders')
+        .where({ id: order.id, version: order.version, status: 'pending' })
+        .update({ action_json: actionJson, expires_at: expiresAt, version: order.version + 1, updated_at: deps.now().getTime() });
+      // The order moved meanwhile: still waiting means try again (the inbox retries the row).
+      if (updated === 0 && (await findOrder(trx, order.id))?.status === 'pending') throw new Error('order changed while its instructions were stored');
+    }
+    await trx('provider_callbacks')
+      .where({ id: row.id, lease_owner: lease })
+      .whereNull('processed_at')
+      .update(finishFields(deps, row, { verified: true, outcome: updated === 1 ? 'instructions' : 'duplicate', orderId: order.id }));
+  });
   return 'ack';
 }
 

@@ -53,7 +53,8 @@ export type InboxOutcome =
   | 'double_payment'
   | 'simulated'
   | 'ignored'
-  | 'displayed';
+  | 'displayed'
+  | 'instructions';
 
 /** Outcomes the provider hears as "not accepted". */
 export const REJECTED_OUTCOMES: ReadonlySet<string> = new Set(['rejected', 'malformed', 'unknown_order', 'account_mismatch', 'amount_mismatch']);

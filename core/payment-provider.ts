@@ -96,6 +96,14 @@ export interface PaymentFacts {
   message?: string;
   /** A test or simulated payment (a provider's "simulate paid" flag): never counted as paid. */
   simulated?: boolean;
+  /**
+   * With outcome `pending`: what the buyer must do now, when the provider hands it out after
+   * create (an ATM account issued by a notify once the buyer picked a bank on the provider's page).
+   * It replaces the order's next action; `expiresAt` (the account's own deadline) replaces the
+   * order's deadline.
+   */
+  action?: NextAction;
+  expiresAt?: Date;
 }
 
 /** A provider request exactly as it arrived on the unified endpoint. */

@@ -371,3 +371,30 @@ dbTest('a request the adapter cannot even read is still stored, and the provider
     t.is(headers['content-type'], 'application/x-www-form-urlencoded');
   });
 });
+
+dbTest('instructions issued by a notify after create become the order\'s next action and deadline', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    const deadline = new Date(Date.now() + 3 * 86_400_000).toISOString();
+    const body = notifyBody(app, order, { status: 'WAITING', atm_bank: '822', atm_account: '9100000000000001', atm_deadline: deadline, notify_id: `I-${order.orderNo}` });
+    const first = await postNotify(app, body);
+    t.is(first.status, 200);
+    const got = await app.api('GET', `/v1/payments/${order.id}`);
+    t.is(got.body.status, 'pending');
+    t.deepEqual(got.body.action, { type: 'instructions', atm: { bankCode: '822', account: '9100000000000001', amount: order.amount, deadline } });
+    t.is(got.body.expiresAt, deadline);
+    const row = await h.db('provider_callbacks').where({ dedupe_key: `I-${order.orderNo}` }).first();
+    t.is(row.outcome, 'instructions');
+    // The same notice again changes nothing.
+    const again = await postNotify(app, notifyBody(app, order, { status: 'WAITING', atm_bank: '822', atm_account: '9100000000000001', atm_deadline: deadline, notify_id: `I2-${order.orderNo}` }));
+    t.is(again.status, 200);
+    const row2 = await h.db('provider_callbacks').where({ dedupe_key: `I2-${order.orderNo}` }).first();
+    t.is(row2.outcome, 'duplicate');
+    // A paid order takes no instructions.
+    await postNotify(app, notifyBody(app, order));
+    await postNotify(app, notifyBody(app, order, { status: 'WAITING', atm_account: '9100000000000002', atm_deadline: deadline, notify_id: `I3-${order.orderNo}` }));
+    const paid = await app.api('GET', `/v1/payments/${order.id}`);
+    t.is(paid.body.status, 'paid');
+    t.is(paid.body.action, undefined);
+  });
+});

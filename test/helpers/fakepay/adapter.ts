@@ -110,6 +110,13 @@ export class FakePayProvider implements PaymentProvider {
       providerTradeNo: fields.trade_no ?? null,
       paidAt: fields.paid_at ? new Date(fields.paid_at) : null,
       code: fields.status === 'FAILED' ? 'DECLINED' : undefined,
+      // An account issued after create (as ECPay's PaymentInfoURL does): the buyer's new instructions.
+      ...(fields.atm_account && fields.atm_deadline
+        ? {
+            action: { type: 'instructions' as const, atm: { bankCode: fields.atm_bank ?? '999', account: fields.atm_account, amount: Number(fields.amount), deadline: fields.atm_deadline } },
+            expiresAt: new Date(fields.atm_deadline),
+          }
+        : {}),
     };
   }
 
