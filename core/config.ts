@@ -19,6 +19,9 @@ const envSchema = z.object({
   PAYGATE_SIMULATOR_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
   PAYGATE_INLINE_WORKER: z.enum(['true', 'false']).default('true'),
   PAYGATE_BODY_LIMIT_KB: z.coerce.number().int().min(1).max(10_240).default(100),
+  PAYGATE_ADMIN_USER: z.string().min(1).max(100).default('admin'),
+  PAYGATE_ADMIN_PASSWORD: z.string().min(12).max(200).optional(),
+  PAYGATE_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -39,6 +42,11 @@ export interface AppConfig {
   inlineWorker: boolean;
   bodyLimitKb: number;
   logLevel: string;
+  /** Dashboard credentials; without a password `npm start` makes one up and prints it once. */
+  adminUser: string;
+  adminPassword: string | undefined;
+  /** HTTP server processes (node:cluster) `npm start` runs. */
+  workers: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -78,5 +86,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     inlineWorker: e.PAYGATE_INLINE_WORKER === 'true',
     bodyLimitKb: e.PAYGATE_BODY_LIMIT_KB,
     logLevel: e.LOG_LEVEL,
+    adminUser: e.PAYGATE_ADMIN_USER,
+    adminPassword: e.PAYGATE_ADMIN_PASSWORD,
+    workers: e.PAYGATE_WORKERS,
   };
 }

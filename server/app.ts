@@ -1,14 +1,18 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { CoreDeps } from '../core/deps.ts';
 import type { MountedSimulator } from '../core/registry.ts';
 import { BackgroundTasks } from './background.ts';
 import { merchantAuth, type MerchantState } from './middleware/auth.ts';
 import { errorMiddleware } from './middleware/errors.ts';
 import { idempotency } from './middleware/idempotency.ts';
+import { adminRoutes, type AdminOptions } from './admin/index.ts';
+import { metricsRoutes } from './metrics.ts';
 import { callbackRoutes } from './routes/callbacks.ts';
+import { checkoutRoutes } from './routes/checkout.ts';
+import { docsRoutes } from './routes/docs.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { paymentRoutes } from './routes/payments.ts';
@@ -20,6 +24,10 @@ export interface AppDeps extends CoreDeps {
   bodyLimitKb?: number;
   /** Trust X-Forwarded-* (only behind a proxy that sets them). */
   trustProxy?: boolean;
+  /** Signs the buyer's links (hosted checkout, result pages); shared by every process. */
+  linkSecret?: string;
+  /** Dashboard credentials; without them /admin is not served. */
+  admin?: AdminOptions | null;
 }
 
 /** Hands requests under /sim/<provider>/ to that provider's simulator, prefix stripped. */
@@ -54,10 +62,22 @@ export function createApp(deps: AppDeps): Koa {
 
   const health = healthRoutes(deps.db);
   app.use(health.routes());
+  const metrics = metricsRoutes(deps);
+  app.use(metrics.routes());
+  const docs = docsRoutes(deps);
+  app.use(docs.routes());
 
   // Provider callbacks read their own raw body, so they come before any body parser.
   const callbacks = callbackRoutes(deps, background);
   app.use(callbacks.routes()).use(callbacks.allowedMethods());
+
+  // The buyer's hosted pages and the operators' dashboard (each parses its own forms).
+  const checkout = checkoutRoutes(deps, deps.linkSecret ?? randomBytes(32).toString('base64url'));
+  app.use(checkout.routes()).use(checkout.allowedMethods());
+  if (deps.admin) {
+    const admin = adminRoutes(deps, deps.admin);
+    app.use(admin.routes()).use(admin.allowedMethods());
+  }
 
   // The merchant API: JSON body, then the API key, then Idempotency-Key, then the route.
   const v1 = new Router<MerchantState>();

@@ -3,6 +3,10 @@ import type { CoreDeps } from '../core/deps.ts';
 import { isUniqueViolation, migrateLatest, openDb, type Db } from '../core/db.ts';
 import { countMerchants, createMerchant } from '../core/merchants.ts';
 import { buildRegistry, type MountedSimulator } from '../core/registry.ts';
+import { sharedSecret } from '../core/settings.ts';
+import { randomBytes } from 'node:crypto';
+import type { AppDeps } from './app.ts';
+import type { BackgroundTasks } from './background.ts';
 import { providerModules } from '../providers/index.ts';
 import { createLogger, type AppLogger } from './logger.ts';
 
@@ -65,4 +69,25 @@ export async function ensureDemoMerchant(db: Db, demoApiKey: string | undefined,
       `  API key (shown once): ${apiKey}\n` +
       `  Try: curl -H "Authorization: Bearer ${apiKey}" http://localhost:${process.env.PORT ?? 3000}/v1/payments\n\n`,
   );
+}
+
+/**
+ * Everything createApp needs in a running server. Without PAYGATE_ADMIN_PASSWORD the dashboard
+ * gets a password made up for this run, printed once on the terminal (never into the log stream).
+ */
+export async function appDeps(config: AppConfig, runtime: Runtime, background: BackgroundTasks, out: NodeJS.WritableStream = process.stdout): Promise<AppDeps> {
+  let adminPassword = config.adminPassword;
+  if (!adminPassword) {
+    adminPassword = randomBytes(12).toString('base64url');
+    out.write(`\n  Admin dashboard: ${config.publicUrl}/admin  user ${config.adminUser}  password (this run only): ${adminPassword}\n\n`);
+  }
+  return {
+    ...runtime.deps,
+    simulators: runtime.simulators,
+    background,
+    bodyLimitKb: config.bodyLimitKb,
+    trustProxy: config.trustProxy,
+    linkSecret: await sharedSecret(runtime.db, 'link_secret'),
+    admin: { username: config.adminUser, password: adminPassword },
+  };
 }

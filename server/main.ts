@@ -4,7 +4,7 @@ import { ConfigError } from '../core/errors.ts';
 import { JobRunner } from '../core/jobs/runner.ts';
 import { createApp } from './app.ts';
 import { BackgroundTasks } from './background.ts';
-import { bootstrap, ensureDemoMerchant } from './bootstrap.ts';
+import { appDeps, bootstrap, ensureDemoMerchant } from './bootstrap.ts';
 import { backgroundJobs } from './jobs.ts';
 
 /** `npm start`: migrate, then serve; the job runner runs in this process unless told otherwise. */
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   await ensureDemoMerchant(runtime.db, config.demoApiKey);
 
   const background = new BackgroundTasks();
-  const app = createApp({ ...deps, simulators: runtime.simulators, background, bodyLimitKb: config.bodyLimitKb, trustProxy: config.trustProxy });
+  const app = createApp(await appDeps(config, runtime, background));
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -4,6 +4,7 @@
  * the simulator; everything is torn down in `finally`.
  */
 import type { ExecutionContext } from 'ava';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CoreDeps } from '../../core/deps.ts';
@@ -26,6 +27,8 @@ export interface ApiResponse<T = any> {
 
 export interface TestApp {
   url: string;
+  /** The secret the app signs buyer links with. */
+  linkSecret: string;
   deps: CoreDeps;
   background: BackgroundTasks;
   sim: FakePaySimulator;
@@ -46,7 +49,12 @@ export interface StartOptions {
   now?: () => Date;
   bodyLimitKb?: number;
   newOrderNo?: (now: Date) => string;
+  /** Dashboard credentials (defaults to ADMIN below). */
+  admin?: { username: string; password: string } | null;
 }
+
+/** Clearly fake dashboard credentials for tests. */
+export const ADMIN = { username: 'admin', password: 'fake-admin-password-for-tests' };
 
 let counter = 0;
 
@@ -74,7 +82,8 @@ export async function startApp(handle: TestDbHandle, options: StartOptions = {})
     newOrderNo: options.newOrderNo,
   };
   const background = new BackgroundTasks();
-  const app = createApp({ ...deps, simulators, background, bodyLimitKb: options.bodyLimitKb });
+  const linkSecret = randomBytes(32).toString('base64url');
+  const app = createApp({ ...deps, simulators, background, bodyLimitKb: options.bodyLimitKb, linkSecret, admin: options.admin === undefined ? ADMIN : options.admin });
   handler = app.callback();
 
   const n = ++counter;
@@ -111,6 +120,7 @@ export async function startApp(handle: TestDbHandle, options: StartOptions = {})
 
   return {
     url,
+    linkSecret,
     deps,
     background,
     get sim() {
