@@ -27,18 +27,39 @@ const httpUrl = z
     }
   }, 'must be an http(s) URL');
 
-export const createPaymentInput = z.strictObject({
-  merchantOrderId: z.string().min(1).max(64).regex(printable, 'must be printable ASCII without spaces'),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as TWD'),
-  amount: z.int().min(1, 'must be at least 1 minor unit'),
-  items: z.array(orderItemInput).min(1).max(200),
+/** One way to pay the buyer may pick on a hosted checkout. */
+export const checkoutChoice = z.strictObject({
   provider: z.string().min(1).max(32),
-  method: z.string().min(1).max(32),
   account: z.string().min(1).max(64).optional(),
-  subject: z.string().trim().min(1).max(128).optional(),
-  returnUrl: httpUrl.optional(),
-  expiresInMinutes: z.int().min(1).max(43_200).optional(),
+  method: z.string().min(1).max(32),
 });
+export type CheckoutChoice = z.infer<typeof checkoutChoice>;
+
+/**
+ * With `provider` and `method` the payment starts at that provider at once. Without them the order
+ * waits for the buyer on paygate's hosted checkout (`checkoutUrl` in the answer), offering
+ * `choices` (default: every configured account and method that takes the currency).
+ */
+export const createPaymentInput = z
+  .strictObject({
+    merchantOrderId: z.string().min(1).max(64).regex(printable, 'must be printable ASCII without spaces'),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as TWD'),
+    amount: z.int().min(1, 'must be at least 1 minor unit'),
+    items: z.array(orderItemInput).min(1).max(200),
+    provider: z.string().min(1).max(32).optional(),
+    method: z.string().min(1).max(32).optional(),
+    account: z.string().min(1).max(64).optional(),
+    choices: z.array(checkoutChoice).min(1).max(20).optional(),
+    subject: z.string().trim().min(1).max(128).optional(),
+    returnUrl: httpUrl.optional(),
+    expiresInMinutes: z.int().min(1).max(43_200).optional(),
+  })
+  .superRefine((input, ctx) => {
+    if (input.provider !== undefined && input.method === undefined) ctx.addIssue({ code: 'custom', path: ['method'], message: 'is required with provider' });
+    if (input.method !== undefined && input.provider === undefined) ctx.addIssue({ code: 'custom', path: ['provider'], message: 'is required with method' });
+    if (input.account !== undefined && input.provider === undefined) ctx.addIssue({ code: 'custom', path: ['account'], message: 'needs provider; on a hosted checkout name accounts in choices' });
+    if (input.choices !== undefined && input.provider !== undefined) ctx.addIssue({ code: 'custom', path: ['choices'], message: 'is for a hosted checkout: leave out provider and method' });
+  });
 export type CreatePaymentInput = z.infer<typeof createPaymentInput>;
 
 const isoDate = z.iso.datetime({ offset: true }).or(z.iso.date());

@@ -1,4 +1,4 @@
-import type { CreatePaymentInput } from './api-schemas.ts';
+import type { CheckoutChoice, CreatePaymentInput } from './api-schemas.ts';
 import { errorSummary, isUniqueViolation } from './db.ts';
 import type { CoreDeps } from './deps.ts';
 import { ConflictError, GatewayError, ProviderUnavailableError, ValidationError } from './errors.ts';
@@ -6,7 +6,7 @@ import { newId } from './ids.ts';
 import { isKnownCurrency, multiplyMinor, sumMinor } from './money.ts';
 import { newOrderNo } from './order-no.ts';
 import { findOrder, toSnapshot, type Order } from './orders.ts';
-import type { CreatePaymentResult, OrderItemSnapshot } from './payment-provider.ts';
+import type { CreatePaymentResult, OrderItemSnapshot, PaymentProvider } from './payment-provider.ts';
 import { transition } from './transition.ts';
 
 export const DEFAULT_EXPIRES_IN_MINUTES = 1440;
@@ -39,13 +39,9 @@ export async function createPayment(deps: CoreDeps, merchantId: string, input: C
     throw ValidationError.field('amount', `is ${input.amount} but the items add up to ${total}`, 'amount_mismatch');
   }
 
-  const provider = deps.registry.resolveForCheckout(input.provider, input.account);
-  if (!provider.methods.includes(input.method)) {
-    throw ValidationError.field('method', `${input.provider} offers ${provider.methods.join(', ')}; not ${input.method}`, 'unsupported_method');
-  }
-  if (!provider.currencies.includes(input.currency)) {
-    throw ValidationError.field('currency', `${input.provider} account ${provider.account} takes ${provider.currencies.join(', ')}`, 'unsupported_currency');
-  }
+  // A direct payment names its provider; a hosted checkout leaves the choice to the buyer.
+  const provider = input.provider !== undefined ? resolveChoice(deps, { provider: input.provider, account: input.account, method: input.method! }, input.currency, '') : null;
+  const choices = input.provider === undefined ? checkoutChoices(deps, input.currency, input.choices) : null;
 
   const now = deps.now();
   const id = newId('pay');
@@ -65,9 +61,10 @@ export async function createPayment(deps: CoreDeps, merchantId: string, input: C
           currency: input.currency,
           amount_minor: input.amount,
           status: 'created',
-          provider: provider.id,
-          provider_account: provider.account,
-          provider_method: input.method,
+          provider: provider?.id ?? null,
+          provider_account: provider?.account ?? null,
+          provider_method: provider ? input.method! : null,
+          choices_json: choices ? JSON.stringify(choices) : null,
           provider_trade_no: null,
           action_json: null,
           return_url: input.returnUrl ?? null,
@@ -105,19 +102,84 @@ export async function createPayment(deps: CoreDeps, merchantId: string, input: C
   }
 
   const created = (await findOrder(deps.db, id))!;
+  if (!provider) return created; // waits on the hosted checkout
+  return startAtProvider(deps, created, provider, items, { withdrawOnFault: true });
+}
+
+/**
+ * The accounts and methods a hosted checkout offers: the merchant's list, each checked against the
+ * configuration now, or every configured account and method that takes the currency.
+ */
+export function checkoutChoices(deps: CoreDeps, currency: string, requested?: readonly CheckoutChoice[]): ResolvedChoice[] {
+  if (requested) {
+    const resolved = requested.map((choice, i) => {
+      const provider = resolveChoice(deps, choice, currency, `choices.${i}.`);
+      return { provider: provider.id, account: provider.account, method: choice.method };
+    });
+    const seen = new Set<string>();
+    return resolved.filter((c) => {
+      const key = `${c.provider}/${c.account}/${c.method}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  }
+  const all: ResolvedChoice[] = [];
+  for (const info of deps.registry.list()) {
+    if (!info.currencies.includes(currency)) continue;
+    for (const method of info.methods) all.push({ provider: info.provider, account: info.account, method });
+  }
+  if (all.length === 0) throw ValidationError.field('currency', `no configured provider takes ${currency}`, 'unsupported_currency');
+  return all;
+}
+
+export interface ResolvedChoice {
+  provider: string;
+  account: string;
+  method: string;
+}
+
+function resolveChoice(deps: CoreDeps, choice: CheckoutChoice, currency: string, prefix: string): PaymentProvider {
+  const provider = deps.registry.resolveForCheckout(choice.provider, choice.account);
+  if (!provider.methods.includes(choice.method)) {
+    throw ValidationError.field(`${prefix}method`, `${choice.provider} offers ${provider.methods.join(', ')}; not ${choice.method}`, 'unsupported_method');
+  }
+  if (!provider.currencies.includes(currency)) {
+    throw ValidationError.field(prefix ? `${prefix}provider` : 'currency', `${choice.provider} account ${provider.account} takes ${provider.currencies.join(', ')}`, 'unsupported_currency');
+  }
+  return provider;
+}
+
+/**
+ * Asks the provider to start the payment and records its answer as a transition. A fault means
+ * nothing reached the buyer: a direct order is withdrawn (the merchant may retry with the same
+ * request); a hosted-checkout order goes back to waiting for the buyer's choice.
+ */
+export async function startAtProvider(
+  deps: CoreDeps,
+  created: Order,
+  provider: PaymentProvider,
+  items: readonly OrderItemSnapshot[],
+  options: { withdrawOnFault: boolean },
+): Promise<Order> {
+  const id = created.id;
   let result: CreatePaymentResult;
   try {
     const urls = deps.registry.callbackUrlsFor(provider.id, provider.account);
     result = await provider.create({ order: toSnapshot(created, items), urls });
   } catch (err) {
-    // Nothing reached the buyer (no pay URL, no account number), so nothing happened: the order is
-    // removed and the merchant may try again, with the same merchantOrderId and Idempotency-Key.
     await deps.db.transaction(async (trx) => {
-      await trx('order_items').where({ order_id: id }).delete();
-      await trx('orders').where({ id, status: 'created' }).delete();
+      if (options.withdrawOnFault) {
+        await trx('order_items').where({ order_id: id }).delete();
+        await trx('orders').where({ id, status: 'created' }).delete();
+      } else {
+        await trx('orders')
+          .where({ id, status: 'created', provider: provider.id })
+          .update({ provider: null, provider_account: null, provider_method: null, version: trx.raw('version + 1'), updated_at: deps.now().getTime() });
+      }
     });
     if (err instanceof GatewayError && err.httpStatus < 500) throw err;
-    deps.logger.warn({ orderNo, provider: provider.id, account: provider.account, err: errorSummary(err) }, 'provider could not create the payment; order withdrawn');
+    deps.logger.warn({ orderNo: created.orderNo, provider: provider.id, account: provider.account, err: errorSummary(err) }, 'provider could not create the payment; order withdrawn');
     throw new ProviderUnavailableError(`${provider.id} could not create the payment; nothing was charged, try again`, err);
   }
 

@@ -14,10 +14,13 @@ export interface Order {
   /** Money given back so far (succeeded refunds), minor units. */
   refundedAmount: number;
   status: OrderStatus;
-  provider: string;
-  account: string;
-  method: string;
+  /** NULL until the buyer picks one on a hosted checkout. */
+  provider: string | null;
+  account: string | null;
+  method: string | null;
   providerTradeNo: string | null;
+  /** On a hosted checkout: the accounts and methods the buyer may pick from. */
+  choices: { provider: string; account: string; method: string }[] | null;
   action: NextAction | null;
   failure: { code: string; message: string } | null;
   returnUrl: string | null;
@@ -40,10 +43,11 @@ export interface OrderRow {
   amount_minor: number | string;
   refunded_minor?: number | string;
   status: string;
-  provider: string;
-  provider_account: string;
-  provider_method: string;
+  provider: string | null;
+  provider_account: string | null;
+  provider_method: string | null;
   provider_trade_no: string | null;
+  choices_json?: string | null;
   action_json: string | null;
   failure_code: string | null;
   failure_message: string | null;
@@ -75,6 +79,7 @@ export function rowToOrder(row: OrderRow): Order {
     account: row.provider_account,
     method: row.provider_method,
     providerTradeNo: row.provider_trade_no,
+    choices: row.choices_json ? JSON.parse(row.choices_json) : null,
     action: row.action_json ? (JSON.parse(row.action_json) as NextAction) : null,
     failure: row.failure_code ? { code: row.failure_code, message: row.failure_message ?? '' } : null,
     returnUrl: row.return_url,
@@ -124,6 +129,7 @@ export async function loadItems(db: Db | Knex.Transaction, orderId: string): Pro
 }
 
 export function toSnapshot(order: Order, items: readonly OrderItemSnapshot[]): OrderSnapshot {
+  if (order.method === null) throw new Error(`order ${order.id} has no payment method yet`);
   return {
     id: order.id,
     orderNo: order.orderNo,

@@ -11,9 +11,10 @@ export interface PaymentView {
   amount: number;
   refundedAmount: number;
   currency: string;
-  provider: string;
-  account: string;
-  method: string;
+  /** null while a hosted checkout waits for the buyer's choice. */
+  provider: string | null;
+  account: string | null;
+  method: string | null;
   subject: string;
   items?: OrderItemSnapshot[];
   providerTradeNo: string | null;
@@ -25,6 +26,8 @@ export interface PaymentView {
   updatedAt: string;
   expiresAt: string;
   action?: NextAction;
+  /** The buyer's signed page: the hosted checkout, ATM instructions, or the result (added by the server). */
+  checkoutUrl?: string;
 }
 
 /** The action is shown only while the buyer can still use it. */

@@ -54,7 +54,8 @@ export class ProviderRegistry {
   }
 
   /** The account named, or the provider's default account; undefined when there is none. */
-  find(providerId: string, account?: string): PaymentProvider | undefined {
+  find(providerId: string | null, account?: string | null): PaymentProvider | undefined {
+    if (providerId === null || account === null) return undefined; // an order whose buyer has not chosen yet
     const accounts = this.byProvider.get(providerId);
     if (!accounts) return undefined;
     if (account !== undefined) return accounts.get(account)?.provider;

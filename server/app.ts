@@ -11,7 +11,7 @@ import { idempotency } from './middleware/idempotency.ts';
 import { adminRoutes, type AdminOptions } from './admin/index.ts';
 import { metricsRoutes } from './metrics.ts';
 import { callbackRoutes } from './routes/callbacks.ts';
-import { checkoutRoutes } from './routes/checkout.ts';
+import { checkoutRoutes, type BuyerLinks } from './routes/checkout.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -26,6 +26,8 @@ export interface AppDeps extends CoreDeps {
   trustProxy?: boolean;
   /** Signs the buyer's links (hosted checkout, result pages); shared by every process. */
   linkSecret?: string;
+  /** The origin buyers reach paygate at (PAYGATE_PUBLIC_URL); links fall back to the request's. */
+  publicUrl?: string;
   /** Dashboard credentials; without them /admin is not served. */
   admin?: AdminOptions | null;
 }
@@ -68,11 +70,12 @@ export function createApp(deps: AppDeps): Koa {
   app.use(docs.routes());
 
   // Provider callbacks read their own raw body, so they come before any body parser.
-  const callbacks = callbackRoutes(deps, background);
+  const links: BuyerLinks = { secret: deps.linkSecret ?? randomBytes(32).toString('base64url'), publicUrl: deps.publicUrl };
+  const callbacks = callbackRoutes(deps, background, links);
   app.use(callbacks.routes()).use(callbacks.allowedMethods());
 
   // The buyer's hosted pages and the operators' dashboard (each parses its own forms).
-  const checkout = checkoutRoutes(deps, deps.linkSecret ?? randomBytes(32).toString('base64url'));
+  const checkout = checkoutRoutes(deps, links);
   app.use(checkout.routes()).use(checkout.allowedMethods());
   if (deps.admin) {
     const admin = adminRoutes(deps, deps.admin);
@@ -86,7 +89,7 @@ export function createApp(deps: AppDeps): Koa {
     merchantAuth(deps.db),
     idempotency(deps.db, deps.logger),
   );
-  const payments = paymentRoutes(deps);
+  const payments = paymentRoutes(deps, links);
   v1.use(payments.routes(), payments.allowedMethods());
   const events = eventRoutes(deps); v1.use(events.routes(), events.allowedMethods());
   app.use(v1.routes()).use(v1.allowedMethods());

@@ -88,6 +88,7 @@ export async function appDeps(config: AppConfig, runtime: Runtime, background: B
     bodyLimitKb: config.bodyLimitKb,
     trustProxy: config.trustProxy,
     linkSecret: await sharedSecret(runtime.db, 'link_secret'),
+    publicUrl: config.publicUrl,
     admin: { username: config.adminUser, password: adminPassword },
   };
 }

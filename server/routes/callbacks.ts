@@ -3,10 +3,15 @@ import type Koa from 'koa';
 import { receiveNotify, receiveReturn } from '../../core/callbacks.ts';
 import type { CoreDeps } from '../../core/deps.ts';
 import type { CallbackRequest, CallbackKind } from '../../core/payment-provider.ts';
-import { PAYABLE_STATUSES } from '../../core/state-machine.ts';
+import { checkoutPath } from '../../core/hosted-checkout.ts';
+import { actionUsable } from '../../core/payments.ts';
+import type { BuyerLinks } from './checkout.ts';
+import { randomBytes } from 'node:crypto';
 import { readRawBody } from '../middleware/raw-body.ts';
 import { pickLocale } from '../views/i18n.ts';
-import { renderResultPage } from '../views/result-page.ts';
+import { renderInstructionsPage } from '../views/checkout-page.ts';
+import { pageHeaders } from '../views/page.ts';
+import { payAgainUrlFor, renderResultPage } from '../views/result-page.ts';
 import type { BackgroundTasks } from '../background.ts';
 
 const CALLBACK_BODY_LIMIT = 256 * 1024;
@@ -48,7 +53,7 @@ async function toCallbackRequest(ctx: Koa.Context, kind: CallbackKind): Promise<
  * The unified provider endpoints (DESIGN §5). They know no provider by name: the registry resolves
  * `:provider/:account`, and the provider's adapter reads and answers in its own words.
  */
-export function callbackRoutes(deps: CoreDeps, background: BackgroundTasks): Router {
+export function callbackRoutes(deps: CoreDeps, background: BackgroundTasks, links: BuyerLinks): Router {
   const router = new Router();
 
   router.post('/callbacks/:provider/:account/notify', async (ctx) => {
@@ -65,19 +70,26 @@ export function callbackRoutes(deps: CoreDeps, background: BackgroundTasks): Rou
     const outcome = await receiveReturn(deps, ctx.params.provider!, ctx.params.account!, request);
     const locale = pickLocale(typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined, ctx.get('accept-language'));
     const order = outcome.order;
-    const payAgainUrl =
-      order && PAYABLE_STATUSES.includes(order.status) && order.action?.type === 'redirect' && order.expiresAt > deps.now()
-        ? order.action.url
-        : null;
-    ctx.set('Cache-Control', 'no-store');
+    const now = deps.now();
+    // Refresh through the order's signed link: a provider's POST return cannot be replayed by a link.
+    const refreshUrl = order ? `${checkoutPath(links.secret, order)}${ctx.query.lang ? `&lang=${encodeURIComponent(String(ctx.query.lang))}` : ''}` : ctx.originalUrl;
+    // A return that brings instructions (an account issued on the provider's page) shows them.
+    if (order && order.status === 'pending' && order.action?.type === 'instructions' && actionUsable(order, now)) {
+      const nonce = randomBytes(16).toString('base64');
+      ctx.set(pageHeaders({ nonce }));
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = renderInstructionsPage({ locale, order, atm: order.action.atm, refreshUrl, nonce });
+      return;
+    }
+    ctx.set(pageHeaders());
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = renderResultPage({
       locale,
       order,
       verified: outcome.verified,
       reported: outcome.reported,
-      payAgainUrl,
-      refreshUrl: ctx.originalUrl,
+      payAgainUrl: payAgainUrlFor(order, now),
+      refreshUrl,
     });
   };
   router.get('/callbacks/:provider/:account/return', onReturn);

@@ -1,7 +1,138 @@
 import Router from '@koa/router';
+import type Koa from 'koa';
+import { randomBytes } from 'node:crypto';
 import type { CoreDeps } from '../../core/deps.ts';
+import { ConflictError, GatewayError, ValidationError } from '../../core/errors.ts';
+import { availableChoices, checkLink, chooseProvider } from '../../core/hosted-checkout.ts';
+import { findOrder, loadItems, type Order } from '../../core/orders.ts';
+import { actionUsable } from '../../core/payments.ts';
+import { readRawBody } from '../middleware/raw-body.ts';
+import { renderChoosePage, renderFormPostPage, renderInstructionsPage, renderLinkErrorPage, type ChoiceView } from '../views/checkout-page.ts';
+import { pickLocale, type Locale, type MessageKey } from '../views/i18n.ts';
+import { pageHeaders } from '../views/page.ts';
+import { payAgainUrlFor, renderResultPage } from '../views/result-page.ts';
 
-/** The buyer's hosted pages: /checkout/:orderId (filled in by the checkout work). */
-export function checkoutRoutes(_deps: CoreDeps, _linkSecret: string): Router {
-  return new Router();
+/** How buyer links are made: the secret every process shares, and the public origin. */
+export interface BuyerLinks {
+  secret: string;
+  publicUrl?: string;
+}
+
+const FORM_LIMIT = 4 * 1024;
+
+function localeOf(ctx: Koa.Context): Locale {
+  return pickLocale(typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined, ctx.get('accept-language'));
+}
+
+function html(ctx: Koa.Context, status: number, body: string, headers: Record<string, string> = pageHeaders()): void {
+  ctx.status = status;
+  ctx.set(headers);
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.body = body;
+}
+
+/** The signed link's own URL (path and query as the buyer has it), to refresh or post back to. */
+function selfUrl(ctx: Koa.Context): string {
+  return ctx.originalUrl;
+}
+
+/**
+ * What the buyer sees for an order at any moment: the choice while it waits for one, the ATM
+ * instructions while they hold, otherwise the result page (paid, failed with pay-again, pending with
+ * an honest "not heard yet").
+ */
+async function showOrder(ctx: Koa.Context, deps: CoreDeps, order: Order, error?: { status: number; key: MessageKey }): Promise<void> {
+  const locale = localeOf(ctx);
+  const now = deps.now();
+  if (order.provider === null && order.status === 'created' && order.expiresAt > now) {
+    const choices: ChoiceView[] = availableChoices(deps, order).map((c) => ({
+      value: `${c.provider}/${c.account}/${c.method}`,
+      providerName: deps.registry.list().find((a) => a.provider === c.provider && a.account === c.account)?.displayName ?? c.provider,
+      method: c.method,
+    }));
+    const items = await loadItems(deps.db, order.id);
+    html(ctx, error?.status ?? 200, renderChoosePage({ locale, order, items, choices, formAction: selfUrl(ctx), error: error?.key }), pageHeaders({ formAction: 'any' }));
+    return;
+  }
+  if (actionUsable(order, now) && order.action?.type === 'instructions' && order.status === 'pending') {
+    const nonce = randomBytes(16).toString('base64');
+    html(ctx, error?.status ?? 200, renderInstructionsPage({ locale, order, atm: order.action.atm, refreshUrl: selfUrl(ctx), nonce }), pageHeaders({ nonce }));
+    return;
+  }
+  html(
+    ctx,
+    error?.status ?? 200,
+    renderResultPage({ locale, order, verified: false, reported: null, payAgainUrl: payAgainUrlFor(order, now), refreshUrl: selfUrl(ctx) }),
+  );
+}
+
+/**
+ * The buyer's hosted pages. The order is found by a signed, expiring link (never a cookie), so the
+ * page survives a lost session, another device or a browser that blocks cookies.
+ */
+export function checkoutRoutes(deps: CoreDeps, links: BuyerLinks): Router {
+  const router = new Router();
+
+  const load = async (ctx: Koa.Context): Promise<Order | null> => {
+    const id = ctx.params.orderId!;
+    const check = checkLink(links.secret, id, ctx.query.e, ctx.query.s, deps.now());
+    const order = check === 'valid' ? await findOrder(deps.db, id) : undefined;
+    if (!order) {
+      html(ctx, check === 'expired' ? 410 : 404, renderLinkErrorPage(localeOf(ctx), check === 'expired' ? 'expired' : 'invalid'));
+      return null;
+    }
+    return order;
+  };
+
+  router.get('/checkout/:orderId', async (ctx) => {
+    const order = await load(ctx);
+    if (order) await showOrder(ctx, deps, order);
+  });
+
+  router.post('/checkout/:orderId', async (ctx) => {
+    const order = await load(ctx);
+    if (!order) {
+      ctx.req.resume();
+      return;
+    }
+    if (!ctx.is('application/x-www-form-urlencoded')) {
+      throw new GatewayError('unsupported_media_type', 'Send the form as application/x-www-form-urlencoded', {
+        httpStatus: 415,
+        details: [{ path: 'Content-Type', message: 'must be application/x-www-form-urlencoded' }],
+      });
+    }
+    const form = new URLSearchParams(await readRawBody(ctx, FORM_LIMIT));
+    const [provider, account, method, ...rest] = (form.get('choice') ?? '').split('/');
+    if (!provider || !account || !method || rest.length > 0) {
+      await showOrder(ctx, deps, order, { status: 400, key: 'invalidChoice' });
+      return;
+    }
+    let chosen: Order;
+    try {
+      chosen = await chooseProvider(deps, order.id, { provider, account, method });
+    } catch (err) {
+      const current = (await findOrder(deps.db, order.id)) ?? order;
+      if (err instanceof ValidationError) return showOrder(ctx, deps, current, { status: 400, key: 'invalidChoice' });
+      if (err instanceof ConflictError) return showOrder(ctx, deps, current, { status: 409, key: 'linkExpired' });
+      if (err instanceof GatewayError && err.httpStatus >= 500) return showOrder(ctx, deps, current, { status: 503, key: 'providerUnavailable' });
+      throw err;
+    }
+    // Sent on: a redirect, the provider's form, or back to this link for instructions and results.
+    const action = chosen.status === 'pending' && actionUsable(chosen, deps.now()) ? chosen.action : null;
+    if (action?.type === 'redirect') {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.status = 303;
+      ctx.redirect(action.url);
+      return;
+    }
+    if (action?.type === 'form') {
+      const nonce = randomBytes(16).toString('base64');
+      html(ctx, 200, renderFormPostPage({ locale: localeOf(ctx), method: action.method, url: action.url, fields: action.fields, nonce }), pageHeaders({ nonce, formAction: 'any' }));
+      return;
+    }
+    ctx.status = 303;
+    ctx.redirect(selfUrl(ctx));
+  });
+
+  return router;
 }

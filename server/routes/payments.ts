@@ -4,7 +4,9 @@ import { createPayment } from '../../core/checkout.ts';
 import type { CoreDeps } from '../../core/deps.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { loadItems } from '../../core/orders.ts';
-import { cancelPayment, getPayment, listPayments, toPaymentView } from '../../core/payments.ts';
+import { checkoutPath } from '../../core/hosted-checkout.ts';
+import { cancelPayment, getPayment, listPayments, toPaymentView, type PaymentView } from '../../core/payments.ts';
+import type { BuyerLinks } from './checkout.ts';
 import { createRefund, listRefunds } from '../../core/refunds.ts';
 import { parseWith } from '../../core/validation.ts';
 import type { MerchantState } from '../middleware/auth.ts';
@@ -19,15 +21,22 @@ function requireJson(ctx: { is(type: string): string | false | null; request: { 
 }
 
 /** The merchant API of DESIGN §10. Every query is scoped to the authenticated merchant. */
-export function paymentRoutes(deps: CoreDeps): Router<MerchantState> {
+export function paymentRoutes(deps: CoreDeps, links: BuyerLinks): Router<MerchantState> {
   const router = new Router<MerchantState>();
+  /**
+   * Every payment carries the buyer's signed page: the hosted checkout while the buyer has to
+   * choose, the ATM instructions while they hold, the result after.
+   */
+  const withCheckoutUrl = (ctx: { protocol: string; host: string }, view: PaymentView): PaymentView => {
+    return { ...view, checkoutUrl: `${links.publicUrl ?? `${ctx.protocol}://${ctx.host}`}${checkoutPath(links.secret, { id: view.id, expiresAt: new Date(view.expiresAt) })}` };
+  };
 
   router.post('/v1/payments', async (ctx) => {
     requireJson(ctx);
     const input = parseWith(createPaymentInput, ctx.request.body ?? {});
     const order = await createPayment(deps, ctx.state.merchant.id, input);
     ctx.status = 201;
-    ctx.body = toPaymentView(order, deps.now(), await loadItems(deps.db, order.id));
+    ctx.body = withCheckoutUrl(ctx, toPaymentView(order, deps.now(), await loadItems(deps.db, order.id)));
   });
 
   router.get('/v1/payments', async (ctx) => {
@@ -37,7 +46,7 @@ export function paymentRoutes(deps: CoreDeps): Router<MerchantState> {
   });
 
   router.get('/v1/payments/:id', async (ctx) => {
-    ctx.body = await getPayment(deps, ctx.state.merchant.id, ctx.params.id!);
+    ctx.body = withCheckoutUrl(ctx, await getPayment(deps, ctx.state.merchant.id, ctx.params.id!));
   });
 
   router.post('/v1/payments/:id/cancel', async (ctx) => {

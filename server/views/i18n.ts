@@ -24,6 +24,36 @@ const MESSAGES = {
     refresh: '重新整理',
     payAgain: '重新付款',
     backToShop: '回到商店',
+    continueShopping: '繼續購物',
+    viewOrder: '查看我的訂單',
+    checkoutTitle: '結帳',
+    items: '購買明細',
+    quantity: '數量',
+    total: '總計',
+    chooseHeading: '選擇付款方式',
+    payButton: '前往付款',
+    noChoices: '目前沒有可用的付款方式，請聯絡商店。',
+    choiceFinalHint: '選擇後將前往付款服務完成付款。',
+    method_card: '信用卡',
+    method_atm: 'ATM 轉帳（虛擬帳號）',
+    method_page: '網頁付款',
+    method_wap: '手機付款',
+    atmHeading: '請於期限前轉帳至以下帳號',
+    bankCode: '銀行代碼',
+    accountNo: '轉帳帳號',
+    deadline: '付款期限',
+    copy: '複製',
+    copied: '已複製',
+    webAtm: '使用網路 ATM 轉帳',
+    atmHint: '轉帳完成後，銀行通知我們通常需要幾分鐘；此頁會顯示最新狀態。',
+    redirecting: '正在前往付款頁面…',
+    continueToPay: '繼續付款',
+    linkInvalid: '此付款連結無效',
+    linkInvalidHint: '連結可能不完整或已被修改。請回到商店重新開啟付款頁面。',
+    linkExpired: '此付款連結已過期',
+    providerUnavailable: '暫時無法連線到付款服務，沒有任何扣款。請稍後再試，或選擇其他付款方式。',
+    invalidChoice: '請選擇一種付款方式。',
+    chosenAlready: '這筆訂單已選擇付款方式。',
   },
   'zh-CN': {
     title: '支付结果',
@@ -43,6 +73,36 @@ const MESSAGES = {
     refresh: '刷新',
     payAgain: '重新支付',
     backToShop: '返回商店',
+    continueShopping: '继续购物',
+    viewOrder: '查看我的订单',
+    checkoutTitle: '收银台',
+    items: '购买明细',
+    quantity: '数量',
+    total: '合计',
+    chooseHeading: '选择支付方式',
+    payButton: '去支付',
+    noChoices: '目前没有可用的支付方式，请联系商家。',
+    choiceFinalHint: '选择后将前往支付服务完成支付。',
+    method_card: '信用卡',
+    method_atm: 'ATM 转账（虚拟账号）',
+    method_page: '网页支付',
+    method_wap: '手机支付',
+    atmHeading: '请在期限前转账至以下账号',
+    bankCode: '银行代码',
+    accountNo: '转账账号',
+    deadline: '支付期限',
+    copy: '复制',
+    copied: '已复制',
+    webAtm: '使用网络 ATM 转账',
+    atmHint: '转账完成后，银行通知我们通常需要几分钟；此页会显示最新状态。',
+    redirecting: '正在前往支付页面…',
+    continueToPay: '继续支付',
+    linkInvalid: '此支付链接无效',
+    linkInvalidHint: '链接可能不完整或已被修改。请回到商店重新打开支付页面。',
+    linkExpired: '此支付链接已过期',
+    providerUnavailable: '暂时无法连接支付服务，没有任何扣款。请稍后再试，或选择其他支付方式。',
+    invalidChoice: '请选择一种支付方式。',
+    chosenAlready: '这笔订单已选择支付方式。',
   },
   en: {
     title: 'Payment result',
@@ -62,6 +122,36 @@ const MESSAGES = {
     refresh: 'Refresh',
     payAgain: 'Pay again',
     backToShop: 'Back to the shop',
+    continueShopping: 'Continue shopping',
+    viewOrder: 'View my order',
+    checkoutTitle: 'Checkout',
+    items: 'Your order',
+    quantity: 'Qty',
+    total: 'Total',
+    chooseHeading: 'Choose how to pay',
+    payButton: 'Continue to payment',
+    noChoices: 'No way to pay is available right now. Please contact the shop.',
+    choiceFinalHint: 'You will finish the payment with the provider you choose.',
+    method_card: 'Credit card',
+    method_atm: 'ATM transfer (virtual account)',
+    method_page: 'Pay on the web',
+    method_wap: 'Pay on your phone',
+    atmHeading: 'Transfer to this account before the deadline',
+    bankCode: 'Bank code',
+    accountNo: 'Account number',
+    deadline: 'Deadline',
+    copy: 'Copy',
+    copied: 'Copied',
+    webAtm: 'Transfer with WebATM',
+    atmHint: 'After you transfer, the bank usually tells us within minutes; this page shows the latest state.',
+    redirecting: 'Taking you to the payment page…',
+    continueToPay: 'Continue to payment',
+    linkInvalid: 'This payment link is not valid',
+    linkInvalidHint: 'The link may be incomplete or changed. Open the payment page from the shop again.',
+    linkExpired: 'This payment link has expired',
+    providerUnavailable: 'The payment service could not be reached and nothing was charged. Try again in a moment, or choose another way to pay.',
+    invalidChoice: 'Choose a way to pay.',
+    chosenAlready: 'A way to pay was already chosen for this order.',
   },
 } as const satisfies Record<Locale, Record<string, string>>;
 
@@ -69,6 +159,30 @@ export type MessageKey = keyof (typeof MESSAGES)['en'];
 
 export function t(locale: Locale, key: MessageKey): string {
   return MESSAGES[locale][key];
+}
+
+/** A payment method's name for buyers; a method this table does not know shows as its id. */
+export function methodName(locale: Locale, method: string): string {
+  const key = `method_${method}`;
+  return key in MESSAGES[locale] ? MESSAGES[locale][key as MessageKey] : method;
+}
+
+/**
+ * Times are shown where the money is: Taipei for TWD, Beijing for CNY, otherwise UTC; the zone is
+ * always named, so a buyer abroad is never misled about an ATM deadline.
+ */
+export function formatTime(date: Date, locale: Locale, currency: string): string {
+  const timeZone = currency === 'TWD' ? 'Asia/Taipei' : currency === 'CNY' ? 'Asia/Shanghai' : 'UTC';
+  return new Intl.DateTimeFormat(locale, {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'short',
+  }).format(date);
 }
 
 /** `?lang=` wins, then the first Accept-Language entry we know, then zh-TW. */

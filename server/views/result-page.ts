@@ -1,8 +1,10 @@
 import { toDecimalString } from '../../core/money.ts';
 import type { Order } from '../../core/orders.ts';
+import { PAYABLE_STATUSES } from '../../core/state-machine.ts';
 import type { PaymentOutcome } from '../../core/payment-provider.ts';
 import { escapeHtml, safeHref } from './html.ts';
-import { t, type Locale, type MessageKey } from './i18n.ts';
+import { backLinks } from './checkout-page.ts';
+import { formatTime, t, type Locale, type MessageKey } from './i18n.ts';
 
 export interface ResultPageInput {
   locale: Locale;
@@ -15,6 +17,14 @@ export interface ResultPageInput {
 }
 
 type Tone = 'good' | 'bad' | 'neutral';
+
+/**
+ * Pay-again for a failed order: the provider's own page again (a card page that takes another try),
+ * while the order can still be paid.
+ */
+export function payAgainUrlFor(order: Order | null, now: Date): string | null {
+  return order && PAYABLE_STATUSES.includes(order.status) && order.action?.type === 'redirect' && order.expiresAt > now ? order.action.url : null;
+}
 
 /**
  * What the page says. A settled order speaks for itself. While the order still waits, a verified
@@ -65,15 +75,14 @@ export function renderResultPage(input: ResultPageInput): string {
     ? `<dl>
         <dt>${escapeHtml(t(locale, 'orderNo'))}</dt><dd data-testid="order-no">${escapeHtml(order.orderNo)}</dd>
         <dt>${escapeHtml(t(locale, 'amount'))}</dt><dd>${escapeHtml(order.currency)} ${escapeHtml(toDecimalString(order.amount, order.currency))}</dd>
-        <dt>${escapeHtml(t(locale, 'time'))}</dt><dd><time datetime="${escapeHtml((order.paidAt ?? order.updatedAt).toISOString())}">${escapeHtml((order.paidAt ?? order.updatedAt).toISOString().replace('T', ' ').slice(0, 19))} UTC</time></dd>
+        <dt>${escapeHtml(t(locale, 'time'))}</dt><dd><time datetime="${escapeHtml((order.paidAt ?? order.updatedAt).toISOString())}">${escapeHtml(formatTime(order.paidAt ?? order.updatedAt, locale, order.currency))}</time></dd>
       </dl>`
     : '';
   const actions: string[] = [];
   const payAgain = safeHref(input.payAgainUrl);
   if (order && status.shown === 'failed' && payAgain) actions.push(`<a class="button primary" href="${escapeHtml(payAgain)}">${escapeHtml(t(locale, 'payAgain'))}</a>`);
   if (order && (status.tone === 'neutral' || status.hint === 'reported_paid_hint')) actions.push(`<a class="button" href="${escapeHtml(input.refreshUrl)}">${escapeHtml(t(locale, 'refresh'))}</a>`);
-  const back = safeHref(order?.returnUrl);
-  if (back) actions.push(`<a class="button" href="${escapeHtml(back)}">${escapeHtml(t(locale, 'backToShop'))}</a>`);
+
   return `<!doctype html>
 <html lang="${locale}">
 <head>
@@ -90,6 +99,7 @@ export function renderResultPage(input: ResultPageInput): string {
   .actions { display: flex; flex-wrap: wrap; gap: .75rem; }
   .button { padding: .6rem 1rem; border-radius: 8px; border: 1px solid #c7c7cc; color: #1d1d1f; text-decoration: none; }
   .button.primary { background: #0b57d0; border-color: #0b57d0; color: #fff; }
+  nav.actions + nav.actions { margin-top: .75rem; }
   .button:focus { outline: 3px solid #0b57d0; outline-offset: 2px; }
   p.hint { color: #444; }
 </style>
@@ -100,6 +110,7 @@ export function renderResultPage(input: ResultPageInput): string {
   ${status.hint ? `<p class="hint">${escapeHtml(t(locale, status.hint))}</p>` : ''}
   ${rows}
   <nav class="actions">${actions.join('\n    ')}</nav>
+  ${order ? backLinks(locale, order) : ''}
 </main>
 </body>
 </html>`;

@@ -93,7 +93,7 @@ export async function startApp(handle: TestDbHandle, options: StartOptions = {})
   const other = { id: b.merchant.id, apiKey: b.apiKey };
 
   const raw = async (method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}) => {
-    const response = await fetch(url + path, { method, body: init.body, headers: init.headers });
+    const response = await fetch(url + path, { method, body: init.body, headers: init.headers, redirect: 'manual' });
     const text = await response.text();
     return { status: response.status, body: text, text, headers: response.headers };
   };

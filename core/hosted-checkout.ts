@@ -1,0 +1,66 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { startAtProvider, type ResolvedChoice } from './checkout.ts';
+import type { CoreDeps } from './deps.ts';
+import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
+import { findOrder, loadItems, type Order } from './orders.ts';
+
+/**
+ * The buyer's side of a hosted checkout. The buyer is identified by a signed, expiring link, never
+ * by a session or cookie: a link forwarded to another device, or opened after the browser lost its
+ * session, still finds the order.
+ */
+
+/** How long after the order's own deadline its link still shows the result. */
+export const LINK_GRACE_MS = 7 * 24 * 60 * 60_000;
+
+function mac(secret: string, orderId: string, expiresAtSec: number): string {
+  return createHmac('sha256', secret).update(`checkout\n${orderId}\n${expiresAtSec}`).digest('base64url');
+}
+
+/** `/checkout/<id>?e=<unix seconds>&s=<HMAC>`: relative, the server puts its public origin in front. */
+export function checkoutPath(secret: string, order: Pick<Order, 'id' | 'expiresAt'>): string {
+  const e = Math.floor((order.expiresAt.getTime() + LINK_GRACE_MS) / 1000);
+  return `/checkout/${encodeURIComponent(order.id)}?e=${e}&s=${mac(secret, order.id, e)}`;
+}
+
+export type LinkCheck = 'valid' | 'expired' | 'invalid';
+
+export function checkLink(secret: string, orderId: string, e: unknown, s: unknown, now: Date): LinkCheck {
+  if (typeof e !== 'string' || typeof s !== 'string' || !/^\d{1,12}$/.test(e) || s.length > 100) return 'invalid';
+  const expected = Buffer.from(mac(secret, orderId, Number(e)));
+  const given = Buffer.from(s);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'invalid';
+  return Number(e) * 1000 < now.getTime() ? 'expired' : 'valid';
+}
+
+/** What the buyer may still pick from: the order's list, less what is no longer configured. */
+export function availableChoices(deps: CoreDeps, order: Order): ResolvedChoice[] {
+  const list = order.choices ?? [];
+  return list.filter((c) => {
+    const provider = deps.registry.find(c.provider, c.account);
+    return provider !== undefined && provider.methods.includes(c.method) && provider.currencies.includes(order.currency);
+  });
+}
+
+/**
+ * The buyer picked a way to pay. The choice is written first (once: a second tab that also chose
+ * finds the order taken and gets its state), then the provider is asked. A provider fault puts the
+ * order back to waiting for a choice, so the buyer can try again or pick another.
+ */
+export async function chooseProvider(deps: CoreDeps, orderId: string, choice: ResolvedChoice): Promise<Order> {
+  const order = await findOrder(deps.db, orderId);
+  if (!order) throw new NotFoundError('Payment');
+  if (order.provider !== null || order.status !== 'created') return order; // chosen already
+  if (order.expiresAt.getTime() <= deps.now().getTime()) throw new ConflictError('expired', 'This payment has expired');
+  const allowed = availableChoices(deps, order).some((c) => c.provider === choice.provider && c.account === choice.account && c.method === choice.method);
+  if (!allowed) throw ValidationError.field('choice', 'is not one of the ways to pay this order', 'invalid_choice');
+  const provider = deps.registry.find(choice.provider, choice.account)!;
+  const taken = await deps.db('orders')
+    .where({ id: orderId, status: 'created', version: order.version })
+    .whereNull('provider')
+    .update({ provider: provider.id, provider_account: provider.account, provider_method: choice.method, version: order.version + 1, updated_at: deps.now().getTime() });
+  const current = (await findOrder(deps.db, orderId))!;
+  if (taken !== 1) return current;
+  return startAtProvider(deps, current, provider, await loadItems(deps.db, orderId), { withdrawOnFault: false });
+}
+

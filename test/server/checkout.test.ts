@@ -1,0 +1,195 @@
+import sinon from 'sinon';
+import { ProviderUnavailableError } from '../../core/errors.ts';
+import { checkoutPath } from '../../core/hosted-checkout.ts';
+import { paymentBody, withApp, type TestApp } from '../helpers/app.ts';
+import { dbTest } from '../helpers/db.ts';
+
+/** A payment the buyer will choose for: no provider, no method. */
+function hostedBody(overrides: Record<string, unknown> = {}) {
+  const body = paymentBody(overrides);
+  delete body.provider;
+  delete body.method;
+  return body;
+}
+
+async function hosted(app: TestApp, overrides: Record<string, unknown> = {}) {
+  const res = await app.api('POST', '/v1/payments', hostedBody(overrides));
+  if (res.status !== 201) throw new Error(res.text);
+  return res.body as { id: string; orderNo: string; amount: number; status: string; provider: string | null; checkoutUrl: string; expiresAt: string };
+}
+
+/** The link's path and query, to be requested against the test server. */
+function pathOf(url: string): string {
+  const u = new URL(url, 'http://base.invalid');
+  return u.pathname + u.search;
+}
+
+function choose(app: TestApp, link: string, choice: string, extraHeaders: Record<string, string> = {}) {
+  return app.raw('POST', pathOf(link), {
+    body: new URLSearchParams({ choice }).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...extraHeaders },
+  });
+}
+
+dbTest('a payment without a provider waits on a signed hosted checkout that lists the items and every way to pay', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await hosted(app);
+    t.is(order.status, 'created');
+    t.is(order.provider, null);
+    t.regex(order.checkoutUrl, new RegExp(`^${app.url}/checkout/${order.id}\\?e=\\d+&s=[\\w-]{43}$`));
+    const page = await app.raw('GET', pathOf(order.checkoutUrl), { headers: { 'accept-language': 'en' } });
+    t.is(page.status, 200);
+    t.regex(page.headers.get('content-security-policy') ?? '', /script-src 'none'/);
+    t.is(page.headers.get('cache-control'), 'no-store');
+    t.true(page.text.includes('T-shirt'));
+    t.true(page.text.includes('TWD 799'));
+    t.true(page.text.includes('value="fakepay/default/card"'));
+    t.true(page.text.includes('value="fakepay/default/atm"'));
+    t.true(page.text.includes('<label class="choice">'), 'each choice is a labelled radio');
+    // Nothing went to the provider yet.
+    t.is(app.sim.byOrderNo(order.orderNo), undefined);
+    const zh = await app.raw('GET', `${pathOf(order.checkoutUrl)}&lang=zh-CN`);
+    t.true(zh.text.includes('选择支付方式'));
+  });
+});
+
+dbTest('picking card sends the buyer to the provider; the choice is final and made once', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await hosted(app);
+    const res = await choose(app, order.checkoutUrl, 'fakepay/default/card');
+    t.is(res.status, 303);
+    const trade = app.sim.byOrderNo(order.orderNo);
+    t.truthy(trade, 'created at the provider');
+    t.is(res.headers.get('location'), (await app.api('GET', `/v1/payments/${order.id}`)).body.action.url);
+    const got = await app.api('GET', `/v1/payments/${order.id}`);
+    t.is(got.body.status, 'pending');
+    t.is(got.body.provider, 'fakepay');
+    t.is(got.body.method, 'card');
+    // A second tab choosing ATM finds the order taken: no second trade, no change of method.
+    const again = await choose(app, order.checkoutUrl, 'fakepay/default/atm');
+    t.true(again.status === 303 || again.status === 200);
+    t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.method, 'card');
+    const transitions = await h.db('order_transitions').where({ order_id: order.id });
+    t.is(transitions.length, 1);
+    // Paid at the provider: the same link now shows the result, with the ways back to the shop.
+    await app.control('pay', order.orderNo);
+    const result = await app.raw('GET', pathOf(order.checkoutUrl), { headers: { 'accept-language': 'en' } });
+    t.regex(result.text, /data-status="paid"/);
+    t.true(result.text.includes('href="https://shop.example/orders/A1001"'));
+    t.true(result.text.includes('href="https://shop.example/"'));
+  });
+});
+
+dbTest('picking ATM shows the instructions page with the account, amount and deadline', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await hosted(app);
+    const res = await choose(app, order.checkoutUrl, 'fakepay/default/atm');
+    t.is(res.status, 303);
+    t.is(res.headers.get('location'), pathOf(order.checkoutUrl));
+    const page = await app.raw('GET', pathOf(order.checkoutUrl), { headers: { 'accept-language': 'zh-TW' } });
+    t.is(page.status, 200);
+    const got = await app.api('GET', `/v1/payments/${order.id}`);
+    t.is(got.body.action.type, 'instructions');
+    t.true(page.text.includes(`data-testid="atm-account">${got.body.action.atm.account}<`));
+    t.true(page.text.includes('TWD 799'));
+    t.true(page.text.includes('GMT+8'), 'a TWD deadline is shown in Taipei time');
+    const nonce = /script-src 'nonce-([^']+)'/.exec(page.headers.get('content-security-policy') ?? '')?.[1];
+    t.truthy(nonce);
+    t.true(page.text.includes(`<script nonce="${nonce}">`));
+  });
+});
+
+dbTest('a link that was changed or has run out shows an error page and reveals nothing', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await hosted(app);
+    const link = pathOf(order.checkoutUrl);
+    const forged = link.replace(/s=([\w-])/, (_m, c: string) => `s=${c === 'A' ? 'B' : 'A'}`);
+    const bad = await app.raw('GET', forged, { headers: { 'accept-language': 'en' } });
+    t.is(bad.status, 404);
+    t.false(bad.text.includes(order.orderNo));
+    t.is((await app.raw('GET', `/checkout/${order.id}`)).status, 404);
+    const otherOrder = await hosted(app);
+    t.is((await app.raw('GET', link.replace(order.id, otherOrder.id))).status, 404, 'a link signs one order only');
+    // Signed correctly but long past the order's deadline.
+    const old = checkoutPath(app.linkSecret, { id: order.id, expiresAt: new Date(Date.now() - 30 * 86_400_000) });
+    const expired = await app.raw('GET', old, { headers: { 'accept-language': 'en' } });
+    t.is(expired.status, 410);
+    const post = await choose(app, forged, 'fakepay/default/card');
+    t.is(post.status, 404);
+    t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'created');
+  });
+});
+
+dbTest('a choice that is not offered is refused with a 400 page and changes nothing', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await hosted(app, { choices: [{ provider: 'fakepay', method: 'card' }] });
+    const page = await app.raw('GET', pathOf(order.checkoutUrl));
+    t.false(page.text.includes('fakepay/default/atm'), 'only the merchant\'s choices are offered');
+    for (const choice of ['fakepay/default/atm', 'nope/default/card', 'garbage', 'a/b/c/d', '']) {
+      const res = await choose(app, order.checkoutUrl, choice, { 'accept-language': 'en' });
+      t.is(res.status, 400, choice);
+      t.true(res.text.includes('Choose a way to pay.'));
+    }
+    const json = await app.raw('POST', pathOf(order.checkoutUrl), { body: '{}', headers: { 'content-type': 'application/json' } });
+    t.is(json.status, 415);
+    const got = await app.api('GET', `/v1/payments/${order.id}`);
+    t.is(got.body.status, 'created');
+    t.is(got.body.provider, null);
+  });
+});
+
+dbTest('a provider fault at the choice puts the order back to waiting, and the buyer can choose again', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await hosted(app);
+    const provider = app.deps.registry.find('fakepay', 'default')!;
+    const fault = sinon.stub(provider, 'create').rejects(new ProviderUnavailableError('connection reset'));
+    try {
+      const res = await choose(app, order.checkoutUrl, 'fakepay/default/card', { 'accept-language': 'en' });
+      t.is(res.status, 503);
+      t.true(res.text.includes('nothing was charged'));
+      t.true(res.text.includes('value="fakepay/default/card"'), 'the choices are offered again');
+    } finally {
+      fault.restore();
+    }
+    const waiting = await app.api('GET', `/v1/payments/${order.id}`);
+    t.is(waiting.body.status, 'created');
+    t.is(waiting.body.provider, null);
+    const retry = await choose(app, order.checkoutUrl, 'fakepay/default/card');
+    t.is(retry.status, 303);
+    t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'pending');
+  });
+});
+
+dbTest('create-payment input: provider and method go together, choices only on a hosted checkout', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ...hostedBody(), provider: 'fakepay' }, 'method'],
+      [{ ...hostedBody(), method: 'card' }, 'provider'],
+      [{ ...hostedBody(), account: 'default' }, 'account'],
+      [paymentBody({ choices: [{ provider: 'fakepay', method: 'card' }] }), 'choices'],
+      [hostedBody({ choices: [{ provider: 'fakepay', method: 'qr' }] }), 'choices.0.method'],
+      [hostedBody({ choices: [{ provider: 'nope', method: 'card' }] }), 'provider'],
+      [hostedBody({ choices: [] }), 'choices'],
+      [hostedBody({ currency: 'USD' }), 'currency'],
+    ];
+    for (const [body, path] of cases) {
+      const res = await app.api('POST', '/v1/payments', body);
+      t.is(res.status, 400, JSON.stringify(body));
+      t.true(res.body.error.details.some((d: { path: string }) => d.path === path), `${path}: ${JSON.stringify(res.body.error.details)}`);
+    }
+    t.is((await h.db('orders').where({ merchant_id: app.merchant.id }).count({ n: '*' }).first() as any).n == 0, true);
+  });
+});
+
+dbTest('a direct payment carries the same signed link, which shows the result after payment', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const res = await app.api('POST', '/v1/payments', paymentBody({ method: 'card' }));
+    t.is(res.status, 201);
+    t.truthy(res.body.checkoutUrl);
+    const failed = await app.control('decline', res.body.orderNo);
+    void failed;
+    const page = await app.raw('GET', pathOf(res.body.checkoutUrl), { headers: { 'accept-language': 'en' } });
+    t.regex(page.text, /data-status="failed"/);
+    t.true(page.text.includes('Pay again'));
+  });
+});
