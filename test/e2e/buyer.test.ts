@@ -1,0 +1,163 @@
+/**
+ * The buyer's journeys in a real browser (Debian Chromium through playwright-core), against the
+ * real app and the providers' simulators over HTTP with real crypto.
+ */
+import test from 'ava';
+import type { Page } from 'playwright-core';
+import { alipayModule } from '../../providers/alipay/index.ts';
+import { sinopacModule } from '../../providers/sinopac/index.ts';
+import { paymentBody, startApp, type TestApp } from '../helpers/app.ts';
+import { closeBrowser, requireBrowser, withPage } from '../helpers/browser.ts';
+import { dbTest, type TestDbHandle } from '../helpers/db.ts';
+
+test.after.always(closeBrowser);
+
+async function buyerApp(h: TestDbHandle): Promise<TestApp> {
+  // ATM accounts are paid by the test (no automatic payment), so the instructions stay on screen.
+  return startApp(h, { modules: [sinopacModule({ simulator: { atmAutoPayMs: null } }), alipayModule()] });
+}
+
+async function create(app: TestApp, body: Record<string, unknown>) {
+  const res = await app.api('POST', '/v1/payments', body);
+  if (res.status !== 201) throw new Error(res.text);
+  return res.body as { id: string; orderNo: string; status: string; checkoutUrl: string; action?: { type: string; url?: string } };
+}
+
+async function statusOf(app: TestApp, id: string): Promise<string> {
+  await app.background.drain();
+  return (await app.api('GET', `/v1/payments/${id}`)).body.status;
+}
+
+/** Waits until the API shows `status` (notifies travel on their own), then returns it. */
+async function eventually(app: TestApp, id: string, status: string): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const now = await statusOf(app, id);
+    if (now === status) return now;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return statusOf(app, id);
+}
+
+/** The result page's status, reloading while the provider's notify is still on its way. */
+async function resultStatus(page: Page, want: string): Promise<string | null> {
+  for (let i = 0; i < 30; i++) {
+    const shown = await page.locator('[data-status]').getAttribute('data-status');
+    if (shown === want) return shown;
+    await new Promise((r) => setTimeout(r, 200));
+    await page.reload();
+  }
+  return page.locator('[data-status]').getAttribute('data-status');
+}
+
+const sinopacCard = () => paymentBody({ provider: 'sinopac', method: 'card', amount: 79900, items: [{ sku: 'TEE-1', name: 'T-shirt', unitAmount: 39950, quantity: 2 }] });
+
+if (requireBrowser()) {
+  dbTest('SinoPac card: declined, pay again, paid', async (t, h) => {
+    const app = await buyerApp(h);
+    try {
+      const order = await create(app, sinopacCard());
+      await withPage(t, async (page) => {
+        await page.goto(order.action!.url!);
+        await page.getByRole('button', { name: 'Decline' }).click();
+        await page.waitForSelector('[data-status]');
+        t.is(await resultStatus(page, 'failed'), 'failed');
+        t.is(await eventually(app, order.id, 'failed'), 'failed');
+        await page.getByRole('link', { name: 'Pay again' }).click();
+        await page.getByLabel('CVV').fill('123');
+        await page.getByRole('button', { name: 'Pay', exact: true }).click();
+        await page.waitForSelector('[data-status]');
+        t.is(await resultStatus(page, 'paid'), 'paid');
+        t.is(await page.getByTestId('order-no').textContent(), order.orderNo);
+        t.truthy(await page.getByRole('link', { name: 'Continue shopping' }).getAttribute('href'));
+      });
+      t.is(await eventually(app, order.id, 'paid'), 'paid');
+    } finally {
+      await app.close();
+    }
+  });
+
+  dbTest('SinoPac ATM: instructions page, the bank is paid, the page shows paid', async (t, h) => {
+    const app = await buyerApp(h);
+    try {
+      const order = await create(app, paymentBody({ provider: 'sinopac', method: 'atm' }));
+      await withPage(
+        t,
+        async (page) => {
+          await page.goto(order.checkoutUrl);
+          const account = (await page.getByTestId('atm-account').textContent())!.trim();
+          t.regex(account, /^\d{10,16}$/);
+          t.true((await page.getByTestId('deadline').textContent())!.includes('GMT+8'));
+          t.true(await page.getByRole('button', { name: '複製' }).isVisible(), 'the copy button works where scripts run');
+          const paid = await fetch(`${app.url}/sim/sinopac/_control/pay`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ orderNo: order.orderNo }),
+          });
+          t.is(paid.status, 200);
+          t.is(await eventually(app, order.id, 'paid'), 'paid');
+          await page.reload();
+          t.is(await page.locator('[data-status]').getAttribute('data-status'), 'paid');
+          t.true((await page.locator('h1').textContent())!.includes('付款成功'));
+        },
+        { locale: 'zh-TW' },
+      );
+    } finally {
+      await app.close();
+    }
+  });
+
+  dbTest('Alipay page pay: cashier, then the return page', async (t, h) => {
+    const app = await buyerApp(h);
+    try {
+      const order = await create(app, paymentBody({ provider: 'alipay', method: 'page', currency: 'CNY', amount: 8888, items: [{ sku: 'MUG', name: '马克杯', unitAmount: 8888, quantity: 1 }] }));
+      t.is(order.action!.type, 'redirect');
+      await withPage(
+        t,
+        async (page) => {
+          await page.goto(order.action!.url!);
+          await page.getByRole('button', { name: /Pay/ }).click();
+          await page.waitForSelector('[data-status]');
+          t.is(await resultStatus(page, 'paid'), 'paid');
+          t.true((await page.locator('h1').textContent())!.includes('支付成功'));
+        },
+        { locale: 'zh-CN' },
+      );
+      t.is(await eventually(app, order.id, 'paid'), 'paid');
+    } finally {
+      await app.close();
+    }
+  });
+
+  dbTest('hosted checkout: the buyer picks a provider and pays', async (t, h) => {
+    const app = await buyerApp(h);
+    try {
+      const body = paymentBody({ choices: [{ provider: 'sinopac', method: 'card' }, { provider: 'sinopac', method: 'atm' }] });
+      delete body.provider;
+      delete body.method;
+      const order = await create(app, body);
+      t.is(order.status, 'created');
+      await withPage(t, async (page) => {
+        await page.goto(order.checkoutUrl);
+        t.is(await page.getByTestId('total').textContent(), 'TWD 799.00');
+        await page.getByRole('radio', { name: /Credit card/ }).check();
+        await page.getByRole('button', { name: 'Continue to payment' }).click();
+        await page.getByLabel('CVV').fill('123');
+        await page.getByRole('button', { name: 'Pay', exact: true }).click();
+        await page.waitForSelector('[data-status]');
+        t.is(await resultStatus(page, 'paid'), 'paid');
+        // The signed link shows the same result on another visit, with no cookie involved.
+        await page.context().clearCookies();
+        await page.goto(order.checkoutUrl);
+        t.is(await page.locator('[data-status]').getAttribute('data-status'), 'paid');
+      });
+      t.is(await eventually(app, order.id, 'paid'), 'paid');
+      t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.method, 'card');
+    } finally {
+      await app.close();
+    }
+  });
+} else {
+  test('browser tests need Chromium at /usr/bin/chromium (apt-get install -y chromium)', (t) => {
+    t.pass();
+  });
+}
