@@ -1,16 +1,19 @@
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config.ts';
 import { openDb } from '../core/db.ts';
-import { GatewayError } from '../core/errors.ts';
+import { ConfigError } from '../core/errors.ts';
 import { JobRunner } from '../core/jobs/runner.ts';
 import { createMerchant, listMerchants, rotateApiKey } from '../core/merchants.ts';
 import { createMerchantInput } from '../core/api-schemas.ts';
 import { parseWith } from '../core/validation.ts';
 import { bootstrap } from './bootstrap.ts';
+import { parseFlags, str, UsageError, type FlagValues, type Flags } from './cli/args.ts';
+import { RECONCILE_USAGE, reconcileFlags, runReconcile } from './cli/reconcile.ts';
+import { runSimulate, SIMULATE_USAGE, simulateFlags } from './cli/simulate.ts';
+import { runWebhookReplay, WEBHOOK_REPLAY_USAGE, webhookReplayFlags } from './cli/webhook-replay.ts';
 import { backgroundJobs } from './jobs.ts';
 
-const USAGE = `usage: npm run paygate -- <command> [options]
+const USAGE = `usage: npm run paygate -- <command> [options]      (--help after a command: its options)
 
   migrate                         apply every pending migration
   migrate:rollback [--all]        undo the last batch (or every migration)
@@ -19,19 +22,26 @@ const USAGE = `usage: npm run paygate -- <command> [options]
   merchant:list                   list merchants (never their keys)
   merchant:rotate-key --id <id>   issue a new API key; the old one stops working
   worker                          run the background jobs in this process only
+${RECONCILE_USAGE}${WEBHOOK_REPLAY_USAGE}${SIMULATE_USAGE}
+Configuration comes from the environment (DATABASE_URL, PAYGATE_CONFIG, LOG_LEVEL...; see README).
+Logs go to stderr; exit codes: 0 done, 1 failed (or, for reconcile, a provider could not be asked), 2 usage.
 `;
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  const { values } = parseArgs({
-    args: rest,
-    options: { name: { type: 'string' }, 'webhook-url': { type: 'string' }, id: { type: 'string' }, all: { type: 'boolean' } },
-    strict: true,
-  });
-  const config = loadConfig();
-  switch (command) {
-    case 'migrate': {
-      const db = openDb(config.databaseUrl);
+interface Command {
+  flags: Flags;
+  /** This command's lines of USAGE, shown with --help and after a usage error. */
+  usage: string;
+  run(values: FlagValues): Promise<number>;
+}
+
+const line = (name: string) => USAGE.split('\n').filter((l) => l.trimStart().startsWith(`${name} `) || l.trim() === name);
+
+const COMMANDS: Record<string, Command> = {
+  migrate: {
+    flags: {},
+    usage: line('migrate').join('\n'),
+    async run() {
+      const db = openDb(loadConfig().databaseUrl);
       try {
         const [, applied] = (await db.migrate.latest()) as [number, string[]];
         console.log(applied.length ? `applied:\n  ${applied.join('\n  ')}` : 'already up to date');
@@ -39,23 +49,34 @@ async function main(argv: string[]): Promise<number> {
         await db.destroy();
       }
       return 0;
-    }
-    case 'migrate:rollback': {
-      const db = openDb(config.databaseUrl);
+    },
+  },
+  'migrate:rollback': {
+    flags: { all: { type: 'boolean' } },
+    usage: line('migrate:rollback').join('\n'),
+    async run(values) {
+      const db = openDb(loadConfig().databaseUrl);
       try {
-        const [, undone] = (await db.migrate.rollback(undefined, Boolean(values.all))) as [number, string[]];
+        const [, undone] = (await db.migrate.rollback(undefined, values.all === true)) as [number, string[]];
         console.log(undone.length ? `rolled back:\n  ${undone.join('\n  ')}` : 'nothing to roll back');
       } finally {
         await db.destroy();
       }
       return 0;
-    }
-    case 'merchant:create': {
-      if (!values.name) throw new GatewayError('usage', '--name is required', { httpStatus: 400 });
-      parseWith(createMerchantInput, { name: values.name, ...(values['webhook-url'] ? { webhookUrl: values['webhook-url'] } : {}) });
+    },
+  },
+  'merchant:create': {
+    flags: { name: { type: 'string' }, 'webhook-url': { type: 'string' } },
+    usage: '  merchant:create --name <name> [--webhook-url <url>]',
+    async run(values) {
+      const name = str(values, 'name');
+      const webhookUrl = str(values, 'webhook-url');
+      if (!name) throw new UsageError('--name is required');
+      parseWith(createMerchantInput, { name, ...(webhookUrl ? { webhookUrl } : {}) });
+      const config = loadConfig();
       const runtime = await bootstrap({ ...config, simulateUnconfigured: false, logLevel: 'warn' });
       try {
-        const { merchant, apiKey, webhookSecret } = await createMerchant(runtime.db, { name: values.name, webhookUrl: values['webhook-url'] ?? null });
+        const { merchant, apiKey, webhookSecret } = await createMerchant(runtime.db, { name, webhookUrl: webhookUrl ?? null });
         console.log(`merchant:        ${merchant.id} (${merchant.name})`);
         console.log(`API key:         ${apiKey}`);
         console.log(`webhook secret:  ${webhookSecret}`);
@@ -64,8 +85,13 @@ async function main(argv: string[]): Promise<number> {
         await runtime.close();
       }
       return 0;
-    }
-    case 'merchant:list': {
+    },
+  },
+  'merchant:list': {
+    flags: {},
+    usage: line('merchant:list').join('\n'),
+    async run() {
+      const config = loadConfig();
       const runtime = await bootstrap({ ...config, simulateUnconfigured: false, logLevel: 'warn' });
       try {
         for (const m of await listMerchants(runtime.db)) {
@@ -75,14 +101,20 @@ async function main(argv: string[]): Promise<number> {
         await runtime.close();
       }
       return 0;
-    }
-    case 'merchant:rotate-key': {
-      if (!values.id) throw new GatewayError('usage', '--id is required', { httpStatus: 400 });
+    },
+  },
+  'merchant:rotate-key': {
+    flags: { id: { type: 'string' } },
+    usage: line('merchant:rotate-key').join('\n'),
+    async run(values) {
+      const id = str(values, 'id');
+      if (!id) throw new UsageError('--id is required');
+      const config = loadConfig();
       const runtime = await bootstrap({ ...config, simulateUnconfigured: false, logLevel: 'warn' });
       try {
-        const key = await rotateApiKey(runtime.db, values.id);
+        const key = await rotateApiKey(runtime.db, id);
         if (!key) {
-          console.error(`no merchant ${values.id}`);
+          console.error(`no merchant ${id}`);
           return 1;
         }
         console.log(`new API key: ${key}`);
@@ -90,10 +122,15 @@ async function main(argv: string[]): Promise<number> {
         await runtime.close();
       }
       return 0;
-    }
-    case 'worker': {
+    },
+  },
+  worker: {
+    flags: {},
+    usage: line('worker').join('\n'),
+    async run() {
       // Simulators live in the server process (their state and keys are its own); a worker only
       // serves configured accounts.
+      const config = loadConfig();
       const runtime = await bootstrap({ ...config, simulateUnconfigured: false });
       if (runtime.deps.registry.list().length === 0) runtime.logger.warn({}, 'no provider account is configured; this worker has nothing to retry');
       const runner = new JobRunner(backgroundJobs(runtime.deps, `${hostname()}:${process.pid}:worker`), runtime.logger);
@@ -106,17 +143,47 @@ async function main(argv: string[]): Promise<number> {
       await runner.stop();
       await runtime.close();
       return 0;
+    },
+  },
+  reconcile: { flags: reconcileFlags, usage: RECONCILE_USAGE.trimEnd(), run: (values) => runReconcile(values, loadConfig()) },
+  'webhook:replay': { flags: webhookReplayFlags, usage: WEBHOOK_REPLAY_USAGE.trimEnd(), run: (values) => runWebhookReplay(values, loadConfig()) },
+  simulate: { flags: simulateFlags, usage: SIMULATE_USAGE.trimEnd(), run: (values) => runSimulate(values) },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    // Asked for: stdout. Nothing asked: the usage is the answer, but on stderr as before.
+    (name === undefined ? process.stderr : process.stdout).write(USAGE);
+    return 0;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    process.stderr.write(`paygate: unknown command ${JSON.stringify(name)}\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    const values = parseFlags(rest, command.flags);
+    if (values.help === true) {
+      process.stdout.write(`usage: npm run paygate -- ${name} [options]\n\n${command.usage}\n`);
+      return 0;
     }
-    default:
-      process.stderr.write(USAGE);
-      return command ? 2 : 0;
+    return await command.run(values);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`paygate ${name}: ${err.message}\n\nusage:\n${command.usage}\n`);
+      return 2;
+    }
+    throw err;
   }
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    process.stderr.write(`paygate: ${err instanceof Error ? err.message : String(err)}\n`);
+    // Expected failures (bad configuration, a database that is down) in words, never a stack trace.
+    const message = err instanceof ConfigError || err instanceof Error ? err.message : String(err);
+    process.stderr.write(`paygate: ${message}\n`);
     process.exit(1);
   },
 );

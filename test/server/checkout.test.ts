@@ -193,3 +193,25 @@ dbTest('a direct payment carries the same signed link, which shows the result af
     t.true(page.text.includes('Pay again'));
   });
 });
+
+dbTest('reconciliation leaves an order waiting on the buyer\'s choice alone; expiry ends it', async (t, h) => {
+  const { reconcileJob } = await import('../../core/jobs/reconcile.ts');
+  const { expiryJob } = await import('../../core/jobs/expiry.ts');
+  let now = new Date();
+  await withApp(
+    t,
+    h,
+    async (app) => {
+      const order = await hosted(app, { expiresInMinutes: 30 });
+      now = new Date(now.getTime() + 20 * 60_000);
+      for (let i = 0; i < 3; i++) await reconcileJob(app.deps, 'test', { minAgeMs: 0 }).run();
+      const after = await h.db('orders').where({ id: order.id }).first();
+      t.is(Number(after.reconcile_faults ?? 0), 0);
+      t.falsy(Number(after.attention));
+      now = new Date(now.getTime() + 60 * 60_000);
+      await expiryJob(app.deps, 'test').run();
+      t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'expired');
+    },
+    { now: () => now },
+  );
+});
