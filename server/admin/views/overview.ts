@@ -1,0 +1,104 @@
+import { DAY_MS, type DailyProviderFigures } from '../queries/figures.ts';
+import { barChart, legend, lineChart } from './charts.ts';
+import { escapeHtml, money } from './format.ts';
+
+export interface OverviewInput {
+  days: number;
+  /** Midnight (UTC, epoch ms) of the first day shown. */
+  firstDay: number;
+  figures: DailyProviderFigures[];
+  openWork: { attention: number; waiting: number };
+}
+
+const NONE = '(not chosen)';
+const pct = (v: number) => `${Math.round(v * 100)}%`;
+const dayLabel = (ms: number) => new Date(ms).toISOString().slice(5, 10);
+const dayIso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+function rate(paid: number, decided: number): string {
+  return decided ? `${((paid * 100) / decided).toFixed(1)}%` : '—';
+}
+
+function amounts(byCurrency: Record<string, number>): string {
+  const entries = Object.entries(byCurrency).sort(([a], [b]) => a.localeCompare(b));
+  return entries.length ? entries.map(([c, a]) => escapeHtml(money(a, c))).join('<br>') : '<span class="muted">—</span>';
+}
+
+export function renderOverview(input: OverviewInput): string {
+  const dayStarts = Array.from({ length: input.days }, (_, i) => input.firstDay + i * DAY_MS);
+  const labels = dayStarts.map(dayLabel);
+  const providers = [...new Set(input.figures.map((f) => f.provider ?? NONE))].sort();
+  const at = new Map(input.figures.map((f) => [`${f.day}|${f.provider ?? NONE}`, f]));
+  const get = (day: number, p: string) => at.get(`${day}|${p}`);
+
+  const totals = providers.map((p) => {
+    const mine = input.figures.filter((f) => (f.provider ?? NONE) === p);
+    return { p, created: mine.reduce((n, f) => n + f.created, 0), paid: mine.reduce((n, f) => n + f.paid, 0), decided: mine.reduce((n, f) => n + f.decided, 0) };
+  });
+  const all = totals.reduce((a, t) => ({ created: a.created + t.created, paid: a.paid + t.paid, decided: a.decided + t.decided }), { created: 0, paid: 0, decided: 0 });
+  const summary = totals.map((t) => `${t.p}: ${t.created} orders, success rate ${rate(t.paid, t.decided)}`).join('; ') || 'no orders';
+
+  const volume = barChart({
+    id: 'chart-volume',
+    title: `Orders created per provider per day, last ${input.days} days (UTC)`,
+    desc: `Totals: ${summary}. The table below has every day's figures.`,
+    labels,
+    series: providers.map((p) => ({ name: p, values: dayStarts.map((d) => get(d, p)?.created ?? 0) })),
+    format: (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)),
+  });
+  const success = lineChart({
+    id: 'chart-success',
+    title: `Success rate per provider per day, last ${input.days} days (UTC)`,
+    desc: `Paid (including refunded later) divided by orders that reached an outcome, by the day the order was created. ${summary}. Days without any outcome have no point.`,
+    labels,
+    series: providers.map((p) => ({
+      name: p,
+      values: dayStarts.map((d) => {
+        const f = get(d, p);
+        return f && f.decided ? f.paid / f.decided : null;
+      }),
+    })),
+    yMax: 1,
+    format: pct,
+  });
+
+  const rows = dayStarts
+    .flatMap((d) =>
+      providers.map((p) => {
+        const f = get(d, p);
+        if (!f) return '';
+        return `<tr><td class="nowrap">${dayIso(d)}</td><td>${escapeHtml(p)}</td><td class="num">${f.created}</td><td class="num">${f.decided}</td><td class="num">${f.paid}</td><td class="num">${rate(f.paid, f.decided)}</td><td class="num">${amounts(f.paidAmount)}</td></tr>`;
+      }),
+    )
+    .filter(Boolean)
+    .reverse();
+
+  const range = (n: number) => (n === input.days ? `<a class="button small" href="/admin?days=${n}" aria-current="page">${n} days</a>` : `<a class="button small" href="/admin?days=${n}">${n} days</a>`);
+
+  return `<h1>Overview</h1>
+<div class="stats">
+  <a class="stat" href="/admin/orders?attention=1"><span class="value" data-testid="attention-count">${input.openWork.attention}</span>need attention</a>
+  <a class="stat" href="/admin/orders?status=pending"><span class="value">${input.openWork.waiting}</span>waiting for payment</a>
+  <div class="stat"><span class="value">${all.created}</span>orders in ${input.days} days</div>
+  <div class="stat"><span class="value">${rate(all.paid, all.decided)}</span>success rate in ${input.days} days</div>
+</div>
+<section class="card chart" aria-labelledby="volume-title">
+  <div class="actions"><h2 id="volume-title">Volume: orders created per provider per day</h2><span class="actions">${range(14)}${range(30)}</span></div>
+  ${legend(providers)}
+  ${volume}
+</section>
+<section class="card chart" aria-labelledby="success-title">
+  <h2 id="success-title">Success rate per provider per day</h2>
+  <p class="muted small"><strong>Success rate</strong> = orders paid (including those refunded later) ÷ orders that reached an outcome (paid, refunded, failed, cancelled or expired), counted on the UTC day each order was created. Orders still waiting for payment are left out until they have an outcome.</p>
+  ${legend(providers)}
+  ${success}
+</section>
+<section class="card" aria-labelledby="figures-title">
+  <h2 id="figures-title">The figures</h2>
+  <div class="table-wrap"><table data-testid="figures">
+    <caption class="visually-hidden">Orders per provider per day (UTC), newest first</caption>
+    <thead><tr><th scope="col">Day (UTC)</th><th scope="col">Provider</th><th scope="col" class="num">Created</th><th scope="col" class="num">With outcome</th><th scope="col" class="num">Paid</th><th scope="col" class="num">Success rate</th><th scope="col" class="num">Paid amount</th></tr></thead>
+    <tbody>${rows.join('\n') || `<tr><td colspan="7" class="muted">No orders in the last ${input.days} days.</td></tr>`}</tbody>
+  </table></div>
+</section>`;
+}
