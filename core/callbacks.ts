@@ -116,6 +116,8 @@ async function applyFacts(deps: CoreDeps, provider: PaymentProvider, row: Callba
     await finish({ verified: true, outcome: order.status === 'pending' ? 'duplicate' : 'ignored', orderId: order.id });
     return 'ack';
   }
+  // Counted once the transaction holding the row's finish has committed.
+  const finished: { outcome: 'applied' | 'duplicate' | null } = { outcome: null };
   try {
     await transition(
       deps,
@@ -130,12 +132,15 @@ async function applyFacts(deps: CoreDeps, provider: PaymentProvider, row: Callba
         ...(facts.outcome === 'failed' ? { failure: { code: facts.code ?? 'declined', message: facts.message ?? '' } } : {}),
       },
       async (trx, result) => {
-        await trx('provider_callbacks')
+        const outcome = result.result === 'applied' ? 'applied' : 'duplicate';
+        const updated = await trx('provider_callbacks')
           .where({ id: row.id, lease_owner: lease })
           .whereNull('processed_at')
-          .update(finishFields(deps, row, { verified: true, outcome: result.result === 'applied' ? 'applied' : 'duplicate', orderId: order.id }));
+          .update(finishFields(deps, row, { verified: true, outcome, orderId: order.id }));
+        finished.outcome = updated === 1 ? outcome : null;
       },
     );
+    if (finished.outcome) deps.metrics?.callback(row.provider, row.account, finished.outcome);
   } catch (err) {
     if (!(err instanceof IllegalTransitionError)) throw err;
     // Out of order or stale news (a "failed" after "paid"): recorded, nothing moves.
@@ -153,7 +158,7 @@ async function applyInstructions(deps: CoreDeps, row: CallbackRow, lease: string
   const actionJson = JSON.stringify(facts.action);
   const expiresAt = facts.expiresAt && !Number.isNaN(facts.expiresAt.getTime()) ? facts.expiresAt.getTime() : order.expiresAt.getTime();
   const same = JSON.stringify(order.action) === actionJson && order.expiresAt.getTime() === expiresAt;
-  await deps.db.transaction(async (trx) => {
+  const outcome = await deps.db.transaction(async (trx) => {
     let updated = 0;
     if (!same) {
       updated = await trx('orders')
@@ -162,11 +167,14 @@ async function applyInstructions(deps: CoreDeps, row: CallbackRow, lease: string
       // The order moved meanwhile: still waiting means try again (the inbox retries the row).
       if (updated === 0 && (await findOrder(trx, order.id))?.status === 'pending') throw new Error('order changed while its instructions were stored');
     }
-    await trx('provider_callbacks')
+    const outcome = updated === 1 ? 'instructions' : 'duplicate';
+    const finished = await trx('provider_callbacks')
       .where({ id: row.id, lease_owner: lease })
       .whereNull('processed_at')
-      .update(finishFields(deps, row, { verified: true, outcome: updated === 1 ? 'instructions' : 'duplicate', orderId: order.id }));
+      .update(finishFields(deps, row, { verified: true, outcome, orderId: order.id }));
+    return finished === 1 ? outcome : null;
   });
+  if (outcome) deps.metrics?.callback(row.provider, row.account, outcome);
   return 'ack';
 }
 
@@ -220,7 +228,10 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
   }
 
   const downUntil = storageDownUntil.get(deps.db) ?? 0;
-  if (Date.now() < downUntil) return { reply: provider.reply('retry', request), rowId: null };
+  if (Date.now() < downUntil) {
+    deps.metrics?.callback(providerId, account, 'unstored');
+    return { reply: provider.reply('retry', request), rowId: null };
+  }
   let stored: { row: CallbackRow; fresh: boolean };
   try {
     stored = await storeRaw(deps, provider, request, envelope);
@@ -228,6 +239,7 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
     // Not stored means not acknowledged: the provider's own "try again" keeps the callback alive.
     if (isConnectionError(err)) storageDownUntil.set(deps.db, Date.now() + STORAGE_BACKOFF_MS);
     deps.logger.error({ provider: providerId, account, err: errorSummary(err) }, 'callback could not be stored');
+    deps.metrics?.callback(providerId, account, 'unstored');
     return { reply: provider.reply('retry', request), rowId: null };
   }
   const { row } = stored;
@@ -241,6 +253,7 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
     return { reply: provider.reply('retry', request), rowId: row.id };
   }
   if (!stored.fresh && row.processed_at !== null) {
+    deps.metrics?.callback(providerId, account, 'redelivered');
     return { reply: provider.reply(replyForFinished(row), request), rowId: row.id };
   }
   if (provider.ackAfter === 'stored') {

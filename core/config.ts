@@ -22,6 +22,7 @@ const envSchema = z.object({
   PAYGATE_ADMIN_USER: z.string().min(1).max(100).default('admin'),
   PAYGATE_ADMIN_PASSWORD: z.string().min(12).max(200).optional(),
   PAYGATE_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  PAYGATE_METRICS_TOKEN: z.string().min(16).max(200).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -47,6 +48,8 @@ export interface AppConfig {
   adminPassword: string | undefined;
   /** HTTP server processes (node:cluster) `npm start` runs. */
   workers: number;
+  /** When set, GET /metrics answers only `Authorization: Bearer <this>`; unset, it is open. */
+  metricsToken: string | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -89,5 +92,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     adminUser: e.PAYGATE_ADMIN_USER,
     adminPassword: e.PAYGATE_ADMIN_PASSWORD,
     workers: e.PAYGATE_WORKERS,
+    metricsToken: e.PAYGATE_METRICS_TOKEN,
   };
 }

@@ -1,5 +1,6 @@
 import type { Db } from './db.ts';
 import type { Logger } from './logger.ts';
+import type { CoreMetrics } from './metrics.ts';
 import type { ProviderRegistry } from './registry.ts';
 import type { TransitionHook } from './transition.ts';
 
@@ -12,4 +13,6 @@ export interface CoreDeps {
   hooks?: readonly TransitionHook[];
   /** Issues order numbers; tests that need a particular shape (a sandbox's "ends in 9") swap it. */
   newOrderNo?: (now: Date) => string;
+  /** Counts callbacks, transitions and provider calls (server/metrics.ts); nothing is counted without it. */
+  metrics?: CoreMetrics;
 }

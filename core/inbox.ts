@@ -169,7 +169,7 @@ export function finishFields(deps: CoreDeps, row: CallbackRow, fields: Finish): 
 export async function finishRow(deps: CoreDeps, row: CallbackRow, lease: string | null, fields: Finish): Promise<void> {
   const q = deps.db('provider_callbacks').where({ id: row.id }).whereNull('processed_at');
   if (lease) q.andWhere({ lease_owner: lease });
-  await q.update(finishFields(deps, row, fields));
+  if ((await q.update(finishFields(deps, row, fields))) === 1) deps.metrics?.callback(row.provider, row.account, fields.outcome);
 }
 
 /** A fault (the provider unreachable, the DB gone mid-way): try again later with backoff. */
@@ -189,6 +189,7 @@ export async function scheduleRetry(deps: CoreDeps, row: CallbackRow, err: unkno
       lease_owner: null,
       lease_until: null,
     });
+  deps.metrics?.callback(row.provider, row.account, givingUp ? 'gave_up' : 'fault');
 }
 
 /** Waits for another processor to finish a row (a concurrent duplicate), up to `ms`. */

@@ -160,7 +160,7 @@ export async function settleRefund(deps: CoreDeps, refund: RefundRow, result: Re
     const to = refunded >= locked.amount ? 'refunded' : 'partially_refunded';
     // The status only moves forward: a provider's own notify may already have said "refunded".
     const moves = checkTransition(locked.status, to) === 'apply';
-    const moved2 = moves ? await applyTransition(trx, locked.id, { to, cause: `refund ${refund.refund_no} of ${refund.amount_minor}`, source: 'api', eventData }, { now }) : null;
+    const moved2 = moves ? await applyTransition(trx, locked.id, { to, cause: `refund ${refund.refund_no} of ${refund.amount_minor}`, source: 'api', eventData }, { now, hooks: deps.hooks, metrics: deps.metrics }) : null;
     // A further partial refund does not change the status, but the merchant still hears of it.
     if (!moved2 || moved2.result === 'noop') await recordEvent(trx, (await findOrder(trx, locked.id))!, 'payment.refunded', now, eventData);
     return { ...refund, ...patch };

@@ -1,5 +1,6 @@
 import { ConfigError, NotFoundError, ValidationError, type ErrorDetail } from './errors.ts';
 import type { Logger } from './logger.ts';
+import { timedProvider, type CoreMetrics } from './metrics.ts';
 import type { CallbackUrls, PaymentProvider, ProviderModule, SimulatorInstance } from './payment-provider.ts';
 
 export interface AccountInfo {
@@ -22,7 +23,11 @@ interface AccountEntry {
 export class ProviderRegistry {
   private readonly byProvider = new Map<string, Map<string, AccountEntry>>();
 
-  constructor(readonly modules: readonly ProviderModule<any>[]) {
+  /** With `metrics`, every account's provider calls are timed (core/metrics.ts timedProvider). */
+  constructor(
+    readonly modules: readonly ProviderModule<any>[],
+    private readonly metrics?: CoreMetrics,
+  ) {
     const seen = new Set<string>();
     for (const m of modules) {
       if (!/^[a-z][a-z0-9-]{1,31}$/.test(m.id)) throw new ConfigError(`Provider id ${JSON.stringify(m.id)} is not [a-z0-9-]{2,32}`);
@@ -36,6 +41,7 @@ export class ProviderRegistry {
     provider: PaymentProvider,
     options: { isDefault: boolean; simulated: boolean; urls: CallbackUrls },
   ): void {
+    if (this.metrics) provider = timedProvider(provider, this.metrics);
     const accounts = this.byProvider.get(module.id) ?? new Map<string, AccountEntry>();
     this.byProvider.set(module.id, accounts);
     accounts.set(provider.account, {
@@ -110,6 +116,8 @@ export interface BuildRegistryOptions {
   /** Start a simulator for every provider that has no configured account (the demo and tests). */
   simulateUnconfigured: boolean;
   simulatorTimeScale?: number;
+  /** Times every provider call (server/metrics.ts). */
+  metrics?: CoreMetrics;
 }
 
 export function callbackUrls(publicUrl: string, providerId: string, account: string): CallbackUrls {
@@ -124,7 +132,7 @@ const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/;
  * and, for providers with no account, starts their simulators.
  */
 export function buildRegistry(options: BuildRegistryOptions): { registry: ProviderRegistry; simulators: MountedSimulator[] } {
-  const registry = new ProviderRegistry(options.modules);
+  const registry = new ProviderRegistry(options.modules, options.metrics);
   const problems: ErrorDetail[] = [];
   const simulators: MountedSimulator[] = [];
   const known = new Set(options.modules.map((m) => m.id));

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { dbKind, type Db } from './db.ts';
 import { IllegalTransitionError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import type { CoreMetrics } from './metrics.ts';
 import { eventTypeFor, recordEvent } from './outbox.ts';
 import type { NextAction } from './payment-provider.ts';
 import { rowToOrder, type Order, type OrderRow } from './orders.ts';
@@ -57,7 +58,7 @@ export async function applyTransition(
   trx: Knex.Transaction,
   orderId: string,
   request: TransitionRequest,
-  options: { now: Date; hooks?: readonly TransitionHook[] },
+  options: { now: Date; hooks?: readonly TransitionHook[]; metrics?: CoreMetrics },
 ): Promise<TransitionResult> {
   let query = trx('orders').where({ id: orderId }).first();
   if (dbKind(trx as unknown as Db) === 'mysql') query = query.forUpdate();
@@ -114,6 +115,9 @@ export async function applyTransition(
   for (const hook of options.hooks ?? []) {
     await hook(trx, { order: after, from: order.status, to: request.to, cause: request.cause, source: request.source, attentionRaised });
   }
+  // Counted once the caller's transaction commits: a rolled-back move (a lost version race) never happened.
+  const { metrics } = options;
+  if (metrics) trx.executionPromise?.then(() => metrics.transition(order.status, request.to)).catch(() => undefined);
   return { result: 'applied', order: after, from: order.status };
 }
 
@@ -122,7 +126,7 @@ export async function applyTransition(
  * An illegal move is logged and rethrown, never applied.
  */
 export async function transition(
-  deps: { db: Db; logger: Logger; now: () => Date; hooks?: readonly TransitionHook[] },
+  deps: { db: Db; logger: Logger; now: () => Date; hooks?: readonly TransitionHook[]; metrics?: CoreMetrics },
   orderId: string,
   request: TransitionRequest,
   extra?: (trx: Knex.Transaction, result: TransitionResult) => Promise<void>,
@@ -130,7 +134,7 @@ export async function transition(
   for (let attempt = 1; ; attempt++) {
     try {
       return await deps.db.transaction(async (trx) => {
-        const result = await applyTransition(trx, orderId, request, { now: deps.now(), hooks: deps.hooks });
+        const result = await applyTransition(trx, orderId, request, { now: deps.now(), hooks: deps.hooks, metrics: deps.metrics });
         if (extra) await extra(trx, result);
         return result;
       });

@@ -9,7 +9,7 @@ import { merchantAuth, type MerchantState } from './middleware/auth.ts';
 import { errorMiddleware } from './middleware/errors.ts';
 import { idempotency } from './middleware/idempotency.ts';
 import { adminRoutes, type AdminOptions } from './admin/index.ts';
-import { metricsRoutes } from './metrics.ts';
+import { metricsRoutes, type GatewayMetrics } from './metrics.ts';
 import { callbackRoutes } from './routes/callbacks.ts';
 import { checkoutRoutes, type BuyerLinks } from './routes/checkout.ts';
 import { docsRoutes } from './routes/docs.ts';
@@ -30,6 +30,30 @@ export interface AppDeps extends CoreDeps {
   publicUrl?: string;
   /** Dashboard credentials; without them /admin is not served. */
   admin?: AdminOptions | null;
+  /** What core counts (the same object as CoreDeps.metrics) and GET /metrics serves. */
+  metrics?: GatewayMetrics;
+}
+
+/**
+ * Every (method, path) the routers mounted on `app` answer, in the router's syntax
+ * (`/v1/payments/:id`); HEAD, which the router adds to each GET, is left out. The OpenAPI test holds
+ * the document against this list. Simulators are plain middleware under /sim, not routes.
+ */
+export function registeredRoutes(app: Koa): { method: string; path: string }[] {
+  const routers = new Set<Router<any, any>>();
+  for (const middleware of app.middleware) {
+    const router = (middleware as { router?: Router<any, any> }).router;
+    if (router) routers.add(router);
+  }
+  const routes = new Map<string, { method: string; path: string }>();
+  for (const router of routers) {
+    for (const layer of router.stack) {
+      for (const method of layer.methods) {
+        if (method !== 'HEAD') routes.set(`${method} ${String(layer.path)}`, { method, path: String(layer.path) });
+      }
+    }
+  }
+  return [...routes.values()];
 }
 
 /** Hands requests under /sim/<provider>/ to that provider's simulator, prefix stripped. */

@@ -9,12 +9,15 @@ import type { AppDeps } from './app.ts';
 import type { BackgroundTasks } from './background.ts';
 import { providerModules } from '../providers/index.ts';
 import { createLogger, type AppLogger } from './logger.ts';
+import { GatewayMetrics } from './metrics.ts';
 
 export interface Runtime {
   deps: CoreDeps;
   db: Db;
   logger: AppLogger;
   simulators: MountedSimulator[];
+  /** Also `deps.metrics`: what core counts and GET /metrics serves. */
+  metrics: GatewayMetrics;
   close(): Promise<void>;
 }
 
@@ -26,7 +29,9 @@ export async function bootstrap(config: AppConfig, options: { migrate?: boolean 
     const applied = await migrateLatest(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
   }
+  const metrics = new GatewayMetrics({ db, logger, token: config.metricsToken });
   const { registry, simulators } = buildRegistry({
+    metrics,
     modules: providerModules,
     config: config.providers,
     publicUrl: config.publicUrl,
@@ -37,12 +42,13 @@ export async function bootstrap(config: AppConfig, options: { migrate?: boolean 
   for (const account of registry.list()) {
     logger.info({ provider: account.provider, account: account.account, methods: account.methods, simulated: account.simulated }, 'provider account ready');
   }
-  const deps: CoreDeps = { db, registry, logger, now: () => new Date() };
+  const deps: CoreDeps = { db, registry, logger, now: () => new Date(), metrics };
   return {
     deps,
     db,
     logger,
     simulators,
+    metrics,
     async close() {
       await Promise.allSettled(simulators.map((s) => s.instance.close()));
       await db.destroy();
@@ -83,6 +89,7 @@ export async function appDeps(config: AppConfig, runtime: Runtime, background: B
   }
   return {
     ...runtime.deps,
+    metrics: runtime.metrics,
     simulators: runtime.simulators,
     background,
     bodyLimitKb: config.bodyLimitKb,

@@ -1,7 +1,258 @@
 import Router from '@koa/router';
-import type { CoreDeps } from '../core/deps.ts';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { errorSummary, toNumber, type Db } from '../core/db.ts';
+import { AuthenticationError, GatewayError } from '../core/errors.ts';
+import { runningJobs, type JobHealth } from '../core/jobs/runner.ts';
+import type { Logger } from '../core/logger.ts';
+import type { CoreMetrics, ProviderOperation } from '../core/metrics.ts';
 
-/** GET /metrics in Prometheus format (filled in by the metrics work). */
-export function metricsRoutes(_deps: CoreDeps): Router {
-  return new Router();
+export interface GatewayMetricsOptions {
+  /** Read at scrape time for the outbox gauges. */
+  db: Db;
+  logger: Logger;
+  /** PAYGATE_METRICS_TOKEN: when set, GET /metrics wants `Authorization: Bearer <token>`; unset, it is open. */
+  token?: string;
+  /** Where job health comes from; by default every job runner started in this process. */
+  jobs?: () => JobHealth[];
+}
+
+/** How long a scrape waits for the outbox query before it reports NaN instead. */
+const DB_TIMEOUT_MS = 2_000;
+
+/**
+ * prom-client's default process metrics (CPU, memory, event loop lag, GC...), collected once per
+ * process into a registry of their own and merged into every scrape: they describe the process, not
+ * an app, and each collection starts monitors that are never stopped.
+ */
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+/** Provider calls run from a few milliseconds (local crypto) to a provider's 10 s timeout. */
+const CALL_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * The gateway's metrics in one prom-client Registry of its own (never the global one, so several apps
+ * in one process do not collide), served with the process metrics. Core reports through the CoreMetrics interface; what lives in the
+ * database or in the job runner is read when /metrics is scraped.
+ */
+export class GatewayMetrics implements CoreMetrics {
+  readonly registry = new Registry();
+  private readonly db: Db;
+  private readonly logger: Logger;
+  private readonly token: Buffer | null;
+  private readonly jobs: () => JobHealth[];
+
+  private readonly callbacks = new Counter({
+    name: 'paygate_callbacks_total',
+    help: 'Provider callbacks handled, by the outcome their inbox row records (applied, duplicate, rejected, displayed...), or fault / gave_up / unstored / redelivered',
+    labelNames: ['provider', 'account', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly transitions = new Counter({
+    name: 'paygate_order_transitions_total',
+    help: 'Order state changes committed, by from and to state',
+    labelNames: ['from', 'to'] as const,
+    registers: [this.registry],
+  });
+  private readonly providerCalls = new Histogram({
+    name: 'paygate_provider_call_duration_seconds',
+    help: 'Provider contract calls by operation; result is fault when the call threw (a decline is ok)',
+    labelNames: ['provider', 'operation', 'result'] as const,
+    buckets: CALL_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly outboxPending = new Gauge({
+    name: 'paygate_outbox_pending_events',
+    help: 'Merchant events not yet delivered (delivery_status pending), read at scrape time',
+    registers: [this.registry],
+  });
+  private readonly outboxOldest = new Gauge({
+    name: 'paygate_outbox_oldest_pending_age_seconds',
+    help: 'Age of the oldest merchant event not yet delivered (0 when none), read at scrape time',
+    registers: [this.registry],
+  });
+  private readonly outboxOverdue = new Gauge({
+    name: 'paygate_outbox_overdue_seconds',
+    help: 'How long the most overdue pending delivery has been due (0 when none): grows when no worker delivers',
+    registers: [this.registry],
+  });
+  private readonly jobLastRun = new Gauge({
+    name: 'paygate_job_last_run_timestamp_seconds',
+    help: 'When the background job last started a run (runners in this process)',
+    labelNames: ['job'] as const,
+    registers: [this.registry],
+  });
+  private readonly jobLastSuccess = new Gauge({
+    name: 'paygate_job_last_success_timestamp_seconds',
+    help: 'When a run of the background job last ended without an error',
+    labelNames: ['job'] as const,
+    registers: [this.registry],
+  });
+  private readonly jobConsecutiveFailures = new Gauge({
+    name: 'paygate_job_consecutive_failures',
+    help: 'Runs of the background job in a row that failed (0 after a success)',
+    labelNames: ['job'] as const,
+    registers: [this.registry],
+  });
+  private readonly jobRuns = new Counter({
+    name: 'paygate_job_runs_total',
+    help: 'Runs of the background job since its runner started',
+    labelNames: ['job'] as const,
+    registers: [this.registry],
+  });
+  private readonly jobFailures = new Counter({
+    name: 'paygate_job_failures_total',
+    help: 'Failed runs of the background job since its runner started',
+    labelNames: ['job'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: GatewayMetricsOptions) {
+    this.db = options.db;
+    this.logger = options.logger;
+    this.token = options.token ? digest(options.token) : null;
+    this.jobs = options.jobs ?? runningJobs;
+  }
+
+  callback(provider: string, account: string, outcome: string): void {
+    this.safely(() => this.callbacks.inc({ provider, account, outcome }));
+  }
+
+  transition(from: string, to: string): void {
+    this.safely(() => this.transitions.inc({ from, to }));
+  }
+
+  providerCall(provider: string, operation: ProviderOperation, result: 'ok' | 'fault', seconds: number): void {
+    this.safely(() => this.providerCalls.observe({ provider, operation, result }, seconds));
+  }
+
+  /** Whether a request may read the metrics: always without a token, else only with `Bearer <token>`. */
+  allows(authorization: string): boolean {
+    if (!this.token) return true;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    return match !== null && timingSafeEqual(digest(match[1]!), this.token);
+  }
+
+  /** The exposition text, with what is read at scrape time (outbox, jobs) brought up to date. */
+  async render(): Promise<string> {
+    this.refreshJobs();
+    await this.refreshOutbox();
+    return Registry.merge([this.registry, processMetrics()]).metrics();
+  }
+
+  /** Counting must never break the payment path it observes. */
+  private safely(count: () => void): void {
+    try {
+      count();
+    } catch (err) {
+      this.logger.warn({ err: errorSummary(err) }, 'metric not recorded');
+    }
+  }
+
+  private refreshJobs(): void {
+    // Several runners in one process (tests) report one series per job name.
+    const byName = new Map<string, JobHealth>();
+    for (const h of this.jobs()) {
+      const seen = byName.get(h.name);
+      byName.set(h.name, seen ? mergeHealth(seen, h) : h);
+    }
+    for (const metric of [this.jobLastRun, this.jobLastSuccess, this.jobConsecutiveFailures, this.jobRuns, this.jobFailures]) metric.reset();
+    for (const h of byName.values()) {
+      const job = { job: h.name };
+      if (h.lastRunAt) this.jobLastRun.set(job, h.lastRunAt.getTime() / 1000);
+      if (h.lastSuccessAt) this.jobLastSuccess.set(job, h.lastSuccessAt.getTime() / 1000);
+      this.jobConsecutiveFailures.set(job, h.consecutiveFailures);
+      this.jobRuns.inc(job, h.runs);
+      this.jobFailures.inc(job, h.failures);
+    }
+  }
+
+  /**
+   * Two cheap queries: the aggregate runs over events_delivery_idx (delivery_status,
+   * next_attempt_at; the index carries the id) for the pending rows only, then one primary-key read.
+   */
+  private async refreshOutbox(): Promise<void> {
+    try {
+      const now = Date.now();
+      const stats = await withTimeout(
+        this.db('events').where({ delivery_status: 'pending' }).count({ pending: '*' }).min({ firstId: 'id', due: 'next_attempt_at' }).first(),
+      );
+      const pending = toNumber(stats?.pending ?? 0);
+      let oldest = 0;
+      let overdue = 0;
+      if (pending > 0 && stats?.firstId != null) {
+        const first = await withTimeout(this.db('events').where({ id: stats.firstId }).first('created_at'));
+        if (first) oldest = Math.max(0, (now - toNumber(first.created_at)) / 1000);
+        overdue = Math.max(0, (now - toNumber(stats.due)) / 1000);
+      }
+      this.outboxPending.set(pending);
+      this.outboxOldest.set(oldest);
+      this.outboxOverdue.set(overdue);
+    } catch (err) {
+      // The scrape still answers (process and counters); NaN says "unknown", never a reassuring 0.
+      this.logger.warn({ err: errorSummary(err) }, 'outbox metrics could not be read');
+      for (const gauge of [this.outboxPending, this.outboxOldest, this.outboxOverdue]) gauge.set(Number.NaN);
+    }
+  }
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+function latest(a: Date | null, b: Date | null): Date | null {
+  if (!a || !b) return a ?? b;
+  return a > b ? a : b;
+}
+
+function mergeHealth(a: JobHealth, b: JobHealth): JobHealth {
+  return {
+    ...a,
+    runs: a.runs + b.runs,
+    failures: a.failures + b.failures,
+    handled: a.handled + b.handled,
+    lastRunAt: latest(a.lastRunAt, b.lastRunAt),
+    lastSuccessAt: latest(a.lastSuccessAt, b.lastSuccessAt),
+    consecutiveFailures: Math.max(a.consecutiveFailures, b.consecutiveFailures),
+  };
+}
+
+async function withTimeout<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer from the database within ${DB_TIMEOUT_MS} ms`)), DB_TIMEOUT_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * GET /metrics in Prometheus text format. With PAYGATE_METRICS_TOKEN set, only a request carrying
+ * `Authorization: Bearer <token>` is answered (401 otherwise); unset, the endpoint is open.
+ */
+export function metricsRoutes(deps: { metrics?: GatewayMetrics }): Router {
+  const router = new Router();
+  router.get('/metrics', async (ctx) => {
+    const { metrics } = deps;
+    if (!metrics) throw new GatewayError('not_found', 'Metrics are not enabled in this process', { httpStatus: 404 });
+    if (!metrics.allows(ctx.get('authorization'))) {
+      throw new AuthenticationError('A valid metrics token is required (Authorization: Bearer <PAYGATE_METRICS_TOKEN>)');
+    }
+    ctx.body = await metrics.render();
+    ctx.set('Content-Type', metrics.registry.contentType);
+    ctx.set('Cache-Control', 'no-store');
+  });
+  return router;
 }

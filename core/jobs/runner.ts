@@ -15,7 +15,22 @@ export interface JobHealth {
   failures: number;
   handled: number;
   lastRunAt: Date | null;
+  /** When a run last ended without throwing. */
+  lastSuccessAt: Date | null;
+  /** Runs in a row that threw; 0 after a success. */
+  consecutiveFailures: number;
   lastError: string | null;
+}
+
+/**
+ * Every runner started in this process and not stopped, so /metrics (server/metrics.ts) can report
+ * job health without being handed the runner: whoever starts a runner needs no metrics wiring.
+ */
+const started = new Set<JobRunner>();
+
+/** The health of every job of every runner running in this process. */
+export function runningJobs(): JobHealth[] {
+  return [...started].flatMap((runner) => runner.status());
 }
 
 /**
@@ -33,18 +48,20 @@ export class JobRunner {
     private readonly logger: Logger,
   ) {
     for (const job of jobs) {
-      this.health.set(job.name, { name: job.name, runs: 0, failures: 0, handled: 0, lastRunAt: null, lastError: null });
+      this.health.set(job.name, { name: job.name, runs: 0, failures: 0, handled: 0, lastRunAt: null, lastSuccessAt: null, consecutiveFailures: 0, lastError: null });
     }
   }
 
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    started.add(this);
     for (const job of this.jobs) this.schedule(job, 0);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    started.delete(this);
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     await Promise.allSettled([...this.running.values()]);
@@ -81,10 +98,13 @@ export class JobRunner {
     try {
       const handled = await job.run();
       health.handled += handled;
+      health.lastSuccessAt = new Date();
+      health.consecutiveFailures = 0;
       health.lastError = null;
       return handled;
     } catch (err) {
       health.failures++;
+      health.consecutiveFailures++;
       health.lastError = errorSummary(err);
       this.logger.error({ job: job.name, err: health.lastError }, 'job failed');
       throw err;

@@ -14,6 +14,7 @@ import type { ProviderModule } from '../../core/payment-provider.ts';
 import { buildRegistry, type ProvidersConfig } from '../../core/registry.ts';
 import { createApp } from '../../server/app.ts';
 import { BackgroundTasks } from '../../server/background.ts';
+import { GatewayMetrics } from '../../server/metrics.ts';
 import type { TestDbHandle } from './db.ts';
 import { fakePayModule } from './fakepay/index.ts';
 import type { FakePaySimulator } from './fakepay/simulator.ts';
@@ -31,6 +32,8 @@ export interface TestApp {
   linkSecret: string;
   deps: CoreDeps;
   background: BackgroundTasks;
+  /** This app's own metrics registry (also deps.metrics), served at /metrics. */
+  metrics: GatewayMetrics;
   sim: FakePaySimulator;
   merchant: { id: string; apiKey: string };
   other: { id: string; apiKey: string };
@@ -51,6 +54,8 @@ export interface StartOptions {
   newOrderNo?: (now: Date) => string;
   /** Dashboard credentials (defaults to ADMIN below). */
   admin?: { username: string; password: string } | null;
+  /** PAYGATE_METRICS_TOKEN for this app's /metrics (open without). */
+  metricsToken?: string;
 }
 
 /** Clearly fake dashboard credentials for tests. */
@@ -66,7 +71,9 @@ export async function startApp(handle: TestDbHandle, options: StartOptions = {})
 
   let sim: FakePaySimulator | undefined;
   const modules = options.modules ?? [fakePayModule({ ackAfter: options.ackAfter, onSimulator: (s) => (sim = s) })];
+  const metrics = new GatewayMetrics({ db: handle.db, logger: silentLogger, token: options.metricsToken });
   const { registry, simulators } = buildRegistry({
+    metrics,
     modules,
     config: options.providers ?? {},
     publicUrl: url,
@@ -80,10 +87,11 @@ export async function startApp(handle: TestDbHandle, options: StartOptions = {})
     logger: silentLogger,
     now: options.now ?? (() => new Date()),
     newOrderNo: options.newOrderNo,
+    metrics,
   };
   const background = new BackgroundTasks();
   const linkSecret = randomBytes(32).toString('base64url');
-  const app = createApp({ ...deps, simulators, background, bodyLimitKb: options.bodyLimitKb, linkSecret, admin: options.admin === undefined ? ADMIN : options.admin });
+  const app = createApp({ ...deps, metrics, simulators, background, bodyLimitKb: options.bodyLimitKb, linkSecret, admin: options.admin === undefined ? ADMIN : options.admin });
   handler = app.callback();
 
   const n = ++counter;
@@ -123,6 +131,7 @@ export async function startApp(handle: TestDbHandle, options: StartOptions = {})
     linkSecret,
     deps,
     background,
+    metrics,
     get sim() {
       if (!sim) throw new Error('no FakePay simulator in this app');
       return sim;
