@@ -1,0 +1,151 @@
+import { ProviderUnavailableError } from '../../core/errors.ts';
+import { parseRaw, TRADE_NOT_FOUND } from './codec.ts';
+import type { EcpaySettings } from './config.ts';
+import { checkMacMatches, withCheckMac } from './crypto.ts';
+
+/**
+ * The server-to-server half of ECPay AIO (§8, §9, §10): form POSTs signed with CheckMacValue. Faults
+ * are ProviderUnavailableErrors (core retries later) and never carry HashKey, HashIV or the check code.
+ */
+
+export type EcpayFaultKind = 'transport' | 'throttled' | 'bad_mac' | 'protocol';
+
+export class EcpayFault extends ProviderUnavailableError {
+  constructor(
+    readonly kind: EcpayFaultKind,
+    readonly service: string,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(`ECPay ${service}: ${message}`, cause);
+  }
+}
+
+export const PATHS = {
+  checkout: '/Cashier/AioCheckOut/V5',
+  queryTradeInfo: '/Cashier/QueryTradeInfo/V5',
+  queryCardTrade: '/CreditDetail/QueryTrade/V2',
+  doAction: '/CreditDetail/DoAction',
+} as const;
+
+/**
+ * §8.2: whether ECPay signs its answer for an order it does not know is UNVERIFIED. Such an answer
+ * is accepted unsigned only when it says TradeStatus=10200047: "not found" moves no order, and
+ * anything that claims a payment must carry a MAC that checks.
+ */
+export const UNSIGNED_NOT_FOUND_ACCEPTED_UNVERIFIED = true;
+
+/** §10.2: whether DoAction answers carry a CheckMacValue is UNVERIFIED; one that does must check. */
+export const DO_ACTION_MAC_OPTIONAL_UNVERIFIED = true;
+
+/** §9 RtnValue.status: a card's authorisation and close state. */
+export type CardStatus = '已授權' | '要關帳' | '已關帳' | '已取消' | '操作取消' | '未授權' | string;
+
+export interface CardTrade {
+  status: CardStatus;
+  /** Authorised amount, whole TWD. */
+  amount: number;
+  /** Amount closed (to be settled or settled), whole TWD. */
+  closedAmount: number;
+}
+
+export interface DoActionAnswer {
+  rtnCode: string;
+  rtnMsg: string;
+}
+
+const FORM = 'application/x-www-form-urlencoded';
+
+export class EcpayClient {
+  constructor(
+    private readonly settings: EcpaySettings,
+    private readonly now: () => Date = () => new Date(),
+    private readonly fetchImpl: typeof fetch = fetch,
+  ) {}
+
+  private async post(service: string, path: string, fields: Record<string, string>): Promise<string> {
+    const body = new URLSearchParams(withCheckMac(fields, this.settings)).toString();
+    let response: Response;
+    try {
+      response = await this.fetchImpl(`${this.settings.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': FORM },
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.settings.timeoutMs),
+      });
+    } catch (err) {
+      const reason = (err as Error).name === 'TimeoutError' ? `no answer within ${this.settings.timeoutMs} ms` : (err as Error).message;
+      throw new EcpayFault('transport', service, reason, err);
+    }
+    const text = await response.text().catch(() => '');
+    // §1.4: 403 means "called too often"; ECPay wants about 30 minutes of quiet.
+    if (response.status === 403) throw new EcpayFault('throttled', service, 'HTTP 403: rate limited, back off for about 30 minutes');
+    if (response.status !== 200) throw new EcpayFault('transport', service, `HTTP ${response.status}`);
+    return text;
+  }
+
+  /** §8: the order's fields, MAC-checked; null when ECPay has no such order (10200047). */
+  async queryTradeInfo(merchantTradeNo: string): Promise<Record<string, string> | null> {
+    const service = 'QueryTradeInfo';
+    const text = await this.post(service, PATHS.queryTradeInfo, {
+      MerchantID: this.settings.MerchantID,
+      MerchantTradeNo: merchantTradeNo,
+      TimeStamp: String(Math.floor(this.now().getTime() / 1000)),
+    });
+    const fields = parseRaw(text);
+    if (!fields) throw new EcpayFault('protocol', service, 'the answer is not name=value pairs');
+    if (fields.CheckMacValue === undefined) {
+      if (UNSIGNED_NOT_FOUND_ACCEPTED_UNVERIFIED && fields.TradeStatus === TRADE_NOT_FOUND) return null;
+      throw new EcpayFault('protocol', service, 'the answer carries no CheckMacValue');
+    }
+    if (!checkMacMatches(fields, this.settings)) throw new EcpayFault('bad_mac', service, 'the answer failed its CheckMacValue check');
+    if (fields.TradeStatus === TRADE_NOT_FOUND) return null;
+    if (fields.MerchantID !== this.settings.MerchantID || fields.MerchantTradeNo !== merchantTradeNo) {
+      throw new EcpayFault('protocol', service, 'the answer names another merchant or order');
+    }
+    return fields;
+  }
+
+  /** §9: a card's state at the acquirer, found by its gwsr and amount. */
+  async queryCardTrade(gwsr: string, amount: number, checkCode: string): Promise<CardTrade> {
+    const service = 'QueryTrade/V2';
+    const text = await this.post(service, PATHS.queryCardTrade, {
+      MerchantID: this.settings.MerchantID,
+      CreditRefundId: gwsr,
+      CreditAmount: String(amount),
+      CreditCheckCode: checkCode,
+    });
+    let answer: { RtnMsg?: unknown; RtnValue?: Record<string, unknown> };
+    try {
+      answer = JSON.parse(text) as typeof answer;
+    } catch {
+      throw new EcpayFault('protocol', service, 'the answer is not JSON');
+    }
+    const value = answer?.RtnValue;
+    if (typeof answer?.RtnMsg === 'string' && answer.RtnMsg !== '') throw new EcpayFault('protocol', service, `refused: ${answer.RtnMsg.slice(0, 100)}`);
+    if (!value || typeof value !== 'object') throw new EcpayFault('protocol', service, 'the answer has no RtnValue');
+    const whole = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : typeof v === 'string' && /^\d{1,12}$/.test(v) ? Number(v) : Number.NaN);
+    const trade = { status: String(value.status ?? ''), amount: whole(value.amount), closedAmount: whole(value.clsamt) };
+    if (!trade.status || Number.isNaN(trade.amount) || Number.isNaN(trade.closedAmount)) throw new EcpayFault('protocol', service, 'RtnValue lacks status, amount or clsamt');
+    return trade;
+  }
+
+  /** §10: one card action (C close, R refund, E undo close, N abandon) of `amount` whole TWD. */
+  async doAction(merchantTradeNo: string, tradeNo: string, action: 'C' | 'R' | 'E' | 'N', amount: number): Promise<DoActionAnswer> {
+    const service = `DoAction ${action}`;
+    const text = await this.post(service, PATHS.doAction, {
+      MerchantID: this.settings.MerchantID,
+      MerchantTradeNo: merchantTradeNo,
+      TradeNo: tradeNo,
+      Action: action,
+      TotalAmount: String(amount),
+    });
+    const fields = parseRaw(text);
+    if (!fields || fields.RtnCode === undefined) throw new EcpayFault('protocol', service, 'the answer has no RtnCode');
+    if (fields.CheckMacValue !== undefined || !DO_ACTION_MAC_OPTIONAL_UNVERIFIED) {
+      if (!checkMacMatches(fields, this.settings)) throw new EcpayFault('bad_mac', service, 'the answer failed its CheckMacValue check');
+    }
+    return { rtnCode: fields.RtnCode, rtnMsg: fields.RtnMsg ?? '' };
+  }
+}

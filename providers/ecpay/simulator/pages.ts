@@ -1,0 +1,195 @@
+import { escapeHtml as h } from '../../simulator-kit/http.ts';
+import { taipeiDateTime } from '../time.ts';
+import { ATM_BANKS, DEFAULT_ATM_BANK, type SimOrder } from './store.ts';
+
+/**
+ * The buyer's pages (§14): plain HTML forms that work without JavaScript (the result hand-off to
+ * OrderResultURL submits itself when scripts run, and has a button when they do not). Every button
+ * has a visible bilingual name and a data-testid, for people and for Playwright alike.
+ */
+
+const STYLE = `:root{--green:#0a7d3b;--ink:#1d1d1f;--muted:#5b5b60;--line:#d7d9de}
+*{box-sizing:border-box}body{margin:0;font-family:system-ui,-apple-system,"Noto Sans TC","PingFang TC",sans-serif;background:#f3f5f4;color:var(--ink);line-height:1.5}
+header{background:var(--green);color:#fff;padding:.8rem 1.2rem}header p{margin:0;font-weight:600}header small{font-weight:400;opacity:.9}
+main{max-width:34rem;margin:1.5rem auto;background:#fff;border-radius:12px;padding:1.5rem 1.6rem;box-shadow:0 1px 4px rgba(0,0,0,.08)}
+h1{font-size:1.35rem;margin:0 0 1rem}dl{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem;margin:0 0 1.2rem}dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
+.amount{font-size:1.5rem;font-weight:700;font-variant-numeric:tabular-nums}.account{font-size:1.3rem;font-weight:700;letter-spacing:.05em;font-variant-numeric:tabular-nums}
+ul.items{margin:0;padding-left:1.1rem}fieldset{border:1px solid var(--line);border-radius:8px;padding:.8rem 1rem;margin:0 0 1rem}legend{padding:0 .3rem;color:var(--muted)}
+label{display:block;margin:.6rem 0 .2rem;font-weight:500}input,select{font:inherit;width:100%;padding:.5rem .6rem;border:1px solid #9a9ca3;border-radius:6px}
+.actions{display:flex;flex-wrap:wrap;gap:.6rem;margin-top:1rem}button{font:inherit;padding:.6rem 1.1rem;border-radius:8px;border:1px solid #8e9096;background:#fff;color:var(--ink);cursor:pointer}
+button.primary{background:var(--green);border-color:var(--green);color:#fff;font-weight:600}button:focus-visible,input:focus-visible,select:focus-visible,a:focus-visible{outline:3px solid #1a5fd0;outline-offset:2px}
+.notice{padding:.8rem 1rem;border-radius:8px;margin:0 0 1rem}.good{background:#e6f4ea;color:#0b5a27}.bad{background:#fdecea;color:#8c1515}.info{background:#fff8e1;color:#5a4a00}
+.note{color:var(--muted);font-size:.9rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid var(--line);padding:.35rem .4rem;text-align:left;font-size:.9rem}`;
+
+export function layout(title: string, body: string, script = ''): string {
+  return `<!doctype html>
+<html lang="zh-Hant">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${h(title)}</title><style>${STYLE}</style></head>
+<body>
+<header><p>綠界科技 ECPay <small>· 本機模擬器 local simulator — no real money moves</small></p></header>
+<main>
+${body}
+</main>${script}
+</body>
+</html>`;
+}
+
+const money = (n: number) => `NT$${n.toLocaleString('en-US')}`;
+
+function summary(order: SimOrder): string {
+  const items = order.itemName
+    .split('#')
+    .map((line) => `<li>${h(line)}</li>`)
+    .join('');
+  return `<dl>
+<dt>商店 Merchant</dt><dd>${h(order.merchant.merchantId)}</dd>
+<dt>訂單編號 Order</dt><dd data-testid="ecpay-merchant-trade-no">${h(order.merchantTradeNo)}</dd>
+<dt>商品 Items</dt><dd><ul class="items">${items}</ul></dd>
+<dt>金額 Amount</dt><dd class="amount" data-testid="ecpay-amount">${money(order.totalAmount)}</dd>
+</dl>`;
+}
+
+const button = (value: string, label: string, testId: string, primary = false) =>
+  `<button type="submit" name="action" value="${value}" data-testid="${testId}"${primary ? ' class="primary"' : ''}>${h(label)}</button>`;
+
+/** The card form: the stage test card is filled in (§1.3); any other number is declined, as on stage. */
+export function cardPage(order: SimOrder, action: string): string {
+  return layout(
+    `信用卡付款 ${order.merchantTradeNo}`,
+    `<h1>信用卡付款 · Credit card payment</h1>
+${summary(order)}
+<form method="post" action="${h(action)}">
+<fieldset><legend>卡片資料 Card details (stage test card)</legend>
+<label for="card-number">卡號 Card number</label>
+<input id="card-number" name="cardNumber" inputmode="numeric" autocomplete="cc-number" value="4311-9522-2222-2222">
+<label for="card-expiry">有效期限 Expiry (MM/YY)</label>
+<input id="card-expiry" name="cardExpiry" autocomplete="cc-exp" value="12/39">
+<label for="card-cvc">安全碼 Security code</label>
+<input id="card-cvc" name="cardCvc" inputmode="numeric" autocomplete="cc-csc" value="222">
+</fieldset>
+<div class="actions">
+${button('pay', '確認付款 Pay', 'ecpay-pay', true)}
+${button('decline', '模擬交易失敗 Decline', 'ecpay-decline')}
+${button('simulate', '模擬付款 SimulatePaid', 'ecpay-simulate-paid')}
+${button('abandon', '放棄付款 Abandon', 'ecpay-abandon')}
+</div>
+</form>
+<p class="note">模擬付款 sends a signed ReturnURL notice with SimulatePaid=1, as ECPay's back office does: no money moves.</p>`,
+  );
+}
+
+/** ATM, before an account exists: the buyer picks a bank (§3.4 ChooseSubPayment when the shop did not). */
+export function atmChoosePage(order: SimOrder, action: string): string {
+  const chosen = order.chooseSubPayment || DEFAULT_ATM_BANK;
+  const options = Object.entries(ATM_BANKS)
+    .filter(([sub]) => !order.chooseSubPayment || sub === order.chooseSubPayment)
+    .map(([sub, bank]) => `<option value="${sub}"${sub === chosen ? ' selected' : ''}>${h(`${bank.code} ${bank.name}`)}</option>`)
+    .join('');
+  return layout(
+    `ATM 轉帳 ${order.merchantTradeNo}`,
+    `<h1>ATM 櫃員機轉帳 · ATM transfer</h1>
+${summary(order)}
+<form method="post" action="${h(action)}">
+<label for="bank">轉帳銀行 Bank</label>
+<select id="bank" name="bank">${options}</select>
+<div class="actions">
+${button('issue', '取得繳費帳號 Get account number', 'ecpay-issue-account', true)}
+${button('abandon', '放棄付款 Abandon', 'ecpay-abandon')}
+</div>
+</form>`,
+  );
+}
+
+/** A form that hands fields to the shop in the buyer's browser (§6, §7), with its own visible button. */
+export function handOff(url: string, fields: Record<string, string>, id: string, primary = true): string {
+  const inputs = Object.entries(fields)
+    .map(([k, v]) => `<input type="hidden" name="${h(k)}" value="${h(v)}">`)
+    .join('\n');
+  return `<form id="${id}" method="post" action="${h(url)}">
+${inputs}
+<div class="actions"><button type="submit" data-testid="ecpay-return-to-shop"${primary ? ' class="primary"' : ''}>返回商店 Back to the shop</button></div>
+</form>`;
+}
+
+/**
+ * ATM, account issued: the numbers to transfer to, and the buttons a tester needs (§1.3: stage cannot
+ * really be paid; a transfer is marked paid here, or 模擬付款 sends a SimulatePaid=1 notice).
+ * ECPay would post the numbers to ClientRedirectURL at once; here that is a button, so the page
+ * stays reachable for marking the transfer paid.
+ */
+export function atmIssuedPage(order: SimOrder, action: string, clientRedirect: Record<string, string> | null, notice = ''): string {
+  const atm = order.atm!;
+  return layout(
+    `繳費資訊 ${order.merchantTradeNo}`,
+    `<h1>繳費資訊 · Transfer details</h1>
+${notice}
+<dl>
+<dt>訂單編號 Order</dt><dd data-testid="ecpay-merchant-trade-no">${h(order.merchantTradeNo)}</dd>
+<dt>銀行代碼 Bank code</dt><dd class="account" data-testid="ecpay-bank-code">${h(atm.bankCode)}</dd>
+<dt>繳費帳號 Account</dt><dd class="account" data-testid="ecpay-v-account">${h(atm.vAccount)}</dd>
+<dt>金額 Amount</dt><dd class="amount">${money(order.totalAmount)}</dd>
+<dt>繳費期限 Pay by</dt><dd data-testid="ecpay-expire-date">${h(atm.expireDate)} 23:59:59 (Taipei)</dd>
+</dl>
+<form method="post" action="${h(action)}">
+<div class="actions">
+${button('pay', '模擬轉帳入帳 Mark transfer paid', 'ecpay-atm-paid', true)}
+${button('simulate', '模擬付款 SimulatePaid', 'ecpay-simulate-paid')}
+</div>
+</form>
+${clientRedirect && order.urls.clientRedirect ? handOff(order.urls.clientRedirect, clientRedirect, 'client-redirect', false) : ''}`,
+  );
+}
+
+/** After a card result: to OrderResultURL in the browser (§6), submitted at once when scripts run. */
+export function resultHandOffPage(order: SimOrder, fields: Record<string, string>, paid: boolean): string {
+  return layout(
+    paid ? '付款完成 Payment complete' : '付款失敗 Payment failed',
+    `<h1>${paid ? '付款完成 · Payment complete' : '付款失敗 · Payment failed'}</h1>
+<p class="notice ${paid ? 'good' : 'bad'}" role="status">${paid ? '正在返回商店… Returning to the shop…' : '交易未成功，正在返回商店… The payment did not go through; returning to the shop…'}</p>
+${summary(order)}
+${handOff(order.urls.orderResult, fields, 'order-result')}`,
+    `<script>document.getElementById('order-result').submit();</script>`,
+  );
+}
+
+/** A page that ends the buyer's visit here: paid without OrderResultURL, declined, abandoned, simulated… */
+export function outcomePage(order: SimOrder, tone: 'good' | 'bad' | 'info', title: string, message: string, action?: string, extra = ''): string {
+  const back = order.urls.clientBack ? `<p><a href="${h(order.urls.clientBack)}" data-testid="ecpay-client-back">返回商店 Back to the shop</a></p>` : '';
+  const again = action ? `<p><a href="${h(action)}" data-testid="ecpay-order-page">回到訂單 Back to this order</a></p>` : '';
+  return layout(
+    title,
+    `<h1>${h(title)}</h1>
+<p class="notice ${tone}" role="status" data-testid="ecpay-outcome">${h(message)}</p>
+${summary(order)}
+${again}${back}${extra}`,
+  );
+}
+
+/** §3.6: ECPay's error page shows 訊息代碼 and 訊息說明. */
+export function errorPage(code: string, message: string): string {
+  return layout(
+    `ECPay ${code}`,
+    `<h1>交易失敗 · Transaction failed</h1>
+<p class="notice bad" role="alert">此筆交易無法建立 · This order could not be created.</p>
+<dl><dt>訊息代碼 Message code</dt><dd data-testid="ecpay-error-code">${h(code)}</dd>
+<dt>訊息說明 Note for message</dt><dd data-testid="ecpay-error-message">${h(message)}</dd></dl>`,
+  );
+}
+
+/** GET / : every order, newest first, with a link to its page. */
+export function indexPage(orders: readonly SimOrder[], payUrl: (o: SimOrder) => string): string {
+  const rows = orders
+    .slice(-200)
+    .reverse()
+    .map(
+      (o) =>
+        `<tr><td>${h(o.merchant.merchantId)}</td><td><a href="${h(payUrl(o))}">${h(o.merchantTradeNo)}</a></td><td>${h(o.choosePayment)}</td><td>${money(o.totalAmount)}</td><td>${h(o.status)}${o.simulatePaid ? ' (simulated)' : ''}</td><td>${h(taipeiDateTime(o.tradeDate))}</td></tr>`,
+    )
+    .join('\n');
+  return layout(
+    'ECPay simulator',
+    `<h1>ECPay simulator — orders</h1>
+<table><thead><tr><th scope="col">Merchant</th><th scope="col">Order</th><th scope="col">Method</th><th scope="col">Amount</th><th scope="col">TradeStatus</th><th scope="col">Created (Taipei)</th></tr></thead>
+<tbody>${rows || '<tr><td colspan="6">No orders yet.</td></tr>'}</tbody></table>`,
+  );
+}
