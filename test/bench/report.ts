@@ -1,0 +1,212 @@
+/**
+ * What a run found: floors, paths, targets. Printed as tables and written as JSON under
+ * bench-results/ (git-ignored).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchOptions } from './options.ts';
+
+export interface Machine {
+  date: string;
+  nproc: number;
+  memTotalGb: number;
+  memFreeGb: number;
+  cpuModel: string;
+  node: string;
+  mariadb: string | null;
+  sqlite: string | null;
+  loadAvgStart: number[];
+  loadAvgEnd: number[];
+}
+
+export interface FloorEntry {
+  /** rsa2-verify, rsa2-sign, sinopac-aes-sign, http, db-callback-writes, db-inbox-insert */
+  name: string;
+  db: string | null;
+  connections: number | null;
+  /** Worker threads for the crypto floors. */
+  threads?: number;
+  rate: number;
+  p50?: number;
+  p99?: number;
+  /** CPU time per operation of the process doing it (and of mariadbd), ms. */
+  cpuMsPerOp?: number;
+  dbCpuMsPerOp?: number | null;
+}
+
+export interface Bound {
+  name: string;
+  rate: number;
+}
+
+export interface PathEntry {
+  db: string;
+  /** notify, notify-dup, sinopac-ack, create-alipay, create-sinopac, naive, notify-cluster */
+  path: string;
+  connections: number;
+  /** Server processes (the cluster comparison); 1 otherwise. */
+  processes: number;
+  /** null: every connection sends its next request as soon as it has an answer (saturation); else the requests per second offered (paced). */
+  offeredRate: number | null;
+  rate: number;
+  count: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  /** Peak RSS of the server (its whole process tree) during the measured window, MB. */
+  rssMb: number;
+  /** CPU time per request of the server, and of mariadbd on MariaDB, ms. */
+  cpuMsPerReq: number;
+  dbCpuMsPerReq: number | null;
+  bound: Bound | null;
+  /** rate ÷ the binding floor. */
+  ofBound: number | null;
+  /** Cost per request relative to the naive peer at the same connections: naive rate ÷ this rate. */
+  costVsNaive: number | null;
+  bad: number;
+  badSamples: string[];
+  errors: number;
+  exhaustedAtSec: number | null;
+  /** Path-specific figures (the provider round trip, the background drain). */
+  extra: Record<string, number | string>;
+  /** The gateway's V8 heap right after the window (GET /metrics), MB; null when it has no such route. */
+  heap: { totalMb: number; usedMb: number; newSpaceMb: number; externalMb: number } | null;
+}
+
+export interface Target {
+  name: string;
+  met: boolean | null;
+  measured: string;
+  why?: string;
+}
+
+export interface ServerRss {
+  db: string;
+  run: string;
+  /** The largest process's peak (VmHWM, kept by the kernel), and the sampled peak of all its processes. */
+  peakProcessMb: number;
+  peakTreeMb: number;
+  /** What the gateway was doing at the sampled peak. */
+  peakDuring: string;
+}
+
+export interface BenchReport {
+  machine: Machine;
+  options: BenchOptions;
+  floors: FloorEntry[];
+  paths: PathEntry[];
+  /** Peak RSS of each gateway run (largest single process, and the tree), MB. */
+  serverRss: ServerRss[];
+  targets: Target[];
+  notes: string[];
+}
+
+const f0 = (n: number | null | undefined) => (n === null || n === undefined || Number.isNaN(n) ? '—' : Math.round(n).toLocaleString('en-US'));
+const f1 = (n: number | null | undefined) => (n === null || n === undefined || Number.isNaN(n) ? '—' : n.toFixed(1));
+const f2 = (n: number | null | undefined) => (n === null || n === undefined || Number.isNaN(n) ? '—' : n.toFixed(2));
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  return [line(headers), `|${widths.map((w, i) => (i <= 1 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+export function floorsTable(floors: readonly FloorEntry[]): string {
+  return table(
+    ['floor', 'db', 'conns / threads', 'per second', 'p50 ms', 'p99 ms', 'CPU ms/op'],
+    floors.map((f) => [
+      f.name,
+      f.db ?? '—',
+      f.threads ? `${f.threads} thr` : String(f.connections ?? '—'),
+      f0(f.rate),
+      f2(f.p50),
+      f2(f.p99),
+      f.cpuMsPerOp === undefined ? '—' : f.dbCpuMsPerOp == null ? f2(f.cpuMsPerOp) : `${f2(f.cpuMsPerOp)}+${f2(f.dbCpuMsPerOp)} db`,
+    ]),
+  );
+}
+
+export const PATH_LABEL: Record<string, string> = {
+  notify: 'Alipay notify, distinct orders',
+  'notify-dup': 'Alipay notify, duplicate',
+  'sinopac-ack': 'SinoPac BackendURL ack',
+  'create-alipay': 'create: Alipay page',
+  'create-sinopac': 'create: SinoPac ATM',
+  naive: 'naive peer notify',
+  'notify-cluster': 'Alipay notify, distinct',
+};
+
+export function pathsTable(paths: readonly PathEntry[]): string {
+  return table(
+    ['db', 'path', 'conns', 'procs', 'load', 'req/s', 'p50 ms', 'p99 ms', 'RSS MB', 'CPU ms/req', 'bound', '× bound', 'cost × naive', 'notes'],
+    paths.map((p) => {
+      const notes: string[] = [];
+      if (p.bad) notes.push(`${p.bad} wrong answers`);
+      if (p.errors) notes.push(`${p.errors} socket errors`);
+      if (p.exhaustedAtSec !== null) notes.push(`orders ran out at ${f1(p.exhaustedAtSec)} s`);
+      for (const [k, v] of Object.entries(p.extra)) notes.push(`${k} ${typeof v === 'number' ? f1(v) : v}`);
+      return [
+        p.db,
+        PATH_LABEL[p.path] ?? p.path,
+        String(p.connections),
+        String(p.processes),
+        p.offeredRate === null ? 'max' : `${f0(p.offeredRate)}/s`,
+        f0(p.rate),
+        f2(p.p50),
+        f2(p.p99),
+        f0(p.rssMb),
+        p.dbCpuMsPerReq === null ? f2(p.cpuMsPerReq) : `${f2(p.cpuMsPerReq)}+${f2(p.dbCpuMsPerReq)} db`,
+        p.bound ? `${p.bound.name} ${f0(p.bound.rate)}` : '—',
+        f2(p.ofBound),
+        f2(p.costVsNaive),
+        notes.join('; '),
+      ];
+    }),
+  );
+}
+
+export function targetsList(targets: readonly Target[]): string {
+  return targets
+    .map((t) => `- [${t.met === null ? 'n/a' : t.met ? 'MET' : 'MISSED'}] ${t.name}: ${t.measured}${t.why ? ` (${t.why})` : ''}`)
+    .join('\n');
+}
+
+export function machineLine(m: Machine): string {
+  return (
+    `${m.date}; ${m.nproc} cores (${m.cpuModel}), ${m.memTotalGb} GB RAM; Node ${m.node}; ` +
+    `SQLite ${m.sqlite ?? '—'}; MariaDB ${m.mariadb ?? '—'}; load average ${m.loadAvgStart.map((l) => l.toFixed(2)).join(' ')} at start, ` +
+    `${m.loadAvgEnd.map((l) => l.toFixed(2)).join(' ')} at end`
+  );
+}
+
+export function render(report: BenchReport): string {
+  return [
+    `Machine: ${machineLine(report.machine)}`,
+    '',
+    'Floors',
+    floorsTable(report.floors),
+    '',
+    'Paths',
+    pathsTable(report.paths),
+    '',
+    'Server peak RSS',
+    report.serverRss
+      .map((r) => `- ${r.db} ${r.run}: ${f0(r.peakProcessMb)} MB (largest process), ${f0(r.peakTreeMb)} MB (all its processes, sampled; during ${r.peakDuring})`)
+      .join('\n'),
+    '',
+    'Targets',
+    targetsList(report.targets),
+    ...(report.notes.length ? ['', 'Notes', ...report.notes.map((n) => `- ${n}`)] : []),
+  ].join('\n');
+}
+
+/** bench-results/bench-<time>.json and bench-results/latest.json; returns the first path. */
+export function writeJson(root: string, report: BenchReport): string {
+  const dir = join(root, 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `bench-${report.machine.date.replace(/[:.]/g, '-')}.json`);
+  const text = `${JSON.stringify(report, null, 2)}\n`;
+  writeFileSync(file, text);
+  writeFileSync(join(dir, 'latest.json'), text);
+  return file;
+}

@@ -1,0 +1,233 @@
+/**
+ * One database's share of the run: its write floors, then every path at every connection count
+ * against the gateway (`server/main.ts` in its own process), then the naive peer, then (MariaDB)
+ * one process against two.
+ */
+import type { Knex } from 'knex';
+import { toNumber } from '../../core/db.ts';
+import { freePort } from '../helpers/mariadb.ts';
+import type { BenchContext, Database } from './context.ts';
+import { dbFloor } from './db-floor.ts';
+import { cloneOrders, notifyParams, ORDER_AMOUNT, type PendingOrder } from './fixtures.ts';
+import { startGateway, stopGateway, type Target } from './gateway.ts';
+import type { LoadRequest } from './load.ts';
+import { estimateRate, measure, PACED_FRACTION } from './measure.ts';
+import { wants } from './options.ts';
+import { Child, sleep } from './processes.ts';
+import { summarize } from './stats.ts';
+
+export type { BenchContext, Database } from './context.ts';
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' };
+const ALIPAY_NOTIFY = '/callbacks/alipay/default/notify';
+
+/** Distinct pending orders and their signed TRADE_SUCCESS notifies, enough for `rate` over a whole run. */
+async function signedNotifies(ctx: BenchContext, dbase: Database, templateId: string, rate: number, tag: string): Promise<string[]> {
+  const n = Math.ceil(rate * (ctx.options.warmupSec + ctx.options.durationSec) * 1.2) + 64;
+  const orders = await cloneOrders(dbase.db, templateId, n, tag);
+  return ctx.pool.signNotifies(orders.map((o) => notifyParams(o)));
+}
+
+function fromList(bodies: readonly string[], path: string): () => LoadRequest | null {
+  let i = 0;
+  return () => (i < bodies.length ? { method: 'POST', path, headers: FORM, body: bodies[i++]! } : null);
+}
+
+const isSuccess = (status: number, body: string) => status === 200 && body === 'success';
+
+async function createTemplate(target: Target, apiKey: string): Promise<string> {
+  const res = await fetch(`${target.base}/v1/payments`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(paymentBody('alipay', `TEMPLATE-${Date.now()}`)),
+  });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`the template payment answered ${res.status}: ${text}`);
+  return (JSON.parse(text) as { id: string }).id;
+}
+
+function paymentBody(provider: 'alipay' | 'sinopac', merchantOrderId: string): Record<string, unknown> {
+  const amount = provider === 'alipay' ? ORDER_AMOUNT : 79_900;
+  return {
+    merchantOrderId,
+    currency: provider === 'alipay' ? 'CNY' : 'TWD',
+    amount,
+    items: [{ sku: 'TEA-300', name: 'Oolong tea 300g', unitAmount: amount, quantity: 1 }],
+    provider,
+    method: provider === 'alipay' ? 'page' : 'atm',
+    returnUrl: 'https://shop.example/orders/bench',
+  };
+}
+
+async function unprocessedCallbacks(db: Knex): Promise<number> {
+  const [row] = (await db('provider_callbacks').whereNull('processed_at').count({ n: '*' })) as { n: unknown }[];
+  return toNumber(row?.n);
+}
+
+export async function benchDatabase(ctx: BenchContext, dbase: Database): Promise<void> {
+  const { options } = ctx;
+  const kind = dbase.kind;
+  ctx.log(`\n${kind}: gateway up, template order, floors`);
+  let gateway = await startGateway(ctx, dbase, 1, 'main');
+  const templateId = await createTemplate(gateway, ctx.apiKey);
+  gateway.child.rss.phase = 'idle while the bench measured its floors';
+
+  // Floors: the exact writes one callback makes, and the inbox insert alone, at the same concurrency.
+  const floorOrders = await cloneOrders(dbase.db, templateId, 2_000, 'floor');
+  const sample = notifyParams(floorOrders[0]!);
+  const sampleBody = new URLSearchParams({ ...sample, sign_type: 'RSA2', sign: 'x'.repeat(344) }).toString();
+  for (const c of options.connections) {
+    for (const floor of ['callback-writes', 'inbox-insert'] as const) {
+      const s = await dbFloor(dbase.db, floor, c, floorOrders, sampleBody, Math.min(1, options.warmupSec), options.floorSec, dbase.dbPid);
+      ctx.floors.push({ name: `db-${floor}`, db: kind, connections: c, rate: s.rate, p50: s.p50, p99: s.p99, cpuMsPerOp: s.cpuMsPerOp, dbCpuMsPerOp: s.dbCpuMsPerOp });
+      ctx.log(`  floor db-${floor} c=${c}: ${Math.round(s.rate)}/s p99 ${s.p99.toFixed(2)} ms`);
+    }
+  }
+
+  ctx.log(`${kind}: paths`);
+  if (wants(options, 'notify')) {
+    for (const c of options.connections) {
+      const bodies = await signedNotifies(ctx, dbase, templateId, estimateRate(ctx, kind, 'notify', c, 1), `n${c}`);
+      await measure(ctx, dbase, gateway, 'notify', c, { next: fromList(bodies, ALIPAY_NOTIFY), ok: isSuccess });
+    }
+  }
+
+  if (wants(options, 'notify-dup')) {
+    const [order] = await cloneOrders(dbase.db, templateId, 1, 'dup');
+    const [body] = await ctx.pool.signNotifies([notifyParams(order as PendingOrder)]);
+    const first = await fetch(`${gateway.base}${ALIPAY_NOTIFY}`, { method: 'POST', headers: FORM, body });
+    if ((await first.text()) !== 'success') throw new Error('the first delivery of the duplicate notify was not accepted');
+    for (const c of options.connections) {
+      await measure(ctx, dbase, gateway, 'notify-dup', c, { next: () => ({ method: 'POST', path: ALIPAY_NOTIFY, headers: FORM, body }), ok: isSuccess });
+    }
+  }
+
+  // The latency targets are for a load the gateway carries: after the runs at saturation, each of
+  // these paths runs once more at the top connection count, paced at PACED_FRACTION of its peak.
+  const top = Math.max(...options.connections);
+  const levels = (path: string) => [
+    ...options.connections.map((c) => ({ c, paced: null as number | null })),
+    { c: top, paced: PACED_FRACTION * (ctx.paths.find((p) => p.db === kind && p.path === path && p.connections === top && p.offeredRate === null)?.rate ?? 0) },
+  ];
+
+  if (wants(options, 'sinopac-ack')) {
+    const shopNo = ctx.bank.config.ShopNo;
+    let token = 0;
+    const stamp = Date.now().toString(36).toUpperCase();
+    for (let i = 0; i < options.connections.length + 1; i++) {
+      const { c, paced } = levels('sinopac-ack')[i]!;
+      if (paced !== null && paced <= 0) continue;
+      const before = await unprocessedCallbacks(dbase.db);
+      const entry = await measure(
+        ctx,
+        dbase,
+        gateway,
+        'sinopac-ack',
+        c,
+        {
+          next: () => ({ method: 'POST', path: '/callbacks/sinopac/default/notify', headers: { 'content-type': 'application/json' }, body: `{"ShopNo":"${shopNo}","PayToken":"B${stamp}${c}X${++token}"}` }),
+          ok: (status, body) => status === 200 && body === '{"Status":"S"}',
+        },
+        {},
+        paced,
+      );
+      // Acknowledged on store: each token is then exchanged with the bank in the background. Wait
+      // for that before the next run, and report how long the backlog took.
+      gateway.child.rss.phase = `SinoPac token exchanges after sinopac-ack c=${c}`;
+      const drained = performance.now();
+      let left = await unprocessedCallbacks(dbase.db);
+      while (left > before && performance.now() - drained < 120_000) {
+        await sleep(250);
+        left = await unprocessedCallbacks(dbase.db);
+      }
+      entry.extra['backlog drained after (s)'] = (performance.now() - drained) / 1000;
+      if (left > before) entry.extra['left unprocessed'] = left - before;
+    }
+  }
+
+  for (const provider of ['alipay', 'sinopac'] as const) {
+    const path = `create-${provider}`;
+    if (!wants(options, path)) continue;
+    let serial = 0;
+    const stamp = Date.now().toString(36);
+    for (let i = 0; i < options.connections.length + 1; i++) {
+      const { c, paced } = levels(path)[i]!;
+      if (paced !== null && paced <= 0) continue;
+      await measure(
+        ctx,
+        dbase,
+        gateway,
+        path,
+        c,
+        {
+          next: () => {
+            const id = `C${provider[0]}${stamp}-${c}-${++serial}`;
+            return {
+              method: 'POST',
+              path: '/v1/payments',
+              headers: { authorization: `Bearer ${ctx.apiKey}`, 'content-type': 'application/json', 'idempotency-key': id },
+              body: JSON.stringify(paymentBody(provider, id)),
+            };
+          },
+          ok: (status) => status === 201,
+        },
+        provider === 'sinopac'
+          ? {
+              start: () => ctx.bank.timing.reset(),
+              extra: () => {
+                const trip = summarize(ctx.bank.timing.roundTripsMs.length, 1, ctx.bank.timing.roundTripsMs);
+                return { 'bank p50 ms': trip.p50, 'bank p99 ms': trip.p99 };
+              },
+            }
+          : {},
+        paced,
+      );
+    }
+  }
+  await stopGateway(ctx, dbase, gateway, 'main');
+
+  if (wants(options, 'naive')) {
+    ctx.log(`${kind}: naive peer`);
+    const port = await freePort();
+    const naive: Target = {
+      child: await Child.start({
+        name: `naive (${kind})`,
+        script: 'test/bench/naive-server.ts',
+        env: { PORT: String(port), DATABASE_URL: dbase.url, PAYGATE_CONFIG: ctx.configFile },
+        readyUrl: `http://127.0.0.1:${port}/healthz`,
+      }),
+      base: `http://127.0.0.1:${port}`,
+      processes: 1,
+    };
+    ctx.children.add(naive.child);
+    try {
+      for (const c of options.connections) {
+        const bodies = await signedNotifies(ctx, dbase, templateId, estimateRate(ctx, kind, 'naive', c, 1) * 1.3, `v${c}`);
+        await measure(ctx, dbase, naive, 'naive', c, { next: fromList(bodies, '/notify'), ok: isSuccess });
+      }
+    } finally {
+      await naive.child.stop();
+      ctx.children.delete(naive.child);
+    }
+    for (const p of ctx.paths) {
+      if (p.db !== kind || p.path === 'naive' || p.offeredRate !== null) continue;
+      const peer = ctx.paths.find((n) => n.db === kind && n.path === 'naive' && n.connections === p.connections);
+      if (peer && p.rate > 0) p.costVsNaive = peer.rate / p.rate;
+    }
+  }
+
+  if (kind === 'mariadb' && options.cluster && wants(options, 'notify')) {
+    const c = Math.max(...options.connections);
+    ctx.log(`${kind}: PAYGATE_WORKERS=1 against 2, notify at ${c} connections`);
+    for (const processes of [1, 2]) {
+      const label = `${processes} process${processes > 1 ? 'es' : ''}`;
+      gateway = await startGateway(ctx, dbase, processes, `workers-${processes}`);
+      try {
+        const bodies = await signedNotifies(ctx, dbase, templateId, estimateRate(ctx, kind, 'notify-cluster', c, processes), `k${processes}`);
+        await measure(ctx, dbase, gateway, 'notify-cluster', c, { next: fromList(bodies, ALIPAY_NOTIFY), ok: isSuccess });
+      } finally {
+        await stopGateway(ctx, dbase, gateway, label);
+      }
+    }
+  }
+}
