@@ -5,6 +5,7 @@
 import test from 'ava';
 import type { Page } from 'playwright-core';
 import { alipayModule } from '../../providers/alipay/index.ts';
+import { ecpayModule } from '../../providers/ecpay/index.ts';
 import { sinopacModule } from '../../providers/sinopac/index.ts';
 import { paymentBody, startApp, type TestApp } from '../helpers/app.ts';
 import { closeBrowser, requireBrowser, withPage } from '../helpers/browser.ts';
@@ -14,7 +15,7 @@ test.after.always(closeBrowser);
 
 async function buyerApp(h: TestDbHandle): Promise<TestApp> {
   // ATM accounts are paid by the test (no automatic payment), so the instructions stay on screen.
-  return startApp(h, { modules: [sinopacModule({ simulator: { atmAutoPayMs: null } }), alipayModule()] });
+  return startApp(h, { modules: [sinopacModule({ simulator: { atmAutoPayMs: null } }), alipayModule(), ecpayModule()] });
 }
 
 async function create(app: TestApp, body: Record<string, unknown>) {
@@ -156,8 +157,36 @@ if (requireBrowser()) {
       await app.close();
     }
   });
-} else {
-  test('browser tests need Chromium at /usr/bin/chromium (apt-get install -y chromium)', (t) => {
-    t.pass();
+
+  dbTest('ECPay card from the hosted checkout: auto-submitted form, ECPay pay page, result page', async (t, h) => {
+    const app = await buyerApp(h);
+    try {
+      const body = paymentBody({ choices: [{ provider: 'sinopac', method: 'card' }, { provider: 'ecpay', method: 'card' }] });
+      delete body.provider;
+      delete body.method;
+      const order = await create(app, body);
+      await withPage(
+        t,
+        async (page) => {
+          await page.goto(order.checkoutUrl);
+          await page.getByRole('radio', { name: /ECPay/ }).check();
+          await page.getByRole('button', { name: '前往付款' }).click();
+          // Our page posts the signed AioCheckOut form by itself; the simulator's pay page opens.
+          await page.getByTestId('ecpay-pay').click();
+          // ECPay hands the browser back to OrderResultURL; the page only displays what the notify decided.
+          await page.waitForSelector('[data-status]');
+          t.is(await resultStatus(page, 'paid'), 'paid');
+          t.is(await page.getByTestId('order-no').textContent(), order.orderNo);
+        },
+        { locale: 'zh-TW' },
+      );
+      t.is(await eventually(app, order.id, 'paid'), 'paid');
+      const paid = (await app.api('GET', `/v1/payments/${order.id}`)).body;
+      t.like(paid, { provider: 'ecpay', method: 'card', amount: 79900 });
+    } finally {
+      await app.close();
+    }
   });
+} else {
+  test.skip('browser tests: no Chromium at /usr/bin/chromium (apt-get install -y chromium)', () => {});
 }
