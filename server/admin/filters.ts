@@ -13,6 +13,12 @@ const cursor = z.string().regex(/^\d{1,15}\.[A-Za-z0-9_]{1,40}$/, 'is not a page
 
 /** The orders list's query string. Empty values mean "no filter", as a GET form sends them. */
 const listQuery = z.object({
+  find: z
+    .string()
+    .trim()
+    .max(128, 'is at most 128 characters')
+    .regex(/^[\x21-\x7e]*$/, 'is an order number, payment id or merchant order id (no spaces)')
+    .optional(),
   status: z.enum(ORDER_STATUSES, { message: `must be one of ${ORDER_STATUSES.join(', ')}` }).optional(),
   provider: z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'is not a provider id').optional(),
   merchant: z.string().regex(/^[A-Za-z0-9_]{1,40}$/, 'is not a merchant id').optional(),
@@ -54,6 +60,7 @@ export function rawValues(query: Record<string, unknown>): OrderFilterValues {
   const s = (k: string) => (typeof query[k] === 'string' ? (query[k] as string).slice(0, 100) : '');
   const size = Number(s('size'));
   return {
+    find: s('find'),
     status: s('status'),
     provider: s('provider'),
     merchant: s('merchant'),
@@ -74,6 +81,7 @@ export function parseListQuery(query: Record<string, unknown>): ParsedListQuery 
   return {
     values: rawValues(query),
     filter: {
+      ...(q.find ? { find: q.find } : {}),
       ...(q.status ? { status: q.status } : {}),
       ...(q.provider ? { provider: q.provider } : {}),
       ...(q.merchant ? { merchantId: q.merchant } : {}),
@@ -92,7 +100,7 @@ export function parseListQuery(query: Record<string, unknown>): ParsedListQuery 
 /** The list's own URL with some parameters changed (paging keeps the filters). */
 export function listUrl(values: OrderFilterValues, extra: Record<string, string> = {}): string {
   const params = new URLSearchParams();
-  for (const key of ['status', 'provider', 'merchant', 'from', 'to'] as const) if (values[key]) params.set(key, values[key]);
+  for (const key of ['find', 'status', 'provider', 'merchant', 'from', 'to'] as const) if (values[key]) params.set(key, values[key]);
   if (values.attention) params.set('attention', '1');
   if (values.size !== PAGE_SIZES[0]) params.set('size', String(values.size));
   for (const [k, v] of Object.entries(extra)) params.set(k, v);

@@ -239,6 +239,13 @@ dbTest('the orders list filters by status, provider, merchant, date and attentio
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
     t.is((await list(`merchant=${m}&from=${today}&to=${today}`)).length, 3);
     t.deepEqual(await list(`merchant=${m}&from=${tomorrow}`), []);
+    // Find: exactly one order by its number, its payment id or the merchant's own id; filters still apply.
+    t.deepEqual(await list(`find=${paid.orderNo}`), [paid.orderNo]);
+    t.deepEqual(await list(`find=${encodeURIComponent(` ${pending.id} `)}`), [pending.orderNo]);
+    const byMerchantId = (await h.db('orders').where({ id: flagged.id }).first()).merchant_order_id as string;
+    t.deepEqual(await list(`find=${encodeURIComponent(byMerchantId)}`), [flagged.orderNo]);
+    t.deepEqual(await list(`find=${paid.orderNo}&status=pending`), []);
+    t.deepEqual(await list(`find=${paid.orderNo.slice(0, 10)}`), [], 'no partial matches');
 
     const page = await b.get(`/admin/orders?merchant=${m}&status=paid`);
     t.regex(page.text, /TWD 100\.00/);
@@ -252,6 +259,7 @@ dbTest('the orders list filters by status, provider, merchant, date and attentio
       ['from=2026-05-02&to=2026-05-01', 'to'],
       ['size=7', 'size'],
       ['after=not-a-cursor', 'after'],
+      [`find=${'x'.repeat(129)}`, 'find'],
     ] as const) {
       const bad = await b.get(`/admin/orders?${q}`);
       t.is(bad.status, 400, q);

@@ -15,6 +15,8 @@ export interface AdminOrderFilter {
   /** created_at < to (epoch ms). */
   to?: number;
   attentionOnly?: boolean;
+  /** An exact order number, payment id or merchant order id: what a merchant quotes on the phone. */
+  find?: string;
 }
 
 /** A position in the newest-first list: the (created_at, id) of a row. */
@@ -62,6 +64,8 @@ function filtered(db: Db, filter: AdminOrderFilter): Knex.QueryBuilder {
   if (filter.from !== undefined) q.where('orders.created_at', '>=', filter.from);
   if (filter.to !== undefined) q.where('orders.created_at', '<', filter.to);
   if (filter.attentionOnly) q.where('orders.attention', true);
+  const { find } = filter;
+  if (find) q.where((w) => w.where('orders.order_no', find).orWhere('orders.id', find).orWhere('orders.merchant_order_id', find));
   return q;
 }
 

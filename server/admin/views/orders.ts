@@ -3,6 +3,7 @@ import type { AdminOrderPage } from '../queries/orders.ts';
 import { attentionFlag, badge, dash, escapeHtml, moneyHtml, timeHtml } from './format.ts';
 
 export interface OrderFilterValues {
+  find: string;
   status: string;
   provider: string;
   merchant: string;
@@ -40,6 +41,7 @@ function field(input: OrdersViewInput, name: string, label: string, control: str
 export function renderOrders(input: OrdersViewInput): string {
   const v = input.values;
   const filters = `<form class="filters card" method="get" action="/admin/orders" aria-label="Filter orders">
+  ${field(input, 'find', 'Find order', `<input type="search" <CONTROL_ATTRS> value="${escapeHtml(v.find)}" placeholder="order no, pay_… or the shop's own id" autocomplete="off" spellcheck="false">`)}
   ${field(input, 'status', 'Status', `<select <CONTROL_ATTRS>>${options(input.statuses.map((s) => ({ value: s, label: s.replace(/_/g, ' ') })), v.status, 'Any status')}</select>`)}
   ${field(input, 'provider', 'Provider', `<select <CONTROL_ATTRS>>${options(input.providers.map((p) => ({ value: p, label: p })), v.provider, 'Any provider')}</select>`)}
   ${field(input, 'merchant', 'Merchant', `<select <CONTROL_ATTRS>>${options(input.merchants.map((m) => ({ value: m.id, label: `${m.name} (${m.id})` })), v.merchant, 'Any merchant')}</select>`)}
