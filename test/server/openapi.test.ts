@@ -7,7 +7,8 @@ import { silentLogger } from '../../core/logger.ts';
 import { ProviderRegistry } from '../../core/registry.ts';
 import { createApp, registeredRoutes } from '../../server/app.ts';
 import { GatewayMetrics } from '../../server/metrics.ts';
-import { buildOpenApi, documentedAnswer, FALLBACK_ROUTES, openApiPath } from '../../server/routes/docs.ts';
+import { buildOpenApi, documentedAnswer, openApiPath } from '../../server/openapi/document.ts';
+import { FALLBACK_ROUTES } from '../../server/openapi/operations.ts';
 import { ADMIN, paymentBody, withApp, type ApiResponse } from '../helpers/app.ts';
 import { dbTest } from '../helpers/db.ts';
 
@@ -39,8 +40,8 @@ function undocumented(app: Koa, document: any): string[] {
     .map((route) => {
       const [method, path] = route.split(' ');
       return /^\/(checkout|admin)(\/|$)/.test(path!)
-        ? `${route}: an HTML page? add ['${method}', '${path}', 'operator', '<what it shows>'] to HTML_PAGES in server/routes/docs.ts`
-        : `${route}: add an operation (its zod schemas, its answers) to OPERATIONS in server/routes/docs.ts`;
+        ? `${route}: an HTML page? add ['${method}', '${path}', 'operator', '<what it shows>'] to HTML_PAGES in server/openapi/operations.ts`
+        : `${route}: add an operation (its zod schemas, its answers) to OPERATIONS in server/openapi/operations.ts`;
     });
 }
 
@@ -73,8 +74,8 @@ test('a new route without an operation is caught: a JSON route needs one, an HTM
   extra.get('/admin/widgets/:id', (ctx) => void (ctx.body = ''));
   app.use(extra.routes());
   t.deepEqual(undocumented(app, buildOpenApi().document), [
-    "GET /admin/widgets/{id}: an HTML page? add ['GET', '/admin/widgets/{id}', 'operator', '<what it shows>'] to HTML_PAGES in server/routes/docs.ts",
-    'POST /v1/widgets: add an operation (its zod schemas, its answers) to OPERATIONS in server/routes/docs.ts',
+    "GET /admin/widgets/{id}: an HTML page? add ['GET', '/admin/widgets/{id}', 'operator', '<what it shows>'] to HTML_PAGES in server/openapi/operations.ts",
+    'POST /v1/widgets: add an operation (its zod schemas, its answers) to OPERATIONS in server/openapi/operations.ts',
   ]);
 });
 

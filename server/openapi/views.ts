@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import { cancelPaymentInput, createPaymentInput, createRefundInput } from '../../core/api-schemas.ts';
+import { DELIVERY_STATUSES } from '../../core/events.ts';
+import { EVENT_TYPES } from '../../core/outbox.ts';
+import { ORDER_STATUSES } from '../../core/state-machine.ts';
+
+/**
+ * What the API answers, as zod schemas, and the schemas the OpenAPI document names. The services
+ * build these answers as TypeScript types; the test parses live answers with these schemas (strict
+ * objects), so a field added there without being documented here fails.
+ */
+
+const isoTime = z.iso.datetime();
+const minorUnits = z.int().min(0).meta({ description: 'Integer minor units of `currency` (NT$799 is 79900)' });
+
+export const errorBody = z.strictObject({
+  error: z.strictObject({
+    code: z.string().meta({ description: 'Stable, machine-readable: `invalid_request`, `not_found`, `duplicate_merchant_order_id`...' }),
+    message: z.string(),
+    details: z.array(z.strictObject({ path: z.string().meta({ description: 'Dotted field path, e.g. `items.0.quantity`' }), message: z.string() })),
+    errorId: z.string().optional().meta({ description: 'On a 5xx only: quote it to the operator' }),
+  }),
+});
+
+const failure = z.strictObject({ code: z.string(), message: z.string() }).nullable().meta({ description: "The provider's code and message for a decline" });
+
+const nextAction = z
+  .discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('redirect'), url: z.string().meta({ description: "Send the buyer's browser here" }) }),
+    z.strictObject({
+      type: z.literal('form'),
+      method: z.enum(['POST', 'GET']),
+      url: z.string(),
+      fields: z.record(z.string(), z.string()).meta({ description: 'Submit these fields from the buyer’s browser, unchanged' }),
+    }),
+    z.strictObject({
+      type: z.literal('instructions'),
+      atm: z.strictObject({
+        bankCode: z.string(),
+        account: z.string().meta({ description: 'The virtual account to transfer to' }),
+        amount: minorUnits,
+        deadline: isoTime,
+        webAtmUrl: z.string().optional(),
+      }),
+    }),
+  ])
+  .meta({ description: 'What the buyer does next; present only while it can still be used' });
+
+export const paymentView = z.strictObject({
+  id: z.string().meta({ description: 'paygate’s id (`pay_...`)' }),
+  orderNo: z.string().meta({ description: 'The number the provider sees (20 characters, time-sortable)' }),
+  merchantOrderId: z.string(),
+  status: z.enum(ORDER_STATUSES),
+  amount: minorUnits,
+  refundedAmount: minorUnits,
+  currency: z.string(),
+  provider: z.string().nullable().meta({ description: 'null while a hosted checkout waits for the buyer’s choice' }),
+  account: z.string().nullable(),
+  method: z.string().nullable(),
+  subject: z.string(),
+  items: z
+    .array(z.strictObject({ sku: z.string(), name: z.string(), unitAmount: minorUnits, quantity: z.int(), amount: minorUnits }))
+    .optional()
+    .meta({ description: 'On single payments, not in lists or events' }),
+  providerTradeNo: z.string().nullable(),
+  paidAt: isoTime.nullable(),
+  attention: z.string().nullable().meta({ description: 'Why a person must look at this payment (paid after cancel, amount mismatch...)' }),
+  failure,
+  returnUrl: z.string().nullable(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  expiresAt: isoTime,
+  action: nextAction.optional(),
+  checkoutUrl: z.string().optional().meta({ description: 'The buyer’s signed page: the hosted checkout, ATM instructions or the result' }),
+});
+
+export const paymentList = z.strictObject({ data: z.array(paymentView), nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last' }) });
+
+export const refundView = z.strictObject({
+  id: z.string(),
+  refundNo: z.string().meta({ description: 'Our refund number: the provider’s idempotency key' }),
+  paymentId: z.string(),
+  amount: minorUnits,
+  currency: z.string(),
+  status: z.enum(['pending', 'succeeded', 'failed']),
+  reason: z.string().nullable(),
+  providerRefundNo: z.string().nullable(),
+  failure,
+  createdAt: isoTime,
+  updatedAt: isoTime,
+});
+
+export const eventView = z.strictObject({
+  id: z.string().meta({ description: '`evt_...`; also the `Paygate-Event-Id` header of its webhook' }),
+  type: z.enum(EVENT_TYPES),
+  createdAt: isoTime,
+  data: z
+    .looseObject({ payment: paymentView })
+    .meta({ description: 'The payment as it was, plus what the change carries (`from`, `cause`, `refund`, `reason`)' }),
+  delivery: z.strictObject({
+    status: z.enum(DELIVERY_STATUSES),
+    attempts: z.int(),
+    deliveredAt: isoTime.nullable(),
+    nextAttemptAt: isoTime.nullable(),
+  }),
+});
+
+export const healthBody = z.strictObject({ status: z.literal('ok') });
+export const readyBody = z.strictObject({ status: z.literal('ready') });
+export const unreadyBody = z.strictObject({ status: z.literal('unavailable'), error: errorBody.shape.error });
+
+/** Named schemas: components/schemas in the document, `$ref`'d wherever they are used. */
+export const REQUEST_SCHEMAS: Record<string, z.ZodType> = {
+  CreatePaymentRequest: createPaymentInput,
+  CancelPaymentRequest: cancelPaymentInput,
+  CreateRefundRequest: createRefundInput,
+};
+export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
+  Payment: paymentView,
+  PaymentList: paymentList,
+  Refund: refundView,
+  RefundList: z.strictObject({ data: z.array(refundView) }),
+  Event: eventView,
+  EventList: z.strictObject({ data: z.array(eventView), nextCursor: z.string().nullable() }),
+  Error: errorBody,
+  Health: healthBody,
+  Ready: readyBody,
+  Unready: unreadyBody,
+};
+
+/** What zod cannot say about request fields (dotted paths; `items.unitAmount` is inside the array). */
+export const FIELD_NOTES: Record<string, Record<string, string>> = {
+  CreatePaymentRequest: {
+    merchantOrderId: 'Your order id, unique per merchant',
+    amount: 'Integer minor units; must equal the sum of `unitAmount × quantity`',
+    'items.unitAmount': 'Integer minor units',
+    provider: 'With `method`: the payment starts at this provider at once. Leave both out for a hosted checkout',
+    method: 'One of the provider account’s methods (`atm`, `card`, `page`...)',
+    account: 'The provider account; its default account when left out. Needs `provider`',
+    choices: 'Hosted checkout only: the ways to pay offered to the buyer (default: every account that takes the currency)',
+    subject: 'Shown to the buyer; defaults from the items',
+    returnUrl: 'An http(s) URL: where the result page sends the buyer back',
+    expiresInMinutes: 'Default 1,440 (one day)',
+  },
+  CreateRefundRequest: { amount: 'Integer minor units; partial refunds allowed, never more than what is left' },
+};
