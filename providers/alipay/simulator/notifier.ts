@@ -4,6 +4,7 @@ import { notifyFields, type NotifyEvent } from './messages.ts';
 import { signNotify } from './sign.ts';
 import type { SimTrade } from './trades.ts';
 import { beijing, randomHex, type Timers } from './util.ts';
+import { InFlight } from '../../simulator-kit/in-flight.ts';
 
 export interface DeliveryResult {
   /** HTTP status of the merchant's answer; 0 when it could not be reached (or there was no notify_url). */
@@ -53,7 +54,7 @@ export class Notifier {
   readonly deliveries: DeliveryRecord[] = [];
   /** Latest notification per trade (by trade_no), for renotify and tests. */
   readonly latest = new Map<string, Notification>();
-  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly inFlight = new InFlight();
 
   constructor(
     private readonly gapsMs: readonly number[],
@@ -88,14 +89,11 @@ export class Notifier {
 
   /** Resolves when no delivery is in flight (scheduled retries are not waited for). */
   async settle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.inFlight.settle();
   }
 
   private deliver(notification: Notification, kind: DeliveryRecord['kind']): Promise<DeliveryResult> {
-    const task = this.send(notification, kind);
-    this.inFlight.add(task);
-    void task.finally(() => this.inFlight.delete(task));
-    return task;
+    return this.inFlight.track(this.send(notification, kind));
   }
 
   private async send(notification: Notification, kind: DeliveryRecord['kind']): Promise<DeliveryResult> {

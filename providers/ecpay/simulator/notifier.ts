@@ -4,6 +4,7 @@ import type { Timers } from '../../simulator-kit/timers.ts';
 import { withCheckMac } from '../crypto.ts';
 import { sortedFields } from './messages.ts';
 import type { SimOrder } from './store.ts';
+import { InFlight } from '../../simulator-kit/in-flight.ts';
 
 export type DeliveryResult = Delivered;
 
@@ -59,7 +60,7 @@ export class Notifier {
   readonly latest = new Map<string, Notification>();
   /** While true, deliveries do not reach the merchant (recorded with status 0); re-sends keep going. */
   unreachable = false;
-  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly inFlight = new InFlight();
   private seq = 0;
 
   constructor(
@@ -98,14 +99,11 @@ export class Notifier {
 
   /** Resolves when no delivery is in flight (scheduled re-sends are not waited for). */
   async settle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.inFlight.settle();
   }
 
   private deliver(notification: Notification, kind: DeliveryRecord['kind']): Promise<DeliveryResult> {
-    const task = this.send(notification, kind);
-    this.inFlight.add(task);
-    void task.finally(() => this.inFlight.delete(task));
-    return task;
+    return this.inFlight.track(this.send(notification, kind));
   }
 
   private async send(notification: Notification, kind: DeliveryRecord['kind']): Promise<DeliveryResult> {
