@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { AlipaySdk } from 'alipay-sdk';
 import { ProviderUnavailableError, ValidationError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -28,6 +29,14 @@ const PRODUCT: Record<string, { method: string; productCode: string }> = {
   page: { method: 'alipay.trade.page.pay', productCode: 'FAST_INSTANT_TRADE_PAY' },
   wap: { method: 'alipay.trade.wap.pay', productCode: 'QUICK_WAP_WAY' },
 };
+
+function parsedOrText(pem: string, parse: (pem: string) => KeyObject): KeyObject | string {
+  try {
+    return parse(pem);
+  } catch {
+    return pem;
+  }
+}
 
 const decodeHtml = (text: string) => text.replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'");
 
@@ -62,6 +71,14 @@ export class AlipayProvider implements PaymentProvider {
       gateway: settings.gateway,
       timeout: settings.timeoutMs,
     });
+    // The SDK keeps both keys as PEM text, which node:crypto parses again on every sign and verify
+    // (OpenSSL 3: about as costly as the RSA operation itself). Parsed once here from the PEM the SDK
+    // built (its formatKey), they reach the same createSign().sign / createVerify().verify calls,
+    // which take KeyObjects; elsewhere the SDK only tests the keys for truthiness. A PEM that
+    // formatKey mangled stays text, failing at each use as before. The SDK types them as strings.
+    const config = this.sdk.config as unknown as { privateKey: unknown; alipayPublicKey: unknown };
+    config.privateKey = parsedOrText(this.sdk.config.privateKey, createPrivateKey);
+    config.alipayPublicKey = parsedOrText(this.sdk.config.alipayPublicKey, createPublicKey);
     this.currencies = settings.currencies;
     this.urls = urls;
   }
