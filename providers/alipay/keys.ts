@@ -29,6 +29,10 @@ export function validateKeys(privateKey: string, keyType: 'PKCS1' | 'PKCS8', ali
   try {
     const key = createPublicKey(pem(alipayPublicKey, 'PUBLIC KEY'));
     if (key.asymmetricKeyType !== 'rsa') throw new Error('not RSA');
+    // alipay-sdk strips the PEM armour and reads the body as a PUBLIC KEY (SubjectPublicKeyInfo):
+    // a PKCS#1 "RSA PUBLIC KEY" would parse here and then fail every verification.
+    const label = alipayPublicKey.trim().match(/-----BEGIN ([A-Z ]+)-----/)?.[1];
+    if (label && label !== 'PUBLIC KEY') throw new Error(`the PEM says ${label}; give the PUBLIC KEY (X.509 SubjectPublicKeyInfo) form`);
     createVerify('RSA-SHA256').update('x').verify(key, Buffer.alloc(256));
   } catch (err) {
     problems.push({ path: 'alipayPublicKey', message: `is not a usable RSA public key (${(err as Error).message.split('\n')[0]})` });

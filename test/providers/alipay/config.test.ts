@@ -47,6 +47,8 @@ test('a bad key fails at boot with a clear message naming the field, never the k
         mislabelled: account({ privateKey: pkcs1, keyType: 'PKCS8' }),
         swapped: account({ alipayPublicKey: pkcs8.replace(/PRIVATE/g, 'PUBLIC') }),
         wrongType: account({ keyType: 'PEM' }),
+        // Parses, but the SDK would read its body as a PUBLIC KEY and never verify anything.
+        pkcs1Public: account({ alipayPublicKey: alipay.publicKey.export({ type: 'pkcs1', format: 'pem' }).toString() }),
       }),
     { instanceOf: ConfigError },
   );
@@ -55,5 +57,7 @@ test('a bad key fails at boot with a clear message naming the field, never the k
   t.true(paths.includes('providers.alipay.mislabelled.privateKey'), paths.join());
   t.true(paths.includes('providers.alipay.swapped.alipayPublicKey'), paths.join());
   t.true(paths.includes('providers.alipay.wrongType.keyType'), paths.join());
+  t.true(paths.includes('providers.alipay.pkcs1Public.alipayPublicKey'), paths.join());
+  t.regex(err.message, /the PEM says RSA PUBLIC KEY/);
   t.false(err.message.includes(bare(pkcs8).slice(20, 60)), 'no key material in the message');
 });
