@@ -45,6 +45,12 @@ function isSqliteBusy(err: unknown): boolean {
   return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT';
 }
 
+/**
+ * Half of a surrogate pair (a character cut by a slice, or sent so by a provider): the drivers
+ * store replacement characters for it, each its own way, so such a row is read back as stored.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** Lost an optimistic version race; the caller reads again and retries. */
 class VersionConflict extends Error {}
 
@@ -80,7 +86,7 @@ export async function applyTransition(
     patch.paid_at = (request.paidAt ?? options.now).getTime();
     if (ATTENTION_ON_PAID_FROM.includes(order.status)) {
       attentionRaised = true;
-      patch.attention = true;
+      patch.attention = 1; // not true: rowToOrder reads the column with toNumber, as the drivers return 1/0
       patch.attention_reason = `Paid after the order was ${order.status}: money moved, a person must decide (refund or fulfil)`;
     }
   }
@@ -107,7 +113,13 @@ export async function applyTransition(
     source: request.source.slice(0, 64),
     created_at: now,
   });
-  const after = rowToOrder((await trx('orders').where({ id: orderId }).first()) as OrderRow);
+  // The row as it now stands is the row read under the lock plus the patch (no triggers, nothing
+  // else writes it meanwhile: the version check above and the row lock / single writer): no need
+  // to select it again. test/unit/transition.test.ts compares it with a fresh read on both databases.
+  const illFormed = Object.values(patch).some((v) => typeof v === 'string' && LONE_SURROGATE.test(v));
+  const after = illFormed
+    ? rowToOrder((await trx('orders').where({ id: orderId }).first()) as OrderRow)
+    : rowToOrder({ ...row, ...patch } as OrderRow);
   // The merchant's events, in this same transaction: no change without its event, no event without its change.
   const type = eventTypeFor(request.to);
   if (type) await recordEvent(trx, after, type, options.now, { from: order.status, cause: request.cause, ...request.eventData });

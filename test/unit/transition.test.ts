@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import sinon from 'sinon';
 import { toNumber } from '../../core/db.ts';
 import { IllegalTransitionError } from '../../core/errors.ts';
+import { findOrder } from '../../core/orders.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import { newOrderNo } from '../../core/order-no.ts';
 import { ORDER_STATUSES, checkTransition, type OrderStatus } from '../../core/state-machine.ts';
@@ -121,6 +122,47 @@ dbTest('every allowed move applies: new status, version + 1, one transition row'
     t.like(moves[0], { order_id: id, from_status: from, to_status: to, cause: `test moves to ${to}`, source: 'callback:42' }, label);
     t.is(toNumber(moves[0]!.created_at), NOW.getTime(), label);
   }
+});
+
+dbTest('the order a move returns (and hands its hooks) is the order a fresh read gives', async (t, { db }) => {
+  const merchantId = await insertMerchant(db);
+  const seen: TransitionEvent[] = [];
+  const hook: TransitionHook = async (_trx, event) => {
+    seen.push(event);
+  };
+  const extra = {
+    return_url: 'https://shop.example/orders/7',
+    provider_trade_no: 'T-OLD',
+    action_json: JSON.stringify({ type: 'redirect', url: 'https://pay.example/old' }),
+    refunded_minor: 100,
+  };
+  const rich = (to: OrderStatus): TransitionRequest =>
+    request(to, {
+      providerTradeNo: `T-${to}`,
+      paidAt: new Date('2026-11-22T01:59:30.123Z'),
+      failure: { code: 'DECLINED', message: `卡片被拒絕 (${to}) ` + 'x'.repeat(600) },
+      action: { type: 'instructions', atm: { bankCode: '822', account: '9100000000000001', amount: 79900, deadline: '2026-11-25T00:00:00.000Z' } },
+      eventData: { refundId: 'rf_1' },
+    });
+  for (const [from, to] of pairs('apply')) {
+    for (const [label, req] of [
+      ['bare', request(to)],
+      ['with every fact', rich(to)],
+    ] as const) {
+      const id = await insertOrder(db, merchantId, from, extra);
+      const result = await transition(deps(db, { hooks: [hook] }), id, req);
+      const fresh = await findOrder(db, id);
+      t.deepEqual(result.order, fresh, `${from} → ${to}, ${label}`);
+      t.deepEqual(seen.at(-1)?.order, fresh, `${from} → ${to}, ${label}: the hook's order`);
+    }
+  }
+  // Attention already raised stays raised, and a message cut inside a character is stored (and
+  // returned) as the driver stores it.
+  const id = await insertOrder(db, merchantId, 'pending', { attention: true, attention_reason: 'earlier' });
+  const cut = 'é'.repeat(11) + '😀'.repeat(300);
+  const result = await transition(deps(db), id, request('failed', { failure: { code: 'E', message: cut } }));
+  t.deepEqual(result.order, await findOrder(db, id));
+  t.true(result.order.attention);
 });
 
 dbTest('a repeat of the current state is a no-op: no row, version unchanged', async (t, { db }) => {
