@@ -8,6 +8,7 @@ import {
   claimRow,
   finishFields,
   finishRow,
+  inlineLease,
   rowToRequest,
   scheduleRetry,
   storeRaw,
@@ -181,15 +182,16 @@ async function applyInstructions(deps: CoreDeps, row: CallbackRow, lease: string
 /**
  * Verifies one stored notify and applies it, holding the row's lease so no two processors (two
  * deliveries, or a delivery and the worker) ever work on it at once. Returns the provider's answer,
- * or 'busy' when someone else holds the row.
+ * or 'busy' when someone else holds the row. `held`: the row was inserted already leased to
+ * `lease` (storeRaw), so there is nothing to claim.
  */
 export async function processInboxRow(
   deps: CoreDeps,
   provider: PaymentProvider,
   row: CallbackRow,
-  options: { lease?: string } = {},
+  options: { lease?: string; held?: boolean } = {},
 ): Promise<ReplyKind | 'busy'> {
-  const lease = await claimRow(deps, row.id, options.lease);
+  const lease = options.held && options.lease ? options.lease : await claimRow(deps, row.id, options.lease);
   if (!lease) return 'busy';
   let verification;
   try {
@@ -232,9 +234,12 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
     deps.metrics?.callback(providerId, account, 'unstored');
     return { reply: provider.reply('retry', request), rowId: null };
   }
+  // A readable fresh row is stored leased to this request, which processes it next (inline or, for
+  // providers acknowledged on store, in the background). An unreadable one is finished unleased.
+  const lease = unreadable ? undefined : inlineLease();
   let stored: { row: CallbackRow; fresh: boolean };
   try {
-    stored = await storeRaw(deps, provider, request, envelope);
+    stored = await storeRaw(deps, provider, request, envelope, { lease });
   } catch (err) {
     // Not stored means not acknowledged: the provider's own "try again" keeps the callback alive.
     if (isConnectionError(err)) storageDownUntil.set(deps.db, Date.now() + STORAGE_BACKOFF_MS);
@@ -259,7 +264,7 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
   if (provider.ackAfter === 'stored') {
     // Acknowledged on store; a duplicate of an unfinished row leaves it to the first delivery or the worker.
     const background = stored.fresh
-      ? processInboxRow(deps, provider, row).then(
+      ? processInboxRow(deps, provider, row, { lease, held: true }).then(
           () => undefined,
           (err) => deps.logger.warn({ callbackId: row.id, err: errorSummary(err) }, 'background callback processing failed; worker will retry'),
         )
@@ -267,7 +272,7 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
     return { reply: provider.reply('ack', request), rowId: row.id, background };
   }
   try {
-    const kind = await processInboxRow(deps, provider, row);
+    const kind = await processInboxRow(deps, provider, row, stored.fresh ? { lease, held: true } : {});
     if (kind !== 'busy') return { reply: provider.reply(kind, request), rowId: row.id };
     // Another delivery of the same notify is being processed: answer what it concludes.
     const done = await awaitFinished(deps, row.id, DUPLICATE_WAIT_MS);

@@ -79,16 +79,27 @@ function normaliseKey(key: string | null | undefined): string | null {
   return key.length > 170 ? `sha256:${createHash('sha256').update(key).digest('hex')}` : key;
 }
 
+/** The lease token of a processor working inside the request that brought the callback. */
+export function inlineLease(): string {
+  return `inline:${randomString(16)}`;
+}
+
 /**
  * Inserts the raw request. A second delivery of the same bytes under the same dedupe key returns
  * the first row; a different body under a known key (a forgery or a changed retry) is kept as its
  * own row under a derived key, so every request stays on record and none can block another.
+ *
+ * With `lease`, a fresh row is inserted already leased to it, as claimRow would lease it: the
+ * request that stores a row processes it next, and a separate claim would cost one more UPDATE and
+ * commit. Should the request die, the lease runs out and the inbox-retry job takes the row as it
+ * takes any expired lease. A row that already existed is returned as it is: its lease is not touched.
  */
 export async function storeRaw(
   deps: CoreDeps,
   provider: PaymentProvider,
   request: CallbackRequest,
   envelope: CallbackEnvelope | null,
+  options: { lease?: string } = {},
 ): Promise<{ row: CallbackRow; fresh: boolean }> {
   const now = deps.now().getTime();
   const base = normaliseKey(envelope?.dedupeKey);
@@ -112,8 +123,8 @@ export async function storeRaw(
       order_id: null,
       attempts: 0,
       next_attempt_at: now + INLINE_GRACE_MS,
-      lease_owner: null,
-      lease_until: null,
+      lease_owner: options.lease ?? null,
+      lease_until: options.lease ? now + PROCESSING_LEASE_MS : null,
     };
     try {
       const [id] = await deps.db('provider_callbacks').insert(row);
@@ -137,7 +148,7 @@ export async function storeRaw(
  */
 export async function claimRow(deps: CoreDeps, rowId: number, token?: string): Promise<string | null> {
   const now = deps.now().getTime();
-  const mine = token ?? `inline:${randomString(16)}`;
+  const mine = token ?? inlineLease();
   const taken = await deps.db('provider_callbacks')
     .where({ id: rowId })
     .whereNull('processed_at')

@@ -1,5 +1,6 @@
 import sinon from 'sinon';
 import { silentLogger } from '../../core/logger.ts';
+import { INLINE_GRACE_MS, PROCESSING_LEASE_MS, inlineLease, storeRaw } from '../../core/inbox.ts';
 import { inboxRetryJob } from '../../core/jobs/inbox-retry.ts';
 import { paymentBody, startApp, withApp, type TestApp } from '../helpers/app.ts';
 import { dbTest, openTestDb } from '../helpers/db.ts';
@@ -85,6 +86,90 @@ dbTest('the raw row is stored before verification runs', async (t, h) => {
     }
   });
 });
+
+dbTest('a fresh notify is inserted already leased to its request and processed once, with no separate claim', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    const provider = app.deps.registry.find('fakepay', 'default') as FakePayProvider;
+    const original = provider.verifyCallback.bind(provider);
+    let seen: { lease_owner: string | null; lease_until: unknown; received_at: unknown } | undefined;
+    const stub = sinon.stub(provider, 'verifyCallback').callsFake(async (request) => {
+      seen = await h.db('provider_callbacks').where({ dedupe_key: `N-${order.orderNo}` }).first();
+      return original(request);
+    });
+    // The statements on provider_callbacks, to tell the insert's lease from a later claim's.
+    const statements: { sql: string; bindings: unknown[] }[] = [];
+    const listen = (q: { sql: string; bindings?: unknown[] }) => {
+      if (/provider_callbacks/.test(q.sql)) statements.push({ sql: q.sql, bindings: q.bindings ?? [] });
+    };
+    h.db.on('query', listen);
+    try {
+      const res = await postNotify(app, notifyBody(app, order));
+      t.is(res.text, 'OK');
+    } finally {
+      h.db.off('query', listen);
+      stub.restore();
+    }
+    t.is(stub.callCount, 1);
+    const lease = seen?.lease_owner ?? '';
+    t.regex(lease, /^inline:/, 'leased while it is verified');
+    t.is(Number(seen?.lease_until), Number(seen?.received_at) + PROCESSING_LEASE_MS);
+    const mine = statements.filter((s) => s.bindings.includes(lease));
+    t.is(mine.length, 2, mine.map((s) => s.sql).join('\n'));
+    t.regex(mine[0]!.sql, /^insert/i, 'the lease comes with the insert');
+    t.regex(mine[1]!.sql, /^update/i, 'and is used once more, by the finish');
+    const row = await h.db('provider_callbacks').where({ dedupe_key: `N-${order.orderNo}` }).first();
+    t.is(row.outcome, 'applied');
+    t.is(row.lease_owner, null);
+    t.is(row.lease_until, null);
+    const transitions = await h.db('order_transitions').where({ order_id: order.id, to_status: 'paid' });
+    t.is(transitions.length, 1);
+  });
+});
+
+dbTest(
+  'a row whose request died after storing it (leased, never finished) is taken by the inbox-retry job once the lease runs out',
+  async (t, h) => {
+    await withApp(t, h, async (app) => {
+      const order = await newOrder(app);
+      const provider = app.deps.registry.find('fakepay', 'default') as FakePayProvider;
+      const clock = { now: new Date() };
+      const deps = { ...app.deps, now: () => clock.now };
+      // What receiveNotify leaves behind when its process dies between the insert and the finish.
+      const body = notifyBody(app, order);
+      const request = { kind: 'notify' as const, httpMethod: 'POST', contentType: 'application/x-www-form-urlencoded', rawBody: body, rawQuery: '', headers: {} };
+      const stored = await storeRaw(deps, provider, request, provider.inspectCallback(request), { lease: inlineLease() });
+      t.true(stored.fresh);
+      const leasedUntil = clock.now.getTime() + PROCESSING_LEASE_MS;
+      t.is(Number((await h.db('provider_callbacks').where({ id: stored.row.id }).first()).lease_until), leasedUntil);
+
+      const verify = sinon.spy(provider, 'verifyCallback');
+      try {
+        const job = inboxRetryJob(deps, 'test-worker');
+        // Past the inline grace but inside the lease: the dead request still holds the row.
+        clock.now = new Date(clock.now.getTime() + INLINE_GRACE_MS + 1_000);
+        await job.run();
+        t.is(verify.callCount, 0);
+        t.is((await h.db('provider_callbacks').where({ id: stored.row.id }).first()).processed_at, null);
+        // The lease has run out: the worker takes the row and applies it, once.
+        clock.now = new Date(leasedUntil + 1);
+        await job.run();
+        t.is(verify.callCount, 1);
+        const done = await h.db('provider_callbacks').where({ id: stored.row.id }).first();
+        t.is(done.outcome, 'applied');
+        t.is(done.lease_owner, null);
+        t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'paid');
+        await job.run();
+        t.is(verify.callCount, 1);
+      } finally {
+        verify.restore();
+      }
+    });
+  },
+  // The job takes whatever is due in the shared database: with the clock past every lease it would
+  // also take rows other tests are processing, so this runs alone.
+  { serial: true },
+);
 
 dbTest('a forged or tampered notify changes nothing and is kept for audit', async (t, h) => {
   await withApp(t, h, async (app) => {
