@@ -5,19 +5,19 @@
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { fork } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import { newId, randomString } from '../../core/ids.ts';
-import { silentLogger } from '../../core/logger.ts';
 import { newOrderNo } from '../../core/order-no.ts';
 import { toTotalAmount } from '../../providers/alipay/codec.ts';
 import type { AlipayConfig } from '../../providers/alipay/config.ts';
 import { beijing } from '../../providers/alipay/simulator/util.ts';
 import { hashId } from '../../providers/sinopac/crypto.ts';
-import { createSinopacSimulator, type SinopacSimulator } from '../../providers/sinopac/simulator/index.ts';
 import type { SinopacConfig } from '../../providers/sinopac/config.ts';
+
+const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const APP_ID = '2021000000000777';
 export const SELLER_ID = '2088000000000777';
@@ -55,77 +55,59 @@ export function alipayAccount(keys: AlipayKeys): AlipayConfig {
   };
 }
 
-/** Per-request time spent inside the SinoPac simulator, keyed by nonce: Nonce request in → Order answer out. */
-export interface SimTiming {
-  /** Completed round trips (one per OrderCreate / OrderPayQuery). */
-  roundTripsMs: number[];
-  reset(): void;
-}
-
+/** What the bench needs of the SinoPac bank: its account and the round trips it timed. */
 export interface Bank {
-  sim: SinopacSimulator;
   base: string;
   config: SinopacConfig;
   hashId: string;
-  timing: SimTiming;
+  /** Forgets the round trips timed so far. */
+  resetTiming(): void;
+  /** Completed round trips (one per OrderCreate / OrderPayQuery) since the last reset, in ms. */
+  roundTrips(): Promise<number[]>;
   close(): Promise<void>;
 }
 
+/** Messages between the bench and test/bench/bank-server.ts. */
+export type BankMessage =
+  | { type: 'ready'; base: string; config: SinopacConfig }
+  | { type: 'reset' }
+  | { type: 'get' }
+  | { type: 'trips'; ms: number[] };
+
 /**
- * The SinoPac simulator on its own HTTP server in this process. Each call the gateway makes is a
- * Nonce request then an Order request carrying that nonce; the time from the first arriving to the
- * second being answered is the provider round trip as the bank sees it.
+ * The SinoPac simulator in its own process (test/bench/bank-server.ts): the bank's AES, signing and
+ * HTTP must not share an event loop with the load generator, whose latencies they would inflate.
  */
 export async function startBank(): Promise<Bank> {
-  const started = new Map<string, number>();
-  const timing: SimTiming = {
-    roundTripsMs: [],
-    reset() {
-      this.roundTripsMs = [];
-    },
-  };
-  let sim: SinopacSimulator | undefined;
-  const server = http.createServer((req, res) => {
-    const t0 = performance.now();
-    const isNonce = req.url?.endsWith('/Nonce');
-    const isOrder = req.url?.endsWith('/Order');
-    if (isNonce) {
-      // The simulator answers with one res.end(body); the nonce in it comes back in the Order envelope.
-      const end = res.end.bind(res) as (...args: unknown[]) => http.ServerResponse;
-      res.end = ((...args: unknown[]) => {
-        const nonce = typeof args[0] === 'string' ? /"Nonce":"([^"]+)"/.exec(args[0])?.[1] : undefined;
-        if (nonce) started.set(nonce, t0);
-        return end(...args);
-      }) as typeof res.end;
-    } else if (isOrder) {
-      const body: Buffer[] = [];
-      req.on('data', (c: Buffer) => body.push(c));
-      req.on('end', () => {
-        const nonce = /"Nonce":"([^"]+)"/.exec(Buffer.concat(body).toString())?.[1];
-        const first = nonce ? started.get(nonce) : undefined;
-        if (first === undefined) return;
-        started.delete(nonce!);
-        res.once('finish', () => timing.roundTripsMs.push(performance.now() - first));
-      });
-    }
-    sim!.handler(req, res);
+  const child = fork(join(ROOT_DIR, 'test/bench/bank-server.ts'), [], { execArgv: ['--import=tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = await new Promise<Extract<BankMessage, { type: 'ready' }>>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the bank process exited (${code}) before it was ready`)));
+    child.on('message', (m: BankMessage) => m.type === 'ready' && resolve(m));
   });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  // No auto-payment and no BackendURL retries: the bench drives every request itself.
-  sim = createSinopacSimulator({ baseUrl: base, logger: silentLogger }, { atmAutoPayMs: null, backendRetryMs: [] });
-  const config = sim.accountConfig('default');
+  child.removeAllListeners('exit');
+  let waiting: ((ms: number[]) => void)[] = [];
+  child.on('message', (m: BankMessage) => {
+    if (m.type !== 'trips') return;
+    const [first, ...rest] = waiting;
+    waiting = rest;
+    first?.(m.ms);
+  });
   return {
-    sim,
-    base,
-    config,
-    hashId: hashId(config),
-    timing,
+    base: ready.base,
+    config: ready.config,
+    hashId: hashId(ready.config),
+    resetTiming: () => void child.send({ type: 'reset' } satisfies BankMessage),
+    roundTrips: () =>
+      new Promise<number[]>((resolve) => {
+        waiting.push(resolve);
+        child.send({ type: 'get' } satisfies BankMessage);
+      }),
     async close() {
-      await sim!.close();
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
     },
   };
 }

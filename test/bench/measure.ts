@@ -36,7 +36,7 @@ export async function measure(
   path: string,
   connections: number,
   source: { next: () => LoadRequest | null; ok: (status: number, body: string) => boolean },
-  hooks: { start?: () => void; extra?: () => Record<string, number | string> } = {},
+  hooks: { start?: () => void; extra?: () => Record<string, number | string> | Promise<Record<string, number | string>> } = {},
   /** Offered requests per second (an open model), instead of every connection as fast as it can. */
   paced: number | null = null,
 ): Promise<PathEntry> {
@@ -83,7 +83,7 @@ export async function measure(
     badSamples: result.badSamples,
     errors: result.errors,
     exhaustedAtSec: result.exhaustedAtSec,
-    extra: hooks.extra?.() ?? {},
+    extra: (await hooks.extra?.()) ?? {},
     heap: path === 'naive' ? null : await heapOf(target.base),
   };
   entry.ofBound = entry.bound ? entry.rate / entry.bound.rate : null;

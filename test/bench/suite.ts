@@ -173,9 +173,10 @@ export async function benchDatabase(ctx: BenchContext, dbase: Database): Promise
         },
         provider === 'sinopac'
           ? {
-              start: () => ctx.bank.timing.reset(),
-              extra: () => {
-                const trip = summarize(ctx.bank.timing.roundTripsMs.length, 1, ctx.bank.timing.roundTripsMs);
+              start: () => ctx.bank.resetTiming(),
+              extra: async () => {
+                const trips = await ctx.bank.roundTrips();
+                const trip = summarize(trips.length, 1, trips);
                 return { 'bank p50 ms': trip.p50, 'bank p99 ms': trip.p99 };
               },
             }
