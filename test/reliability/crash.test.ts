@@ -79,22 +79,26 @@ perDbTest(`SIGKILL 2-4 times during ${ORDERS} paid notifies: every acknowledged 
     // Payments come in bursts of BURST; each kill lands while at least half a burst of first
     // notifies is on its way (waiting up to 2 s for that), so it catches rows half-processed.
     const killLog: { atMs: number; paid: number; inFlight: number; deliveries: number; leasedAfter: number }[] = [];
-    const progress: LoadProgress = { done: 0, inFlight: 0 };
+    const progress: LoadProgress = { done: 0, inFlight: 0, pausedMs: 0 };
     const loadStart = Date.now();
     const load = payAll(sims, orders, LOAD_MS, progress, BURST);
     const killer = (async () => {
       const slice = (LOAD_MS * 0.8) / kills;
       for (let k = 0; k < kills; k++) {
-        const at = loadStart + LOAD_MS * 0.05 + slice * k + randomInt(Math.floor(slice * 0.7));
-        if (at > Date.now()) await sleep(at - Date.now());
+        // In load time: the restarts before this kill do not count (payAll skips them too).
+        const at = () => loadStart + progress.pausedMs! + LOAD_MS * 0.05 + slice * k + offset;
+        const offset = randomInt(Math.floor(slice * 0.7));
+        if (at() > Date.now()) await sleep(at() - Date.now());
         const giveUp = Date.now() + 2_000;
         while (progress.inFlight < BURST / 2 && Date.now() < giveUp) await new Promise((r) => setImmediate(r));
         const inFlight = progress.inFlight;
+        const down = Date.now();
         await gateway!.kill();
         const leasedAfter = await leasedRows(handle!.db);
         killLog.push({ atMs: Date.now() - loadStart, paid: progress.done, inFlight, deliveries: deliveries(sims!).length, leasedAfter });
         // The last restart comes back with its clock past the leases the dead processes left.
         await gateway!.start(k === kills - 1 && !REAL_TIME ? { PAYGATE_TEST_CLOCK_OFFSET_MS: String(LEASE_JUMP_MS) } : {});
+        progress.pausedMs! += Date.now() - down;
         await sleep(randomInt(300));
       }
     })();

@@ -438,6 +438,11 @@ export interface LoadProgress {
   done: number;
   /** Payments waiting for the answer to their first notify right now. */
   inFlight: number;
+  /**
+   * Time the gateway spent down on purpose (a kill and its restart), which the schedule skips: on
+   * a loaded machine a restart can take seconds, and the buyers must not all pay meanwhile.
+   */
+  pausedMs?: number;
 }
 
 /**
@@ -456,8 +461,12 @@ export async function payAll(
   const started = Date.now();
   const gap = (durationMs / Math.max(1, orders.length)) * burst;
   await pool(orders.length, 64, async (i) => {
-    const wait = started + Math.floor(i / burst) * gap - Date.now();
-    if (wait > 0) await sleep(wait);
+    // Re-read after each short sleep: a pause added meanwhile moves this payment later.
+    for (;;) {
+      const wait = started + (progress.pausedMs ?? 0) + Math.floor(i / burst) * gap - Date.now();
+      if (wait <= 0) break;
+      await sleep(Math.min(wait, 100));
+    }
     const order = orders[i]!;
     progress.inFlight++;
     try {
