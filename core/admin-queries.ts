@@ -58,9 +58,10 @@ export async function cancelOrderAsAdmin(deps: CoreDeps, orderId: string, actor:
 }
 
 /** The merchant API's refund on the merchant's behalf (same reservation, same provider call). */
-export async function refundOrderAsAdmin(deps: CoreDeps, orderId: string, amount: number, reason?: string): Promise<RefundView> {
+/** `refundNo` (refundNoFor) makes the refund once however often the confirmation arrives. */
+export async function refundOrderAsAdmin(deps: CoreDeps, orderId: string, amount: number, reason: string | undefined, refundNo: string): Promise<RefundView> {
   const order = await getOrderForAdmin(deps.db, orderId);
-  return createRefund(deps, order.merchantId, order.id, { amount, ...(reason ? { reason } : {}) });
+  return createRefund(deps, order.merchantId, order.id, { amount, ...(reason ? { reason } : {}) }, { refundNo });
 }
 
 export interface ReplayResult {

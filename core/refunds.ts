@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { CreateRefundInput } from './api-schemas.ts';
 import { dbKind, errorSummary, toNumber } from './db.ts';
@@ -67,9 +68,23 @@ function toView(row: RefundRow): RefundView {
 const REFUNDABLE = ['paid', 'partially_refunded'];
 
 /** R + yyMMddHHmmss + 8 random: 21 characters, within every provider's refund-number limits. */
+function refundStamp(at: Date): string {
+  return at.toISOString().replace(/[-:T]/g, '').slice(2, 14);
+}
+
 function newRefundNo(now: Date): string {
-  const stamp = now.toISOString().replace(/[-:T]/g, '').slice(2, 14);
-  return `R${stamp}${randomUpperAlnum(8)}`;
+  return `R${refundStamp(now)}${randomUpperAlnum(8)}`;
+}
+
+/**
+ * The refund number for one deliberate request, the same every time that request is sent again
+ * (the dashboard's confirmation, whichever process it lands on): the same shape as newRefundNo,
+ * its tail taken from a hash of `key` instead of at random.
+ */
+export function refundNoFor(key: string, at: Date): string {
+  const digest = createHash('sha256').update(key).digest();
+  const tail = [...digest.subarray(0, 8)].map((b) => '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'[b % 36]).join('');
+  return `R${refundStamp(at)}${tail}`;
 }
 
 async function lockOrder(trx: Knex.Transaction, orderId: string): Promise<OrderRow | undefined> {
@@ -84,7 +99,18 @@ async function reservedAmount(trx: Knex.Transaction, orderId: string): Promise<n
   return toNumber(row?.total);
 }
 
-export async function createRefund(deps: CoreDeps, merchantId: string, paymentId: string, input: CreateRefundInput): Promise<RefundView> {
+/**
+ * With `options.refundNo` (refundNoFor) the request is made once: a second one with that number,
+ * from any process, finds the first under the order's lock and is refused before the provider is
+ * asked (409 refund_already_made).
+ */
+export async function createRefund(
+  deps: CoreDeps,
+  merchantId: string,
+  paymentId: string,
+  input: CreateRefundInput,
+  options: { refundNo?: string } = {},
+): Promise<RefundView> {
   const order = await findMerchantOrder(deps.db, merchantId, paymentId);
   if (!order) throw new NotFoundError('Payment');
   const provider = deps.registry.find(order.provider, order.account);
@@ -100,6 +126,10 @@ export async function createRefund(deps: CoreDeps, merchantId: string, paymentId
     if (!REFUNDABLE.includes(current.status)) {
       throw new ConflictError('not_refundable', `A ${current.status} payment cannot be refunded`);
     }
+    if (options.refundNo) {
+      const made = (await trx('refunds').where({ refund_no: options.refundNo }).first('refund_no', 'status')) as { refund_no: string; status: string } | undefined;
+      if (made) throw new ConflictError('refund_already_made', `Refund ${made.refund_no} was already made by this request (${made.status})`);
+    }
     const left = current.amount - (await reservedAmount(trx, order.id));
     if (input.amount > left) {
       throw new ConflictError('refund_exceeds_payment', `At most ${left} can still be refunded`, [
@@ -108,7 +138,7 @@ export async function createRefund(deps: CoreDeps, merchantId: string, paymentId
     }
     const row: RefundRow = {
       id: newId('ref'),
-      refund_no: newRefundNo(now),
+      refund_no: options.refundNo ?? newRefundNo(now),
       order_id: order.id,
       merchant_id: merchantId,
       amount_minor: input.amount,

@@ -8,7 +8,9 @@ import http from 'node:http';
 import sinon from 'sinon';
 import { ProviderUnavailableError } from '../../core/errors.ts';
 import type { AddressInfo } from 'node:net';
+import { refundOrderAsAdmin } from '../../core/admin-queries.ts';
 import { createMerchant } from '../../core/merchants.ts';
+import { refundNoFor } from '../../core/refunds.ts';
 import { AdminAuth } from '../../server/admin/session.ts';
 import { ADMIN, paymentBody, startApp, withApp, type StartOptions, type TestApp } from '../helpers/app.ts';
 import { dbTest, type TestDbHandle } from '../helpers/db.ts';
@@ -528,6 +530,39 @@ async function startHookServer(): Promise<{ url: string; hits: string[]; close()
     close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
   };
 }
+
+dbTest('one confirmation is one refund, even when two server processes take it at once', async (t, h) => {
+  await withAdminApp(t, h, async (app, b) => {
+    const order = await paidOrder(app, 10000);
+    const url = `/admin/orders/${order.id}/refund`;
+    const csrf = await b.csrf();
+    const token = tokenOf((await b.post(url, { _csrf: csrf, step: 'review', amount: '1.00' })).text);
+    const confirmation = { _csrf: csrf, step: 'confirm', amount: '1.00', token };
+    // Another process: its own memory (no in-process guard shared), the same database and credentials.
+    const other = await startApp(h);
+    try {
+      const elsewhere = new Browser(other.url);
+      for (const [k, v] of b.jar) elsewhere.jar.set(k, v);
+      const answers = await Promise.all([b.post(url, confirmation), elsewhere.post(url, confirmation)]);
+      t.deepEqual(answers.map((a) => a.status), [303, 303]);
+    } finally {
+      await other.close();
+    }
+    t.is((await h.db('refunds').where({ order_id: order.id })).length, 1);
+
+    // The database guard alone (no review check before it): the same refund number is refused
+    // under the order's lock, before the provider is asked.
+    const no = refundNoFor('admin-review:test', new Date());
+    t.regex(no, /^R\d{12}[0-9A-Z]{8}$/);
+    t.is(refundNoFor('admin-review:test', new Date(Date.parse('2026-01-01'))).slice(13), no.slice(13), 'the tail depends on the key only');
+    const first = await refundOrderAsAdmin(app.deps, order.id, 200, undefined, no);
+    t.is(first.refundNo, no);
+    const again = await t.throwsAsync(refundOrderAsAdmin(app.deps, order.id, 200, undefined, no));
+    t.regex(again!.message, new RegExp(`Refund ${no} was already made by this request`));
+    t.is((await h.db('refunds').where({ order_id: order.id })).length, 2);
+    t.is(app.sim.byOrderNo(order.orderNo)!.refunded, (await h.db('refunds').where({ order_id: order.id, status: 'succeeded' }).sum({ s: 'amount_minor' }).first().then((r) => Number(r!.s))));
+  });
+});
 
 dbTest('replaying a webhook sends it at once and records the attempt; without the CSRF token nothing is sent', async (t, h) => {
   const hook = await startHookServer();

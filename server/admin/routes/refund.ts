@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import { randomBytes } from 'node:crypto';
 import { getOrderForAdmin, refundableAmount, refundOrderAsAdmin } from '../../../core/admin-queries.ts';
+import { refundNoFor } from '../../../core/refunds.ts';
 import type { CoreDeps } from '../../../core/deps.ts';
 import { ConflictError, GatewayError, ValidationError } from '../../../core/errors.ts';
 import { parseDecimalString } from '../../../core/money.ts';
@@ -130,7 +131,12 @@ ${inputField({ name: 'reason', label: 'Reason (optional; sent to the provider)',
       const made = await alreadyMade(order, token);
       if (made) return used(made);
       await perform(ctx, order, back, async () => {
-        const refund = await refundOrderAsAdmin(deps, order.id, input.amount, input.reason);
+        // The confirmation's own refund number: a second submit on another process finds it taken.
+        const refund = await refundOrderAsAdmin(deps, order.id, input.amount, input.reason, refundNoFor(`admin-review:${token.n}`, new Date(token.t))).catch((err: unknown) => {
+          if (err instanceof ConflictError && err.code === 'refund_already_made') return null;
+          throw err;
+        });
+        if (!refund) return { kind: 'warn', text: 'This confirmation was already used on another server process; nothing more was sent.' };
         audit(ctx, 'refund', { orderId: order.id, refundNo: refund.refundNo, amount: refund.amount, status: refund.status });
         const amount = money(refund.amount, refund.currency);
         if (refund.status === 'succeeded') return { kind: 'ok', text: `Refunded ${amount} (refund ${refund.refundNo}${refund.providerRefundNo ? `, provider refund no ${refund.providerRefundNo}` : ''}).` };
