@@ -69,7 +69,9 @@ function simulatorMount(simulators: readonly MountedSimulator[]): Koa.Middleware
 
 /** Builds the HTTP application; never listens (server/main.ts does, tests use port 0). */
 export function createApp(deps: AppDeps): Koa {
-  const app = new Koa({ proxy: deps.trustProxy ?? false });
+  // Behind a proxy, ctx.ip is the address the nearest proxy appended to X-Forwarded-For, never the
+  // leftmost entry, which the client writes itself (the dashboard's sign-in throttle keys on it).
+  const app = new Koa({ proxy: deps.trustProxy ?? false, maxIpsCount: 1 });
   const background = deps.background ?? new BackgroundTasks();
   app.context.background = background;
 

@@ -51,6 +51,8 @@ export interface StartOptions {
   providers?: ProvidersConfig;
   now?: () => Date;
   bodyLimitKb?: number;
+  /** PAYGATE_TRUST_PROXY. */
+  trustProxy?: boolean;
   newOrderNo?: (now: Date) => string;
   /** Dashboard credentials (defaults to ADMIN below). */
   admin?: { username: string; password: string } | null;
@@ -91,7 +93,7 @@ export async function startApp(handle: TestDbHandle, options: StartOptions = {})
   };
   const background = new BackgroundTasks();
   const linkSecret = randomBytes(32).toString('base64url');
-  const app = createApp({ ...deps, metrics, simulators, background, bodyLimitKb: options.bodyLimitKb, linkSecret, admin: options.admin === undefined ? ADMIN : options.admin });
+  const app = createApp({ ...deps, metrics, simulators, background, bodyLimitKb: options.bodyLimitKb, trustProxy: options.trustProxy, linkSecret, admin: options.admin === undefined ? ADMIN : options.admin });
   handler = app.callback();
 
   const n = ++counter;

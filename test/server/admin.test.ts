@@ -207,6 +207,27 @@ dbTest('failed logins are throttled per address, even a right password then', as
   });
 });
 
+dbTest('behind a proxy the throttle counts the address the proxy saw, not what the client wrote', async (t, h) => {
+  await withApp(
+    t,
+    h,
+    async (app) => {
+      const login = (forwardedFor: string, password: string) =>
+        fetch(`${app.url}/admin/login`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': forwardedFor },
+          body: new URLSearchParams({ username: ADMIN.username, password }).toString(),
+        });
+      // The client makes up a new first entry each time; the proxy appends the address it saw.
+      for (let i = 0; i < 5; i++) t.is((await login(`10.0.0.${i}, 203.0.113.7`, `guess-${i}`)).status, 401);
+      t.is((await login('10.9.9.9, 203.0.113.7', ADMIN.password)).status, 429);
+      t.is((await login('203.0.113.7, 198.51.100.1', ADMIN.password)).status, 303, 'another client of the proxy is not blocked');
+    },
+    { trustProxy: true },
+  );
+});
+
 dbTest('without credentials configured there is no dashboard', async (t, h) => {
   await withApp(t, h, async (app) => {
     const res = await app.raw('GET', '/admin/login');
