@@ -104,7 +104,7 @@ export function createApp(deps: AppDeps): Koa {
   const checkout = checkoutRoutes(deps, links);
   app.use(checkout.routes()).use(checkout.allowedMethods());
   if (deps.admin) {
-    const admin = adminRoutes(deps, deps.admin);
+    const admin = adminRoutes(deps, deps.admin, links.secret);
     app.use(admin.routes()).use(admin.allowedMethods());
   }
 

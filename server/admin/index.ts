@@ -20,8 +20,8 @@ export interface AdminOptions {
  * → CSRF check on every POST but the login → the route. Unknown /admin paths get the dashboard's
  * own 404 page (behind the login too).
  */
-export function adminRoutes(deps: CoreDeps, options: AdminOptions): Router {
-  const auth = new AdminAuth(options);
+export function adminRoutes(deps: CoreDeps, options: AdminOptions, secret: string): Router {
+  const auth = new AdminAuth(options, secret);
   const throttle = new LoginThrottle();
   const router = new Router<AdminState>();
   // Router middleware runs only when a route matched; the catch-all at the end makes every /admin path match.

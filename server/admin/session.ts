@@ -23,8 +23,9 @@ function sameBytes(a: Buffer, b: Buffer): boolean {
 
 /**
  * Stateless sessions for the dashboard. The cookie is `payload.mac`, HMAC-SHA256 under a key every
- * server process derives alike from the configured credentials (so any process behind the port
- * accepts any other's cookie, and a new password logs everyone out). Nothing is kept in memory;
+ * server process derives alike from the installation's shared secret and the configured
+ * credentials (so any process behind the port accepts any other's cookie, and a new password logs
+ * everyone out). Nothing is kept in memory;
  * logging out removes the cookie from the browser, and the expiry bounds a copied cookie.
  */
 export class AdminAuth {
@@ -32,9 +33,16 @@ export class AdminAuth {
   private readonly userDigest: Buffer;
   private readonly passwordDigest: Buffer;
 
-  constructor(private readonly credentials: AdminCredentials) {
+  /**
+   * `secret` is random and shared by every process (the settings table): with the credentials alone
+   * as the key, any CSRF token or cookie would let its holder guess the password offline.
+   */
+  constructor(
+    private readonly credentials: AdminCredentials,
+    secret: string,
+  ) {
     // JSON keeps the parts apart ("ab"+"c" and "a"+"bc" give different keys).
-    this.key = sha256(JSON.stringify(['paygate admin session key v1', credentials.username, credentials.password]));
+    this.key = createHmac('sha256', secret).update(JSON.stringify(['paygate admin session key v2', credentials.username, credentials.password])).digest();
     this.userDigest = sha256(credentials.username);
     this.passwordDigest = sha256(credentials.password);
   }

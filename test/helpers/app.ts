@@ -4,7 +4,6 @@
  * the simulator; everything is torn down in `finally`.
  */
 import type { ExecutionContext } from 'ava';
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CoreDeps } from '../../core/deps.ts';
@@ -12,6 +11,7 @@ import { silentLogger } from '../../core/logger.ts';
 import { createMerchant } from '../../core/merchants.ts';
 import type { ProviderModule } from '../../core/payment-provider.ts';
 import { buildRegistry, type ProvidersConfig } from '../../core/registry.ts';
+import { sharedSecret } from '../../core/settings.ts';
 import { createApp } from '../../server/app.ts';
 import { BackgroundTasks } from '../../server/background.ts';
 import { GatewayMetrics } from '../../server/metrics.ts';
@@ -92,7 +92,8 @@ export async function startApp(handle: TestDbHandle, options: StartOptions = {})
     metrics,
   };
   const background = new BackgroundTasks();
-  const linkSecret = randomBytes(32).toString('base64url');
+  // As in production: one secret per database, so apps on one database are processes of one installation.
+  const linkSecret = await sharedSecret(handle.db, 'link_secret');
   const app = createApp({ ...deps, metrics, simulators, background, bodyLimitKb: options.bodyLimitKb, trustProxy: options.trustProxy, linkSecret, admin: options.admin === undefined ? ADMIN : options.admin });
   handler = app.callback();
 

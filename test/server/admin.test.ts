@@ -178,12 +178,16 @@ dbTest('sessions: any process with the same credentials accepts them; they expir
     h,
     async (app) => {
       // Another process derives the same key from the same configuration.
-      const other = new AdminAuth({ ...ADMIN });
+      const other = new AdminAuth({ ...ADMIN }, app.linkSecret);
       const b = new Browser(app.url);
       b.jar.set('paygate_admin', other.seal('session', other.newSession(new Date(clock))));
       t.is((await b.get('/admin/orders')).status, 200);
 
-      const changed = new AdminAuth({ ...ADMIN, password: `${ADMIN.password}-rotated` });
+      const changed = new AdminAuth({ ...ADMIN, password: `${ADMIN.password}-rotated` }, app.linkSecret);
+      const otherInstall = new AdminAuth({ ...ADMIN }, 'another installation');
+      const foreign = new Browser(app.url);
+      foreign.jar.set('paygate_admin', otherInstall.seal('session', otherInstall.newSession(new Date(clock))));
+      t.is((await foreign.get('/admin/orders')).status, 303, 'the same credentials on another installation are another key');
       const stale = new Browser(app.url);
       stale.jar.set('paygate_admin', changed.seal('session', changed.newSession(new Date(clock))));
       t.is((await stale.get('/admin/orders')).status, 303, 'a cookie under another password is refused');
