@@ -90,7 +90,8 @@ export async function applyTransition(
       patch.attention_reason = `Paid after the order was ${order.status}: money moved, a person must decide (refund or fulfil)`;
     }
   }
-  if (request.providerTradeNo) patch.provider_trade_no = request.providerTradeNo;
+  // Cut to the column (VARCHAR 128) here, so both engines store, and the event carries, the same text.
+  if (request.providerTradeNo) patch.provider_trade_no = request.providerTradeNo.slice(0, 128);
   if (request.failure !== undefined) {
     patch.failure_code = request.failure?.code.slice(0, 64) ?? null;
     patch.failure_message = request.failure?.message.slice(0, 500) ?? null;
