@@ -262,13 +262,13 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
     return { reply: provider.reply(replyForFinished(row), request), rowId: row.id };
   }
   if (provider.ackAfter === 'stored') {
-    // Acknowledged on store; a duplicate of an unfinished row leaves it to the first delivery or the worker.
-    const background = stored.fresh
-      ? processInboxRow(deps, provider, row, { lease, held: true }).then(
-          () => undefined,
-          (err) => deps.logger.warn({ callbackId: row.id, err: errorSummary(err) }, 'background callback processing failed; worker will retry'),
-        )
-      : undefined;
+    // Acknowledged on store. A redelivery of an unfinished row processes it now if nobody holds it
+    // (one waiting on its backoff, or given up on: the provider's retry is news worth acting on);
+    // if the first delivery or the worker holds it, the claim fails and they finish it.
+    const background = processInboxRow(deps, provider, row, stored.fresh ? { lease, held: true } : {}).then(
+      () => undefined,
+      (err) => deps.logger.warn({ callbackId: row.id, err: errorSummary(err) }, 'background callback processing failed; worker will retry'),
+    );
     return { reply: provider.reply('ack', request), rowId: row.id, background };
   }
   try {

@@ -363,6 +363,34 @@ dbTest('a provider fault after the ack is finished by the worker later', async (
   );
 });
 
+dbTest('ack on store: the provider\'s redelivery of a row given up on processes it again', async (t, h) => {
+  await withApp(
+    t,
+    h,
+    async (app) => {
+      const order = await newOrder(app);
+      const provider = app.deps.registry.find('fakepay', 'default') as FakePayProvider;
+      const body = notifyBody(app, order);
+      const stub = sinon.stub(provider, 'verifyCallback').rejects(new Error('bank unreachable'));
+      try {
+        t.is((await postNotify(app, body)).text, 'OK');
+        await app.background.drain();
+      } finally {
+        stub.restore();
+      }
+      // As after a day of failed retries: parked, nobody holds it.
+      await h.db('provider_callbacks').where({ dedupe_key: `N-${order.orderNo}` }).update({ outcome: 'gave_up', next_attempt_at: 8_640_000_000_000_000, lease_owner: null, lease_until: null });
+      t.is((await postNotify(app, body)).text, 'OK');
+      await app.background.drain();
+      const rows = await h.db('provider_callbacks').where({ dedupe_key: `N-${order.orderNo}` });
+      t.is(rows.length, 1, 'the same row, not a new one');
+      t.is(rows[0].outcome, 'applied');
+      t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'paid');
+    },
+    { ackAfter: 'stored' },
+  );
+});
+
 dbTest('the browser return renders the result page and changes nothing', async (t, h) => {
   await withApp(t, h, async (app) => {
     const order = await newOrder(app);
