@@ -414,11 +414,22 @@ export async function createOrders(gateway: Gateway, n: number, tag: string): Pr
       provider,
       method: provider === 'alipay' ? 'page' : 'atm',
     };
-    const res = await fetch(`${gateway.base}/v1/payments`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${gateway.options.apiKey}`, 'content-type': 'application/json', 'idempotency-key': `${tag}-${i}` },
-      body: JSON.stringify(body),
-    });
+    // As a merchant does: a transport error (a kept-alive socket closed under us on a loaded
+    // machine) is sent again under the same Idempotency-Key, which makes that safe.
+    const send = () =>
+      fetch(`${gateway.base}/v1/payments`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${gateway.options.apiKey}`, 'content-type': 'application/json', 'idempotency-key': `${tag}-${i}` },
+        body: JSON.stringify(body),
+      });
+    let res = await send().catch(() => null);
+    // ...and while its first try may still be running, the key answers 409 in progress: wait.
+    for (let attempt = 1; attempt < 5 && (!res || res.status === 409); attempt++) {
+      if (res) await res.arrayBuffer();
+      await sleep(200 * attempt);
+      res = await send().catch(() => null);
+    }
+    if (!res) res = await send();
     const text = await res.text();
     if (res.status !== 201) throw new Error(`POST /v1/payments answered ${res.status}: ${text}`);
     const created = JSON.parse(text) as { id: string; orderNo: string; status: string; action?: { type: string; url?: string } };
