@@ -160,11 +160,19 @@ export function atmDeadline(now: Date, days: number): Date {
  * A form body (notify, browser POST) as fields: URL-decoded, empty values kept (§4.4). A field
  * named twice cannot be checked against one MAC: null.
  */
+/**
+ * Defined, not assigned: a field named `__proto__` must be a field (which then breaks the MAC), not
+ * a change of the object's prototype that silently drops it.
+ */
+function setField(fields: Record<string, string>, name: string, value: string): void {
+  Object.defineProperty(fields, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
 export function parseForm(text: string): Record<string, string> | null {
   const fields: Record<string, string> = {};
   for (const [name, value] of new URLSearchParams(text)) {
     if (Object.hasOwn(fields, name)) return null;
-    fields[name] = value;
+    setField(fields, name, value);
   }
   return fields;
 }
@@ -183,7 +191,7 @@ export function parseRaw(text: string): Record<string, string> | null {
     if (at <= 0) return null;
     const name = piece.slice(0, at);
     if (Object.hasOwn(fields, name)) return null;
-    fields[name] = piece.slice(at + 1);
+    setField(fields, name, piece.slice(at + 1));
   }
   return fields;
 }

@@ -14,9 +14,11 @@ import {
   ITEM_NAME_MAX,
   MERCHANT_TRADE_NO,
   parseForm,
+  parseRaw,
   queryFacts,
   totalAmount,
 } from '../../../providers/ecpay/codec.ts';
+import { checkMacMatches, withCheckMac } from '../../../providers/ecpay/crypto.ts';
 import { endOfTaipeiDay, parseTaipei, taipeiDateTime } from '../../../providers/ecpay/time.ts';
 
 const item = (name: string, unitAmount: number, quantity = 1): OrderItemSnapshot => ({ sku: 'SKU', name, unitAmount, quantity, amount: unitAmount * quantity });
@@ -178,6 +180,15 @@ test('QueryTradeInfo TradeStatus: 0 pending, 1 paid, 10200095 failed, 10200047 n
 test('a form body: decoded, empty values kept, a name sent twice refused', (t) => {
   t.deepEqual(parseForm('A=1&B=&C=a+b%26c'), { A: '1', B: '', C: 'a b&c' });
   t.is(parseForm('A=1&A=2'), null);
+  // A field named like the prototype is kept as a field, so a MAC over the rest no longer matches.
+  const odd = parseForm('A=1&__proto__=x')!;
+  t.deepEqual(Object.keys(odd), ['A', '__proto__']);
+  t.is(Object.getPrototypeOf(odd), Object.prototype);
+  const keys = { HashKey: 'FakeHashKeyForTest', HashIV: 'FakeHashIVForTest' };
+  const signed = withCheckMac({ MerchantID: '3002607', RtnCode: '1' }, keys);
+  t.true(checkMacMatches(parseForm(new URLSearchParams(signed).toString())!, keys));
+  t.false(checkMacMatches(parseForm(`${new URLSearchParams(signed).toString()}&__proto__=x`)!, keys));
+  t.deepEqual(Object.keys(parseRaw('A=1&__proto__=x')!), ['A', '__proto__']);
 });
 
 test('§10.1 refund recipes from the card state', (t) => {
