@@ -93,12 +93,14 @@ perDbTest(`SIGKILL 2-4 times during ${ORDERS} paid notifies: every acknowledged 
         while (progress.inFlight < BURST / 2 && Date.now() < giveUp) await new Promise((r) => setImmediate(r));
         const inFlight = progress.inFlight;
         const down = Date.now();
+        progress.downSince = down;
         await gateway!.kill();
         const leasedAfter = await leasedRows(handle!.db);
         killLog.push({ atMs: Date.now() - loadStart, paid: progress.done, inFlight, deliveries: deliveries(sims!).length, leasedAfter });
         // The last restart comes back with its clock past the leases the dead processes left.
         await gateway!.start(k === kills - 1 && !REAL_TIME ? { PAYGATE_TEST_CLOCK_OFFSET_MS: String(LEASE_JUMP_MS) } : {});
         progress.pausedMs! += Date.now() - down;
+        progress.downSince = null;
         await sleep(randomInt(300));
       }
     })();

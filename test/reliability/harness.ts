@@ -454,6 +454,8 @@ export interface LoadProgress {
    * a loaded machine a restart can take seconds, and the buyers must not all pay meanwhile.
    */
   pausedMs?: number;
+  /** Set while the gateway is down on purpose: no buyer starts paying until it is back. */
+  downSince?: number | null;
 }
 
 /**
@@ -475,8 +477,8 @@ export async function payAll(
     // Re-read after each short sleep: a pause added meanwhile moves this payment later.
     for (;;) {
       const wait = started + (progress.pausedMs ?? 0) + Math.floor(i / burst) * gap - Date.now();
-      if (wait <= 0) break;
-      await sleep(Math.min(wait, 100));
+      if (wait <= 0 && progress.downSince == null) break;
+      await sleep(Math.min(Math.max(wait, 20), 100));
     }
     const order = orders[i]!;
     progress.inFlight++;
