@@ -188,5 +188,5 @@ if (requireBrowser()) {
     }
   });
 } else {
-  test.skip('browser tests: no Chromium at /usr/bin/chromium (apt-get install -y chromium)', () => {});
+  test.skip('browser tests — skipped: no Chromium at /usr/bin/chromium (apt-get install -y chromium)', () => {});
 }

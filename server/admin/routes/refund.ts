@@ -21,7 +21,7 @@ interface ReviewToken {
   o: string;
   a: number;
   s: string;
-  /** When the review was shown, epoch ms: a refund of this amount since then came from this token. */
+  /** When the review was shown, epoch ms (the refund number carries it). */
   t: number;
   n: string;
 }
@@ -76,12 +76,12 @@ ${inputField({ name: 'reason', label: 'Reason (optional; sent to the provider)',
     return token as ReviewToken;
   }
 
+  /** The refund number this confirmation makes its refund under, whichever process takes it. */
+  const refundNoOf = (token: ReviewToken) => refundNoFor(`admin-review:${token.n}`, new Date(token.t));
+
   /** A refund this confirmation already made, if any (another process may have made it). */
-  async function alreadyMade(order: Order, token: ReviewToken): Promise<{ refund_no: string; status: string } | undefined> {
-    return (await deps.db('refunds')
-      .where({ order_id: order.id, amount_minor: token.a })
-      .andWhere('created_at', '>=', token.t)
-      .first('refund_no', 'status')) as { refund_no: string; status: string } | undefined;
+  async function alreadyMade(token: ReviewToken): Promise<{ refund_no: string; status: string } | undefined> {
+    return (await deps.db('refunds').where({ refund_no: refundNoOf(token) }).first('refund_no', 'status')) as { refund_no: string; status: string } | undefined;
   }
 
   router.get('/admin/orders/:id/refund', async (ctx) => {
@@ -128,11 +128,11 @@ ${inputField({ name: 'reason', label: 'Reason (optional; sent to the provider)',
     if (inFlight.has(token.n)) return used();
     inFlight.set(token.n, token.t + REVIEW_TTL_MS);
     try {
-      const made = await alreadyMade(order, token);
+      const made = await alreadyMade(token);
       if (made) return used(made);
       await perform(ctx, order, back, async () => {
         // The confirmation's own refund number: a second submit on another process finds it taken.
-        const refund = await refundOrderAsAdmin(deps, order.id, input.amount, input.reason, refundNoFor(`admin-review:${token.n}`, new Date(token.t))).catch((err: unknown) => {
+        const refund = await refundOrderAsAdmin(deps, order.id, input.amount, input.reason, refundNoOf(token)).catch((err: unknown) => {
           if (err instanceof ConflictError && err.code === 'refund_already_made') return null;
           throw err;
         });
