@@ -96,7 +96,7 @@ export async function replayEventAsAdmin(
   if (claimed !== 1) return { delivery: 'queued', attempt: null };
   const leased = (await deps.db('events').where({ id: row.id, lease_owner: token }).first()) as EventRow;
   const before = (await deps.db('webhook_attempts').where({ event_id: row.id }).max({ id: 'id' }).first()) as { id: unknown } | undefined;
-  const delivery = await deliverEvent(deps, leased, { timeoutMs, leaseMs, fetchImpl: options.fetchImpl ?? fetch });
+  const delivery = await deliverEvent(deps, leased, { timeoutMs, leaseMs, fetchImpl: options.fetchImpl });
   const made = (await deps.db('webhook_attempts')
     .where({ event_id: row.id })
     .andWhere('id', '>', toNumber(before?.id))

@@ -12,6 +12,7 @@ import {
   rowToRequest,
   scheduleRetry,
   storeRaw,
+  storeReturn,
   type CallbackRow,
 } from './inbox.ts';
 import { findOrder, findOrderByNo, type Order } from './orders.ts';
@@ -30,6 +31,12 @@ export interface NotifyResult {
   rowId: number | null;
   /** Work that goes on after the answer (providers acknowledged on store); tests may await it. */
   background?: Promise<void>;
+  /**
+   * Whether the request proved to come from the provider: true once it verified, false once it
+   * failed verification, null when that was not learned (a fault, a duplicate someone else holds).
+   * The callback endpoints charge or trust the sender's address by it (core/callback-guard.ts).
+   */
+  judged: Promise<boolean | null>;
 }
 
 /** How long a duplicate waits for the delivery processing the same row (under providers' ~10 s timeouts). */
@@ -189,7 +196,7 @@ export async function processInboxRow(
   deps: CoreDeps,
   provider: PaymentProvider,
   row: CallbackRow,
-  options: { lease?: string; held?: boolean } = {},
+  options: { lease?: string; held?: boolean; onVerified?: (verified: boolean) => void } = {},
 ): Promise<ReplyKind | 'busy'> {
   const lease = options.held && options.lease ? options.lease : await claimRow(deps, row.id, options.lease);
   if (!lease) return 'busy';
@@ -201,7 +208,9 @@ export async function processInboxRow(
     await scheduleRetry(deps, row, err);
     return 'retry';
   }
+  options.onVerified?.(verification.verified);
   if (!verification.verified) {
+    if (verification.cached) deps.metrics?.callback(row.provider, row.account, 'rejected_cached');
     await finishRow(deps, row, lease, { verified: false, outcome: 'rejected', error: verification.reason });
     deps.logger.warn({ callbackId: row.id, provider: row.provider, reason: verification.reason }, 'callback failed verification');
     return 'reject';
@@ -229,10 +238,15 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
     unreadable = err;
   }
 
+  let judge: (verified: boolean | null) => void = () => undefined;
+  const judged = new Promise<boolean | null>((resolve) => (judge = resolve));
+  const onVerified = (verified: boolean) => judge(verified);
+
   const downUntil = storageDownUntil.get(deps.db) ?? 0;
   if (Date.now() < downUntil) {
     deps.metrics?.callback(providerId, account, 'unstored');
-    return { reply: provider.reply('retry', request), rowId: null };
+    judge(null);
+    return { reply: provider.reply('retry', request), rowId: null, judged };
   }
   // A readable fresh row is stored leased to this request, which processes it next (inline or, for
   // providers acknowledged on store, in the background). An unreadable one is finished unleased.
@@ -245,7 +259,8 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
     if (isConnectionError(err)) storageDownUntil.set(deps.db, Date.now() + STORAGE_BACKOFF_MS);
     deps.logger.error({ provider: providerId, account, err: errorSummary(err) }, 'callback could not be stored');
     deps.metrics?.callback(providerId, account, 'unstored');
-    return { reply: provider.reply('retry', request), rowId: null };
+    judge(null);
+    return { reply: provider.reply('retry', request), rowId: null, judged };
   }
   const { row } = stored;
 
@@ -255,32 +270,44 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
     // Bad input is the sender's 4xx, naming the field; anything else is our fault: "try again".
     if (unreadable instanceof GatewayError && unreadable.httpStatus < 500) throw unreadable;
     deps.logger.error({ callbackId: row.id, err: message }, 'callback could not be read');
-    return { reply: provider.reply('retry', request), rowId: row.id };
+    judge(null);
+    return { reply: provider.reply('retry', request), rowId: row.id, judged };
   }
   if (!stored.fresh && row.processed_at !== null) {
     deps.metrics?.callback(providerId, account, 'redelivered');
-    return { reply: provider.reply(replyForFinished(row), request), rowId: row.id };
+    const verified = row.verified === null ? null : row.verified === true || Number(row.verified) === 1;
+    judge(verified);
+    return { reply: provider.reply(replyForFinished(row), request), rowId: row.id, judged };
   }
   if (provider.ackAfter === 'stored') {
     // Acknowledged on store. A redelivery of an unfinished row processes it now if nobody holds it
     // (one waiting on its backoff, or given up on: the provider's retry is news worth acting on);
     // if the first delivery or the worker holds it, the claim fails and they finish it.
-    const background = processInboxRow(deps, provider, row, stored.fresh ? { lease, held: true } : {}).then(
-      () => undefined,
-      (err) => deps.logger.warn({ callbackId: row.id, err: errorSummary(err) }, 'background callback processing failed; worker will retry'),
+    const background = processInboxRow(deps, provider, row, stored.fresh ? { lease, held: true, onVerified } : { onVerified }).then(
+      () => judge(null),
+      (err) => {
+        judge(null);
+        deps.logger.warn({ callbackId: row.id, err: errorSummary(err) }, 'background callback processing failed; worker will retry');
+      },
     );
-    return { reply: provider.reply('ack', request), rowId: row.id, background };
+    return { reply: provider.reply('ack', request), rowId: row.id, background, judged };
   }
   try {
-    const kind = await processInboxRow(deps, provider, row, stored.fresh ? { lease, held: true } : {});
-    if (kind !== 'busy') return { reply: provider.reply(kind, request), rowId: row.id };
+    const kind = await processInboxRow(deps, provider, row, stored.fresh ? { lease, held: true, onVerified } : { onVerified });
+    if (kind !== 'busy') return { reply: provider.reply(kind, request), rowId: row.id, judged: settle(judge, judged) };
     // Another delivery of the same notify is being processed: answer what it concludes.
     const done = await awaitFinished(deps, row.id, DUPLICATE_WAIT_MS);
-    return { reply: provider.reply(done ? replyForFinished(done) : 'retry', request), rowId: row.id };
+    return { reply: provider.reply(done ? replyForFinished(done) : 'retry', request), rowId: row.id, judged: settle(judge, judged) };
   } catch (err) {
     deps.logger.error({ callbackId: row.id, err: errorSummary(err) }, 'callback processing failed; provider will retry');
-    return { reply: provider.reply('retry', request), rowId: row.id };
+    return { reply: provider.reply('retry', request), rowId: row.id, judged: settle(judge, judged) };
   }
+}
+
+/** Resolves `judged` with null unless a verification already resolved it (a promise settles once). */
+function settle(judge: (verified: boolean | null) => void, judged: Promise<boolean | null>): Promise<boolean | null> {
+  judge(null);
+  return judged;
 }
 
 export interface ReturnOutcome {
@@ -291,16 +318,14 @@ export interface ReturnOutcome {
   rowId: number;
 }
 
-/** The buyer's browser coming back (DESIGN §5.4): stored, verified, displayed; never applied. */
+/**
+ * The buyer's browser coming back (DESIGN §5.4): verified, displayed, recorded; never applied.
+ * Verification comes first here (a return changes nothing, so there is nothing to make durable
+ * before it), and the record is one insert: a flood of returns costs one write each, and an
+ * unverified one is kept only in part (storeReturn).
+ */
 export async function receiveReturn(deps: CoreDeps, providerId: string, account: string, request: CallbackRequest): Promise<ReturnOutcome> {
   const provider = deps.registry.resolveForCallback(providerId, account);
-  let stored: { row: CallbackRow };
-  try {
-    stored = await storeRaw(deps, provider, request, null);
-  } catch (err) {
-    if (isConnectionError(err)) throw new StorageUnavailableError(err);
-    throw err;
-  }
   let verification: Awaited<ReturnType<PaymentProvider['verifyCallback']>>;
   try {
     verification = await provider.verifyCallback(request);
@@ -312,16 +337,22 @@ export async function receiveReturn(deps: CoreDeps, providerId: string, account:
     const found = await findOrderByNo(deps.db, verification.facts.orderNo);
     if (found && found.provider === provider.id && found.account === provider.account) order = found;
   }
-  await finishRow(deps, stored.row, null, {
-    verified: verification.verified,
-    outcome: 'displayed',
-    error: verification.verified ? null : verification.reason,
-    orderId: order?.id ?? null,
-  });
+  let rowId: number;
+  try {
+    rowId = await storeReturn(deps, provider, request, {
+      verified: verification.verified,
+      outcome: 'displayed',
+      error: verification.verified ? null : verification.reason,
+      orderId: order?.id ?? null,
+    });
+  } catch (err) {
+    if (isConnectionError(err)) throw new StorageUnavailableError(err);
+    throw err;
+  }
   return {
     order,
     verified: verification.verified,
     reported: verification.verified ? verification.facts.outcome : null,
-    rowId: stored.row.id,
+    rowId,
   };
 }

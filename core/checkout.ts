@@ -1,7 +1,8 @@
+import { assertProviderTakes, assertWithinCurrencyMaximum, describeAmount, providerTakes } from './amount-limits.ts';
 import type { CheckoutChoice, CreatePaymentInput } from './api-schemas.ts';
 import { errorSummary, isUniqueViolation } from './db.ts';
 import type { CoreDeps } from './deps.ts';
-import { ConflictError, GatewayError, ProviderUnavailableError, ValidationError } from './errors.ts';
+import { ConflictError, GatewayError, isCredentialsRejection, ProviderMisconfiguredError, ProviderUnavailableError, ValidationError } from './errors.ts';
 import { newId } from './ids.ts';
 import { isKnownCurrency, multiplyMinor, sumMinor } from './money.ts';
 import { newOrderNo } from './order-no.ts';
@@ -27,6 +28,8 @@ export async function createPayment(deps: CoreDeps, merchantId: string, input: C
   if (!isKnownCurrency(input.currency)) {
     throw ValidationError.field('currency', `${input.currency} is not a currency paygate accepts`, 'unsupported_currency');
   }
+  // Before the items: a line beyond 2^53 is refused by multiplyMinor on its own field.
+  assertWithinCurrencyMaximum(input.amount, input.currency, 'amount');
   const items: OrderItemSnapshot[] = input.items.map((item, i) => ({
     sku: item.sku,
     name: item.name,
@@ -41,7 +44,8 @@ export async function createPayment(deps: CoreDeps, merchantId: string, input: C
 
   // A direct payment names its provider; a hosted checkout leaves the choice to the buyer.
   const provider = input.provider !== undefined ? resolveChoice(deps, { provider: input.provider, account: input.account, method: input.method! }, input.currency, '') : null;
-  const choices = input.provider === undefined ? checkoutChoices(deps, input.currency, input.choices) : null;
+  if (provider) assertProviderTakes(provider, input.currency, input.method!, input.amount, 'amount');
+  const choices = input.provider === undefined ? checkoutChoices(deps, input.currency, input.choices, input.amount) : null;
 
   const now = deps.now();
   const id = newId('pay');
@@ -72,6 +76,9 @@ export async function createPayment(deps: CoreDeps, merchantId: string, input: C
           expires_at: expiresAt.getTime(),
           attention: false,
           attention_reason: null,
+          // Simulators and real accounts never run in one gateway (buildRegistry), so the whole
+          // registry tells, even before a hosted checkout's buyer has chosen.
+          simulated: deps.registry.simulated,
           version: 0,
           created_at: now.getTime(),
           updated_at: now.getTime(),
@@ -108,12 +115,14 @@ export async function createPayment(deps: CoreDeps, merchantId: string, input: C
 
 /**
  * The accounts and methods a hosted checkout offers: the merchant's list, each checked against the
- * configuration now, or every configured account and method that takes the currency.
+ * configuration now, or every configured account and method that takes the currency and the amount
+ * (a method whose provider maximum the amount exceeds is left out; core/amount-limits.ts).
  */
-export function checkoutChoices(deps: CoreDeps, currency: string, requested?: readonly CheckoutChoice[]): ResolvedChoice[] {
+export function checkoutChoices(deps: CoreDeps, currency: string, requested: readonly CheckoutChoice[] | undefined, amount: number): ResolvedChoice[] {
   if (requested) {
     const resolved = requested.map((choice, i) => {
       const provider = resolveChoice(deps, choice, currency, `choices.${i}.`);
+      assertProviderTakes(provider, currency, choice.method, amount, `choices.${i}.method`);
       return { provider: provider.id, account: provider.account, method: choice.method };
     });
     const seen = new Set<string>();
@@ -125,9 +134,17 @@ export function checkoutChoices(deps: CoreDeps, currency: string, requested?: re
     });
   }
   const all: ResolvedChoice[] = [];
+  let tooLarge = 0;
   for (const info of deps.registry.list()) {
     if (!info.currencies.includes(currency)) continue;
-    for (const method of info.methods) all.push({ provider: info.provider, account: info.account, method });
+    const provider = deps.registry.find(info.provider, info.account)!;
+    for (const method of info.methods) {
+      if (providerTakes(provider, currency, method, amount)) all.push({ provider: info.provider, account: info.account, method });
+      else tooLarge++;
+    }
+  }
+  if (all.length === 0 && tooLarge > 0) {
+    throw ValidationError.field('amount', `${describeAmount(amount, currency)} is more than any configured provider takes`, 'amount_too_large');
   }
   if (all.length === 0) throw ValidationError.field('currency', `no configured provider takes ${currency}`, 'unsupported_currency');
   return all;
@@ -165,6 +182,8 @@ export async function startAtProvider(
   const id = created.id;
   let result: CreatePaymentResult;
   try {
+    // An account whose credentials the provider refuses is not asked (core/provider-health.ts).
+    deps.registry.credentials.assertUsable(provider.id, provider.account);
     const urls = deps.registry.callbackUrlsFor(provider.id, provider.account);
     result = await provider.create({ order: toSnapshot(created, items), urls });
   } catch (err) {
@@ -179,6 +198,9 @@ export async function startAtProvider(
       }
     });
     if (err instanceof GatewayError && err.httpStatus < 500) throw err;
+    if (err instanceof ProviderMisconfiguredError) throw err;
+    // The answer proved the keys refused (the account is now marked rejected): not "try again".
+    if (isCredentialsRejection(err)) throw new ProviderMisconfiguredError(provider.id, provider.account, err);
     deps.logger.warn({ orderNo: created.orderNo, provider: provider.id, account: provider.account, err: errorSummary(err) }, 'provider could not create the payment; order withdrawn');
     throw new ProviderUnavailableError(`${provider.id} could not create the payment; nothing was charged, try again`, err);
   }

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
-import type { ProvidersConfig } from './registry.ts';
+import { SIMULATORS_BESIDE_REAL_ACCOUNTS, type ProvidersConfig } from './registry.ts';
 
 /**
  * Everything paygate reads from its environment, parsed once at start with every problem reported
@@ -23,6 +24,13 @@ const envSchema = z.object({
   PAYGATE_ADMIN_PASSWORD: z.string().min(12).max(200).optional(),
   PAYGATE_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   PAYGATE_METRICS_TOKEN: z.string().min(16).max(200).optional(),
+  PAYGATE_CALLBACK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  PAYGATE_CALLBACK_FAILURE_BURST: z.coerce.number().int().min(1).max(100_000).default(20),
+  PAYGATE_CALLBACK_FAILURES_PER_MINUTE: z.coerce.number().min(0.1).max(100_000).default(20),
+  PAYGATE_METRICS_PUBLIC: z.enum(['true', 'false']).default('false'),
+  PAYGATE_SECRETS_FILE: z.string().min(1).optional(),
+  PAYGATE_PROBE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  PAYGATE_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -31,8 +39,12 @@ const fileSchema = z.strictObject({
 });
 
 export interface AppConfig {
+  /** How often each HTTP process probes every provider account's credentials; 0 = never (not even at start). */
+  probeIntervalMs: number;
   port: number;
   host: string;
+  /** PAYGATE_WEBHOOK_ALLOW_PRIVATE=true: merchant webhooks may go to loopback/private/metadata addresses (local development only; core/webhook-target.ts). */
+  webhookAllowPrivate: boolean;
   databaseUrl: string;
   publicUrl: string;
   demoApiKey: string | undefined;
@@ -48,8 +60,16 @@ export interface AppConfig {
   adminPassword: string | undefined;
   /** HTTP server processes (node:cluster) `npm start` runs. */
   workers: number;
-  /** When set, GET /metrics answers only `Authorization: Bearer <this>`; unset, it is open. */
+  /** Rejected and unverified callback rows older than this are deleted; verified ones are kept. */
+  callbackRetentionDays: number;
+  /** Failed callback requests an address may make at once, and earns back per minute (core/callback-guard.ts). */
+  callbackGuard: { burst: number; refillPerMinute: number };
+  /** When set, GET /metrics answers only `Authorization: Bearer <this>`, from anywhere. */
   metricsToken: string | undefined;
+  /** PAYGATE_METRICS_PUBLIC=true: /metrics open to every client without a token (else loopback only). */
+  metricsPublic: boolean;
+  /** Where secrets made up at start go when stdout is not a terminal (server/secrets-output.ts). */
+  secretsFile: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -74,16 +94,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     }
     providers = file.data.providers;
   }
+  const configured = Object.entries(providers).filter(([, accounts]) => Object.keys(accounts).length > 0).map(([id]) => id);
+  if (e.PAYGATE_SIMULATORS === 'on' && configured.length > 0) {
+    throw new ConfigError(SIMULATORS_BESIDE_REAL_ACCOUNTS(configured), [
+      { path: 'PAYGATE_SIMULATORS', message: 'simulators cannot run beside configured provider accounts' },
+    ]);
+  }
   return {
+    probeIntervalMs: e.PAYGATE_PROBE_INTERVAL_SECONDS * 1000,
     port: e.PORT,
     host: e.HOST,
+    webhookAllowPrivate: e.PAYGATE_WEBHOOK_ALLOW_PRIVATE === 'true',
     databaseUrl: e.DATABASE_URL,
     publicUrl: (e.PAYGATE_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     demoApiKey: e.PAYGATE_DEMO_API_KEY,
     providers,
-    // auto: simulators only for a pure demo (no account configured at all), never beside real
-    // accounts, where a simulator's control API could mark an order paid.
-    simulateUnconfigured: e.PAYGATE_SIMULATORS === 'on' || (e.PAYGATE_SIMULATORS === 'auto' && Object.keys(providers).length === 0),
+    // auto: simulators only for a pure demo (no account configured at all); never beside real
+    // accounts (refused above), where a simulator's control API could mark an order paid.
+    simulateUnconfigured: e.PAYGATE_SIMULATORS === 'on' || (e.PAYGATE_SIMULATORS === 'auto' && configured.length === 0),
     trustProxy: e.PAYGATE_TRUST_PROXY === 'true',
     simulatorTimeScale: e.PAYGATE_SIMULATOR_TIME_SCALE,
     inlineWorker: e.PAYGATE_INLINE_WORKER === 'true',
@@ -93,5 +121,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     adminPassword: e.PAYGATE_ADMIN_PASSWORD,
     workers: e.PAYGATE_WORKERS,
     metricsToken: e.PAYGATE_METRICS_TOKEN,
+    callbackRetentionDays: e.PAYGATE_CALLBACK_RETENTION_DAYS,
+    callbackGuard: { burst: e.PAYGATE_CALLBACK_FAILURE_BURST, refillPerMinute: e.PAYGATE_CALLBACK_FAILURES_PER_MINUTE },
+    metricsPublic: e.PAYGATE_METRICS_PUBLIC === 'true',
+    secretsFile: e.PAYGATE_SECRETS_FILE ?? defaultSecretsFile(e.DATABASE_URL),
   };
+}
+
+/**
+ * Beside the data: the SQLite file's directory, or ./data for a server database (and for
+ * `sqlite::memory:`), so the secrets stay with the installation they open.
+ */
+export function defaultSecretsFile(databaseUrl: string): string {
+  const file = databaseUrl.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length).replace(/^\/\//, '') : '';
+  const dir = file && file !== ':memory:' ? dirname(file) : './data';
+  return resolve(dir, 'paygate-secrets.txt');
 }

@@ -15,4 +15,9 @@ export interface CoreDeps {
   newOrderNo?: (now: Date) => string;
   /** Counts callbacks, transitions and provider calls (server/metrics.ts); nothing is counted without it. */
   metrics?: CoreMetrics;
+  /**
+   * PAYGATE_WEBHOOK_ALLOW_PRIVATE: merchant webhooks may go to loopback, private, link-local and
+   * metadata addresses (local development, tests). Off: refused after DNS (core/webhook-target.ts).
+   */
+  webhookAllowPrivate?: boolean;
 }

@@ -73,8 +73,37 @@ export class IllegalTransitionError extends GatewayError {
 
 /** The provider could not be reached or answered something we cannot read: a fault, not a decline. */
 export class ProviderUnavailableError extends GatewayError {
-  constructor(message: string, cause?: unknown) {
+  /**
+   * The provider's answer proves it refused this account's credentials (a request it could not
+   * decrypt or verify, HTTP 401, an unknown app id): trying again cannot help until the configuration
+   * is fixed. Core then marks the account rejected (core/provider-health.ts).
+   */
+  readonly credentialsRejected: boolean;
+
+  constructor(message: string, cause?: unknown, options: { credentialsRejected?: boolean } = {}) {
     super('provider_unavailable', message, { httpStatus: 502, expose: true, retryable: true, cause });
+    this.credentialsRejected = options.credentialsRejected ?? false;
+  }
+}
+
+/** Whether `err` is a provider fault that proves the account's credentials were refused. */
+export function isCredentialsRejection(err: unknown): err is ProviderUnavailableError {
+  return err instanceof ProviderUnavailableError && err.credentialsRejected;
+}
+
+/**
+ * The account's credentials were refused by its provider (its last probe or call said so): nothing
+ * is sent to the provider until a probe succeeds again. Not retryable: an operator must fix the keys.
+ */
+export class ProviderMisconfiguredError extends GatewayError {
+  constructor(provider: string, account: string, cause?: unknown) {
+    super('provider_misconfigured', `${provider} account ${account} is misconfigured: the provider refuses its credentials. Nothing was charged; an operator must fix the account's keys`, {
+      httpStatus: 503,
+      expose: true,
+      retryable: false,
+      cause,
+      details: [{ path: `providers.${provider}.${account}`, message: 'credentials rejected by the provider' }],
+    });
   }
 }
 

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { describeAmount, providerMaximum, providerTakes } from './amount-limits.ts';
 import { startAtProvider, type ResolvedChoice } from './checkout.ts';
 import type { CoreDeps } from './deps.ts';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
@@ -33,12 +34,20 @@ export function checkLink(secret: string, orderId: string, e: unknown, s: unknow
   return Number(e) * 1000 < now.getTime() ? 'expired' : 'valid';
 }
 
-/** What the buyer may still pick from: the order's list, less what is no longer configured. */
+/**
+ * What the buyer may still pick from: the order's list, less what is no longer configured or no
+ * longer takes the amount (a provider maximum lowered since the order was made; core/amount-limits.ts).
+ */
 export function availableChoices(deps: CoreDeps, order: Order): ResolvedChoice[] {
   const list = order.choices ?? [];
   return list.filter((c) => {
     const provider = deps.registry.find(c.provider, c.account);
-    return provider !== undefined && provider.methods.includes(c.method) && provider.currencies.includes(order.currency);
+    return (
+      provider !== undefined &&
+      provider.methods.includes(c.method) &&
+      provider.currencies.includes(order.currency) &&
+      providerTakes(provider, order.currency, c.method, order.amount)
+    );
   });
 }
 
@@ -53,7 +62,14 @@ export async function chooseProvider(deps: CoreDeps, orderId: string, choice: Re
   if (order.provider !== null || order.status !== 'created') return order; // chosen already
   if (order.expiresAt.getTime() <= deps.now().getTime()) throw new ConflictError('expired', 'This payment has expired');
   const allowed = availableChoices(deps, order).some((c) => c.provider === choice.provider && c.account === choice.account && c.method === choice.method);
-  if (!allowed) throw ValidationError.field('choice', 'is not one of the ways to pay this order', 'invalid_choice');
+  if (!allowed) {
+    const named = deps.registry.find(choice.provider, choice.account);
+    const max = named ? providerMaximum(named, order.currency, choice.method) : undefined;
+    if (named && max !== undefined && !providerTakes(named, order.currency, choice.method, order.amount)) {
+      throw ValidationError.field('choice', `${choice.provider} ${choice.method} payments take at most ${describeAmount(max, order.currency)}`, 'amount_too_large');
+    }
+    throw ValidationError.field('choice', 'is not one of the ways to pay this order', 'invalid_choice');
+  }
   const provider = deps.registry.find(choice.provider, choice.account)!;
   const taken = await deps.db('orders')
     .where({ id: orderId, status: 'created', version: order.version })

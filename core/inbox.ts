@@ -142,6 +142,49 @@ export async function storeRaw(
   throw new Error('could not store the callback under its dedupe key');
 }
 
+/** How much of an unverified browser return is kept for audit (the rest is summarised by a digest). */
+export const UNVERIFIED_RETURN_KEPT_CHARS = 256;
+
+function summarise(text: string): string {
+  if (text.length <= UNVERIFIED_RETURN_KEPT_CHARS) return text;
+  const digest = createHash('sha256').update(text, 'utf8').digest('hex');
+  return `${text.slice(0, UNVERIFIED_RETURN_KEPT_CHARS)}…[${Buffer.byteLength(text, 'utf8')} bytes, sha256 ${digest}]`;
+}
+
+/**
+ * Records a browser return already verified and displayed, in one statement (returns change no
+ * state, so nothing is lost if the process dies before this). A return that verified is kept byte
+ * for byte; one that did not (anyone can send those, as often as they like) keeps only its first
+ * UNVERIFIED_RETURN_KEPT_CHARS characters and a digest of the rest, so it cannot fill the disk.
+ */
+export async function storeReturn(deps: CoreDeps, provider: PaymentProvider, request: CallbackRequest, fields: Finish): Promise<number> {
+  const now = deps.now().getTime();
+  const keep = fields.verified ? (text: string) => text : summarise;
+  const [id] = await deps.db('provider_callbacks').insert({
+    provider: provider.id,
+    account: provider.account,
+    kind: 'return',
+    dedupe_key: null,
+    http_method: request.httpMethod.slice(0, 8),
+    content_type: request.contentType.slice(0, 200),
+    raw_body: keep(request.rawBody),
+    raw_query: keep(request.rawQuery),
+    headers_json: JSON.stringify(request.headers),
+    received_at: now,
+    verified: fields.verified,
+    processed_at: now,
+    outcome: fields.outcome,
+    error: fields.error?.slice(0, 1000) ?? null,
+    order_id: fields.orderId ?? null,
+    attempts: 0,
+    next_attempt_at: now,
+    lease_owner: null,
+    lease_until: null,
+  });
+  deps.metrics?.callback(provider.id, provider.account, fields.outcome);
+  return Number(id);
+}
+
 /**
  * Takes a row for one processor: unprocessed and not leased by anyone else (or leased by `token`
  * already). Returns the lease token, or null when another processor has it.

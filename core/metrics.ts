@@ -16,6 +16,8 @@ export interface CoreMetrics {
   transition(from: string, to: string): void;
   /** One call of a provider contract method: `fault` when it threw (a decline is a result: `ok`). */
   providerCall(provider: string, operation: ProviderOperation, result: 'ok' | 'fault', seconds: number): void;
+  /** An account's credentials verdict changed or was confirmed (core/provider-health.ts). */
+  credentials?(provider: string, account: string, state: 'unknown' | 'ok' | 'rejected' | 'unreachable'): void;
 }
 
 /** The contract methods that reach the provider (or do its crypto), each timed. */

@@ -71,6 +71,18 @@ export function toDecimalString(amount: number, currency: string): string {
   return `${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
 }
 
+/**
+ * toDecimalString for a sum of many amounts, which may pass 2^53 and so is a bigint:
+ * 123456789012345678n TWD → "1234567890123456.78".
+ */
+export function bigMinorToDecimalString(amount: bigint, currency: string): string {
+  const exponent = currencyExponent(currency);
+  const negative = amount < 0n;
+  const digits = (negative ? -amount : amount).toString().padStart(exponent + 1, '0');
+  const text = exponent === 0 ? digits : `${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
+  return negative ? `-${text}` : text;
+}
+
 const DECIMAL = /^(0|[1-9][0-9]*)(?:\.([0-9]+))?$/;
 
 /**

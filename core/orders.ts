@@ -28,6 +28,8 @@ export interface Order {
   expiresAt: Date;
   attention: boolean;
   attentionReason: string | null;
+  /** Taken by a provider simulator: no money moved, whatever its status says. */
+  simulated: boolean;
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -56,6 +58,7 @@ export interface OrderRow {
   expires_at: number | string;
   attention: number | boolean;
   attention_reason: string | null;
+  simulated?: number | boolean;
   version: number;
   created_at: number | string;
   updated_at: number | string;
@@ -87,6 +90,7 @@ export function rowToOrder(row: OrderRow): Order {
     expiresAt: new Date(toNumber(row.expires_at)),
     attention: Boolean(toNumber(row.attention)),
     attentionReason: row.attention_reason,
+    simulated: row.simulated === true || toNumber(row.simulated) === 1,
     version: toNumber(row.version),
     createdAt: new Date(toNumber(row.created_at)),
     updatedAt: new Date(toNumber(row.updated_at)),

@@ -128,7 +128,11 @@ export interface CallbackEnvelope {
 
 export type CallbackVerification =
   | { verified: true; facts: PaymentFacts }
-  | { verified: false; reason: string };
+  /**
+   * `cached`: the provider answered from what it already learned (a token the provider's server
+   * said it does not know, asked again): counted apart, no call was made.
+   */
+  | { verified: false; reason: string; cached?: boolean };
 
 /** What the provider wants to hear back, in its own words ("success", {"Status":"S"}, "1|OK"). */
 export interface CallbackReply {
@@ -184,6 +188,16 @@ export interface ListTransactionsInput {
   by?: 'created' | 'paid';
 }
 
+/**
+ * What a credentials probe found (PaymentProvider.probe):
+ * - `ok`: the provider answered, authenticated, with this account's keys (a "no such order" is ok);
+ * - `rejected`: the provider refused the credentials (it could not decrypt or verify the request,
+ *   its answer fails our check, HTTP 401, an unknown app id): retrying cannot help;
+ * - `unreachable`: no trustworthy answer (transport error, timeout, 5xx, throttling): may heal.
+ * `reason` is for operators: short, and never quotes a key.
+ */
+export type ProbeResult = { status: 'ok' } | { status: 'rejected'; reason: string } | { status: 'unreachable'; reason: string };
+
 export interface PaymentProvider {
   /** The module id, e.g. the folder name under providers/. */
   readonly id: string;
@@ -205,6 +219,18 @@ export interface PaymentProvider {
    * refunds by our number). Only then may paygate repeat a refund whose outcome it never learned.
    */
   readonly refundIdempotent?: boolean;
+  /**
+   * The largest callback body (notify or return) this provider really sends, in bytes; larger ones
+   * are refused with 413 before anything is stored. Core's default (CALLBACK_BODY_LIMIT) otherwise.
+   */
+  readonly maxCallbackBytes?: number;
+  /**
+   * The largest amount, in integer minor units of `currency`, this account takes for `method`;
+   * undefined when the provider states none. Core refuses a larger order before `create` and
+   * leaves the method off a hosted checkout (core/amount-limits.ts). Optional; `create` still
+   * refuses what it cannot send.
+   */
+  maxAmount?(currency: string, method: string): number | undefined;
 
   create(input: CreatePaymentInput): Promise<CreatePaymentResult>;
   /** Reads the dedupe key without verifying. Throws a ValidationError for a malformed request. */
@@ -216,6 +242,13 @@ export interface PaymentProvider {
   refund?(input: RefundInput): Promise<RefundResult>;
   cancel?(input: CancelInput): Promise<CancelResult>;
   listTransactions?(input: ListTransactionsInput): Promise<PaymentFacts[]>;
+  /**
+   * A cheap live call that changes nothing (a status query for a made-up order number) telling
+   * whether the provider accepts this account's credentials. Called at start and periodically
+   * (core/provider-health.ts); never throws: every outcome is a ProbeResult. Optional: a provider
+   * with no such call omits it and its accounts stay `unknown`.
+   */
+  probe?(): Promise<ProbeResult>;
 }
 
 /** What a provider module receives when one of its accounts is built. */

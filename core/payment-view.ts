@@ -20,6 +20,8 @@ export interface PaymentView {
   providerTradeNo: string | null;
   paidAt: string | null;
   attention: string | null;
+  /** True for a payment taken by a provider simulator (the demo, tests): no money moved. */
+  simulated: boolean;
   failure: { code: string; message: string } | null;
   returnUrl: string | null;
   createdAt: string;
@@ -51,6 +53,7 @@ export function toPaymentView(order: Order, now: Date, items?: OrderItemSnapshot
     providerTradeNo: order.providerTradeNo,
     paidAt: order.paidAt?.toISOString() ?? null,
     attention: order.attention ? (order.attentionReason ?? 'attention needed') : null,
+    simulated: order.simulated,
     failure: order.failure,
     returnUrl: order.returnUrl,
     createdAt: order.createdAt.toISOString(),

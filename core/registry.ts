@@ -1,6 +1,7 @@
 import { ConfigError, NotFoundError, ValidationError, type ErrorDetail } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { timedProvider, type CoreMetrics } from './metrics.ts';
+import { CredentialsHealth, watchCredentials, type AccountHealth } from './provider-health.ts';
 import type { CallbackUrls, PaymentProvider, ProviderModule, SimulatorInstance } from './payment-provider.ts';
 
 export interface AccountInfo {
@@ -22,12 +23,16 @@ interface AccountEntry {
 /** Resolves `(provider id, account id)` to a configured adapter. Core and server name no provider. */
 export class ProviderRegistry {
   private readonly byProvider = new Map<string, Map<string, AccountEntry>>();
+  /** Whether each account's credentials work: probes and calls report here (core/provider-health.ts). */
+  readonly credentials: CredentialsHealth;
 
   /** With `metrics`, every account's provider calls are timed (core/metrics.ts timedProvider). */
   constructor(
     readonly modules: readonly ProviderModule<any>[],
     private readonly metrics?: CoreMetrics,
+    logger?: Logger,
   ) {
+    this.credentials = new CredentialsHealth(metrics, logger);
     const seen = new Set<string>();
     for (const m of modules) {
       if (!/^[a-z][a-z0-9-]{1,31}$/.test(m.id)) throw new ConfigError(`Provider id ${JSON.stringify(m.id)} is not [a-z0-9-]{2,32}`);
@@ -42,6 +47,7 @@ export class ProviderRegistry {
     options: { isDefault: boolean; simulated: boolean; urls: CallbackUrls },
   ): void {
     if (this.metrics) provider = timedProvider(provider, this.metrics);
+    provider = watchCredentials(provider, this.credentials);
     const accounts = this.byProvider.get(module.id) ?? new Map<string, AccountEntry>();
     this.byProvider.set(module.id, accounts);
     accounts.set(provider.account, {
@@ -93,6 +99,16 @@ export class ProviderRegistry {
     return entry.urls;
   }
 
+  /** True when the accounts are provider simulators (never mixed with real ones: buildRegistry). */
+  get simulated(): boolean {
+    return this.list().some((a) => a.simulated);
+  }
+
+  /** The account's credentials verdict: `unknown` until probed (or when its provider cannot probe). */
+  health(providerId: string, account: string): AccountHealth {
+    return this.credentials.get(providerId, account);
+  }
+
   list(): AccountInfo[] {
     return [...this.byProvider.values()].flatMap((accounts) => [...accounts.values()].map((e) => e.info));
   }
@@ -125,6 +141,14 @@ export function callbackUrls(publicUrl: string, providerId: string, account: str
   return { notifyUrl: `${base}/notify`, returnUrl: `${base}/return` };
 }
 
+/** Why a gateway with real accounts refuses to start simulators, and what to do instead. */
+export const SIMULATORS_BESIDE_REAL_ACCOUNTS = (configured: readonly string[]): string =>
+  `Provider simulators cannot run beside real accounts (configured: ${configured.join(', ')}): anyone could pay an order ` +
+  `through a simulator's control API and the goods would ship for money that never moved. Either remove ` +
+  `PAYGATE_SIMULATORS=on (real accounts only; providers without an account are simply not offered), or run the ` +
+  `demo without PAYGATE_CONFIG, or run a simulator as its own process (npm run paygate -- simulate <provider>) and ` +
+  `configure an account pointing at it.`;
+
 const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
@@ -132,10 +156,18 @@ const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/;
  * and, for providers with no account, starts their simulators.
  */
 export function buildRegistry(options: BuildRegistryOptions): { registry: ProviderRegistry; simulators: MountedSimulator[] } {
-  const registry = new ProviderRegistry(options.modules, options.metrics);
+  const registry = new ProviderRegistry(options.modules, options.metrics, options.logger);
   const problems: ErrorDetail[] = [];
   const simulators: MountedSimulator[] = [];
   const known = new Set(options.modules.map((m) => m.id));
+  const configured = Object.entries(options.config).filter(([, accounts]) => Object.keys(accounts ?? {}).length > 0).map(([id]) => id);
+  if (options.simulateUnconfigured && configured.length > 0) {
+    // A simulator's control API marks orders paid for anyone who asks: beside a real account the
+    // hosted checkout would offer it, and goods would ship for money that never moved.
+    throw new ConfigError(SIMULATORS_BESIDE_REAL_ACCOUNTS(configured), [
+      { path: 'PAYGATE_SIMULATORS', message: 'simulators cannot run beside configured provider accounts' },
+    ]);
+  }
   for (const id of Object.keys(options.config)) {
     if (!known.has(id)) problems.push({ path: `providers.${id}`, message: `no provider module named ${id}` });
   }

@@ -3,6 +3,7 @@ import type { CoreDeps } from './deps.ts';
 import type { EventRow } from './events.ts';
 import { claimRows } from './jobs/lease.ts';
 import { signWebhook } from './webhook-signature.ts';
+import { postWebhook } from './webhook-target.ts';
 
 /**
  * Delivery of merchant events to their webhook URL (DESIGN §9): signed, retried with backoff for
@@ -48,7 +49,13 @@ export function retryDelayMs(attempts: number): number | null {
 export interface DeliveryOptions {
   timeoutMs: number;
   leaseMs: number;
-  fetchImpl: typeof fetch;
+  /**
+   * Replaces the transport, for tests of what happens around it. It bypasses the address check of
+   * core/webhook-target.ts: without it, deliveries go through postWebhook, which refuses
+   * loopback, private, link-local and metadata addresses after DNS unless
+   * `deps.webhookAllowPrivate` (PAYGATE_WEBHOOK_ALLOW_PRIVATE) is set.
+   */
+  fetchImpl?: typeof fetch;
 }
 
 export type DeliveryOutcome = 'delivered' | 'retry' | 'failed' | 'skipped' | 'lost_lease' | 'changed' | 'error';
@@ -130,23 +137,24 @@ export async function deliverEvent(deps: CoreDeps, row: EventRow, options: Deliv
     try {
       // fetch also speaks data: and blob:; a webhook is only ever an HTTP request.
       if (!/^https?:\/\//i.test(url)) throw new Error('the webhook URL is not an http(s) URL');
-      const response = await options.fetchImpl(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': WEBHOOK_USER_AGENT,
-          'paygate-signature': signWebhook(row.payload_json, merchant.webhook_secret, Math.floor(sentAt.getTime() / 1000)),
-          'paygate-event-id': row.public_id,
-          'paygate-event-type': row.type,
-        },
-        // The stored text, byte for byte: it is what was signed.
-        body: row.payload_json,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-      status = response.status;
+      const headers = {
+        'content-type': 'application/json',
+        'user-agent': WEBHOOK_USER_AGENT,
+        'paygate-signature': signWebhook(row.payload_json, merchant.webhook_secret, Math.floor(sentAt.getTime() / 1000)),
+        'paygate-event-id': row.public_id,
+        'paygate-event-type': row.type,
+      };
+      // The stored text, byte for byte: it is what was signed.
+      const body = row.payload_json;
+      if (options.fetchImpl) {
+        const response = await options.fetchImpl(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(options.timeoutMs) });
+        status = response.status;
+        await response.body?.cancel().catch(() => {});
+      } else {
+        // Checked after DNS and connected to the checked address (core/webhook-target.ts).
+        status = (await postWebhook({ url, headers, body, timeoutMs: options.timeoutMs, allowPrivate: deps.webhookAllowPrivate === true })).status;
+      }
       if (status >= 300 && status < 400) error = 'redirect not followed';
-      await response.body?.cancel().catch(() => {});
     } catch (err) {
       error = describeFailure(err, options.timeoutMs).slice(0, 500);
     }

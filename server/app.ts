@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { CallbackGuard } from '../core/callback-guard.ts';
 import type { CoreDeps } from '../core/deps.ts';
 import type { MountedSimulator } from '../core/registry.ts';
 import { BackgroundTasks } from './background.ts';
@@ -32,6 +33,8 @@ export interface AppDeps extends CoreDeps {
   admin?: AdminOptions | null;
   /** What core counts (the same object as CoreDeps.metrics) and GET /metrics serves. */
   metrics?: GatewayMetrics;
+  /** Bounds what unverifiable callback traffic may cost per client address (defaults when unset). */
+  callbackGuard?: CallbackGuard;
 }
 
 /**
@@ -88,7 +91,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(errorMiddleware(deps.logger));
   app.use(simulatorMount(deps.simulators ?? []));
 
-  const health = healthRoutes(deps.db);
+  const health = healthRoutes(deps.db, deps.registry.credentials);
   app.use(health.routes());
   const metrics = metricsRoutes(deps);
   app.use(metrics.routes());
@@ -97,7 +100,7 @@ export function createApp(deps: AppDeps): Koa {
 
   // Provider callbacks read their own raw body, so they come before any body parser.
   const links: BuyerLinks = { secret: deps.linkSecret ?? randomBytes(32).toString('base64url'), publicUrl: deps.publicUrl };
-  const callbacks = callbackRoutes(deps, background, links);
+  const callbacks = callbackRoutes(deps, background, links, deps.callbackGuard ?? new CallbackGuard());
   app.use(callbacks.routes()).use(callbacks.allowedMethods());
 
   // The buyer's hosted pages and the operators' dashboard (each parses its own forms).

@@ -1,3 +1,4 @@
+import { CallbackGuard } from '../core/callback-guard.ts';
 import type { AppConfig } from '../core/config.ts';
 import type { CoreDeps } from '../core/deps.ts';
 import { isUniqueViolation, migrateLatest, openDb, type Db } from '../core/db.ts';
@@ -10,6 +11,7 @@ import type { BackgroundTasks } from './background.ts';
 import { providerModules } from '../providers/index.ts';
 import { createLogger, type AppLogger } from './logger.ts';
 import { GatewayMetrics } from './metrics.ts';
+import { secretsOutput, type SecretsOutput } from './secrets-output.ts';
 
 export interface Runtime {
   deps: CoreDeps;
@@ -18,6 +20,8 @@ export interface Runtime {
   simulators: MountedSimulator[];
   /** Also `deps.metrics`: what core counts and GET /metrics serves. */
   metrics: GatewayMetrics;
+  /** Where secrets made up at start are shown or stored (PAYGATE_SECRETS_FILE). */
+  secrets: SecretsOutput;
   close(): Promise<void>;
 }
 
@@ -29,7 +33,7 @@ export async function bootstrap(config: AppConfig, options: { migrate?: boolean 
     const applied = await migrateLatest(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
   }
-  const metrics = new GatewayMetrics({ db, logger, token: config.metricsToken });
+  const metrics = new GatewayMetrics({ db, logger, token: config.metricsToken, open: config.metricsPublic });
   const { registry, simulators } = buildRegistry({
     metrics,
     modules: providerModules,
@@ -42,13 +46,14 @@ export async function bootstrap(config: AppConfig, options: { migrate?: boolean 
   for (const account of registry.list()) {
     logger.info({ provider: account.provider, account: account.account, methods: account.methods, simulated: account.simulated }, 'provider account ready');
   }
-  const deps: CoreDeps = { db, registry, logger, now: () => new Date(), metrics };
+  const deps: CoreDeps = { db, registry, logger, now: () => new Date(), metrics, webhookAllowPrivate: config.webhookAllowPrivate };
   return {
     deps,
     db,
     logger,
     simulators,
     metrics,
+    secrets: secretsOutput({ file: config.secretsFile, logger }),
     async close() {
       await Promise.allSettled(simulators.map((s) => s.instance.close()));
       await db.destroy();
@@ -57,10 +62,10 @@ export async function bootstrap(config: AppConfig, options: { migrate?: boolean 
 }
 
 /**
- * `npm start` on an empty database creates a demo merchant and prints its key once, on the
- * terminal (never into the log stream).
+ * `npm start` on an empty database creates a demo merchant and shows a key it made up once: on the
+ * terminal, or in the secrets file when stdout is not a terminal (never into the log stream).
  */
-export async function ensureDemoMerchant(db: Db, demoApiKey: string | undefined, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+export async function ensureDemoMerchant(db: Db, demoApiKey: string | undefined, secrets: SecretsOutput): Promise<void> {
   if ((await countMerchants(db)) > 0) return;
   let created;
   try {
@@ -70,22 +75,39 @@ export async function ensureDemoMerchant(db: Db, demoApiKey: string | undefined,
     throw err;
   }
   const { merchant, apiKey } = created;
-  out.write(
-    `\n  Demo merchant created: ${merchant.id}\n` +
-      `  API key (shown once): ${apiKey}\n` +
-      `  Try: curl -H "Authorization: Bearer ${apiKey}" http://localhost:${process.env.PORT ?? 3000}/v1/payments\n\n`,
-  );
+  secrets.reveal({
+    // A key from PAYGATE_DEMO_API_KEY was not made up: a terminal shows it, no file keeps it.
+    chosen: demoApiKey !== undefined,
+    name: 'demo_api_key',
+    value: apiKey,
+    context: { demo_merchant: merchant.id },
+    banner: [
+      `Demo merchant created: ${merchant.id}`,
+      `API key (shown once): ${apiKey}`,
+      `Try: curl -H "Authorization: Bearer ${apiKey}" http://localhost:${process.env.PORT ?? 3000}/v1/payments`,
+    ],
+    logMessage: `demo merchant ${merchant.id} created with ${demoApiKey ? 'the API key in PAYGATE_DEMO_API_KEY' : 'a made-up API key (PAYGATE_DEMO_API_KEY is not set)'}`,
+    setting: 'PAYGATE_DEMO_API_KEY',
+  });
 }
 
 /**
  * Everything createApp needs in a running server. Without PAYGATE_ADMIN_PASSWORD the dashboard
- * gets a password made up for this run, printed once on the terminal (never into the log stream).
+ * gets a password made up for this run, shown once on the terminal or, when stdout is not a
+ * terminal, stored in the secrets file (never into the log stream).
  */
-export async function appDeps(config: AppConfig, runtime: Runtime, background: BackgroundTasks, out: NodeJS.WritableStream = process.stdout): Promise<AppDeps> {
+export async function appDeps(config: AppConfig, runtime: Runtime, background: BackgroundTasks, secrets: SecretsOutput = runtime.secrets): Promise<AppDeps> {
   let adminPassword = config.adminPassword;
   if (!adminPassword) {
     adminPassword = randomBytes(12).toString('base64url');
-    out.write(`\n  Admin dashboard: ${config.publicUrl}/admin  user ${config.adminUser}  password (this run only): ${adminPassword}\n\n`);
+    secrets.reveal({
+      name: 'admin_password',
+      value: adminPassword,
+      context: { admin_url: `${config.publicUrl}/admin`, admin_user: config.adminUser },
+      banner: [`Admin dashboard: ${config.publicUrl}/admin  user ${config.adminUser}  password (this run only): ${adminPassword}`],
+      logMessage: 'dashboard password made up for this run (PAYGATE_ADMIN_PASSWORD is not set)',
+      setting: 'PAYGATE_ADMIN_PASSWORD',
+    });
   }
   return {
     ...runtime.deps,
@@ -94,6 +116,7 @@ export async function appDeps(config: AppConfig, runtime: Runtime, background: B
     background,
     bodyLimitKb: config.bodyLimitKb,
     trustProxy: config.trustProxy,
+    callbackGuard: new CallbackGuard(config.callbackGuard),
     linkSecret: await sharedSecret(runtime.db, 'link_secret'),
     publicUrl: config.publicUrl,
     admin: { username: config.adminUser, password: adminPassword },

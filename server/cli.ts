@@ -6,6 +6,7 @@ import { JobRunner } from '../core/jobs/runner.ts';
 import { createMerchant, listMerchants, rotateApiKey } from '../core/merchants.ts';
 import { createMerchantInput } from '../core/api-schemas.ts';
 import { parseWith } from '../core/validation.ts';
+import { webhookUrlProblem } from '../core/webhook-target.ts';
 import { bootstrap } from './bootstrap.ts';
 import { parseFlags, str, UsageError, type FlagValues, type Flags } from './cli/args.ts';
 import { RECONCILE_USAGE, reconcileFlags, runReconcile } from './cli/reconcile.ts';
@@ -74,6 +75,9 @@ const COMMANDS: Record<string, Command> = {
       if (!name) throw new UsageError('--name is required');
       parseWith(createMerchantInput, { name, ...(webhookUrl ? { webhookUrl } : {}) });
       const config = loadConfig();
+      // Checked again on every delivery, after DNS (core/webhook-target.ts); here what needs no DNS.
+      const problem = webhookUrl ? webhookUrlProblem(webhookUrl, config.webhookAllowPrivate) : null;
+      if (problem) throw new UsageError(`--webhook-url ${problem}`);
       const runtime = await bootstrap({ ...config, simulateUnconfigured: false, logLevel: 'warn' });
       try {
         const { merchant, apiKey, webhookSecret } = await createMerchant(runtime.db, { name, webhookUrl: webhookUrl ?? null });
@@ -133,7 +137,7 @@ const COMMANDS: Record<string, Command> = {
       const config = loadConfig();
       const runtime = await bootstrap({ ...config, simulateUnconfigured: false });
       if (runtime.deps.registry.list().length === 0) runtime.logger.warn({}, 'no provider account is configured; this worker has nothing to retry');
-      const runner = new JobRunner(backgroundJobs(runtime.deps, `${hostname()}:${process.pid}:worker`), runtime.logger);
+      const runner = new JobRunner(backgroundJobs(runtime.deps, `${hostname()}:${process.pid}:worker`, config), runtime.logger);
       runner.start();
       runtime.logger.info({}, 'worker started');
       await new Promise<void>((resolve) => {

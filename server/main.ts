@@ -5,6 +5,7 @@ import v8 from 'node:v8';
 import { loadConfig, type AppConfig } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
 import { JobRunner } from '../core/jobs/runner.ts';
+import { providerProbeJob } from '../core/provider-health.ts';
 import { createApp } from './app.ts';
 import { BackgroundTasks } from './background.ts';
 import { appDeps, bootstrap, ensureDemoMerchant } from './bootstrap.ts';
@@ -48,7 +49,7 @@ async function serve(config: AppConfig, clustered: boolean): Promise<void> {
   // A cluster worker finds the database migrated, the demo merchant made and the password set.
   const runtime = await bootstrap(config, { migrate: !clustered });
   const { deps, logger } = runtime;
-  if (!clustered) await ensureDemoMerchant(runtime.db, config.demoApiKey);
+  if (!clustered) await ensureDemoMerchant(runtime.db, config.demoApiKey, runtime.secrets);
 
   const background = new BackgroundTasks();
   const app = createApp(await appDeps(config, runtime, background));
@@ -71,8 +72,12 @@ async function serve(config: AppConfig, clustered: boolean): Promise<void> {
     logger.info({ url: config.publicUrl, port: config.port, database: config.databaseUrl.split(':')[0] }, 'paygate listening');
   }
 
-  const runner = new JobRunner(backgroundJobs(deps, `${hostname()}:${process.pid}`), logger);
+  const runner = new JobRunner(backgroundJobs(deps, `${hostname()}:${process.pid}`, config), logger);
   if (!clustered && config.inlineWorker) runner.start();
+  // Every HTTP process probes its own registry's accounts (creates consult it): now, without holding
+  // up the listen, then every PAYGATE_PROBE_INTERVAL_SECONDS. Its timers are unref'd.
+  const probes = new JobRunner(config.probeIntervalMs > 0 ? [providerProbeJob(deps.registry, config.probeIntervalMs)] : [], logger);
+  probes.start();
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -86,6 +91,7 @@ async function serve(config: AppConfig, clustered: boolean): Promise<void> {
     const hardStop = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
     hardStop.unref();
     await closed;
+    await probes.stop();
     await runner.stop();
     await background.drain();
     await runtime.close();
@@ -113,13 +119,13 @@ async function primary(config: AppConfig): Promise<void> {
       [{ path: 'PAYGATE_WORKERS', message: 'needs PAYGATE_SIMULATORS=off and configured provider accounts' }],
     );
   }
-  await ensureDemoMerchant(runtime.db, config.demoApiKey);
+  await ensureDemoMerchant(runtime.db, config.demoApiKey, runtime.secrets);
   // appDeps makes up (and prints) the dashboard password when none is set: once, here, so every
   // worker takes the same one through its environment. It also creates the shared link secret.
   const { admin } = await appDeps(config, runtime, new BackgroundTasks());
   const workerEnv = admin ? { PAYGATE_ADMIN_PASSWORD: admin.password } : {};
 
-  const runner = new JobRunner(backgroundJobs(deps, `${hostname()}:${process.pid}`), logger);
+  const runner = new JobRunner(backgroundJobs(deps, `${hostname()}:${process.pid}`, config), logger);
 
   let stopping = false;
   let exitCode = 0;

@@ -6,13 +6,16 @@ import { AuthenticationError, GatewayError } from '../core/errors.ts';
 import { runningJobs, type JobHealth } from '../core/jobs/runner.ts';
 import type { Logger } from '../core/logger.ts';
 import type { CoreMetrics, ProviderOperation } from '../core/metrics.ts';
+import { CREDENTIALS_STATES, type CredentialsState } from '../core/provider-health.ts';
 
 export interface GatewayMetricsOptions {
   /** Read at scrape time for the outbox gauges. */
   db: Db;
   logger: Logger;
-  /** PAYGATE_METRICS_TOKEN: when set, GET /metrics wants `Authorization: Bearer <token>`; unset, it is open. */
+  /** PAYGATE_METRICS_TOKEN: when set, GET /metrics wants `Authorization: Bearer <token>`, from anywhere. */
   token?: string;
+  /** PAYGATE_METRICS_PUBLIC=true: without a token, answer every client (else loopback only). */
+  open?: boolean;
   /** Where job health comes from; by default every job runner started in this process. */
   jobs?: () => JobHealth[];
 }
@@ -47,6 +50,7 @@ export class GatewayMetrics implements CoreMetrics {
   private readonly db: Db;
   private readonly logger: Logger;
   private readonly token: Buffer | null;
+  private readonly open: boolean;
   private readonly jobs: () => JobHealth[];
 
   private readonly callbacks = new Counter({
@@ -66,6 +70,12 @@ export class GatewayMetrics implements CoreMetrics {
     help: 'Provider contract calls by operation; result is fault when the call threw (a decline is ok)',
     labelNames: ['provider', 'operation', 'result'] as const,
     buckets: CALL_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly providerCredentials = new Gauge({
+    name: 'paygate_provider_credentials',
+    help: 'Whether each provider account\'s credentials work, as its last probe or call found: 1 for the current state (ok, rejected, unreachable), 0 for the others; rejected means its payments answer provider_misconfigured',
+    labelNames: ['provider', 'account', 'state'] as const,
     registers: [this.registry],
   });
   private readonly outboxPending = new Gauge({
@@ -118,6 +128,7 @@ export class GatewayMetrics implements CoreMetrics {
     this.db = options.db;
     this.logger = options.logger;
     this.token = options.token ? digest(options.token) : null;
+    this.open = options.open ?? false;
     this.jobs = options.jobs ?? runningJobs;
   }
 
@@ -133,11 +144,18 @@ export class GatewayMetrics implements CoreMetrics {
     this.safely(() => this.providerCalls.observe({ provider, operation, result }, seconds));
   }
 
-  /** Whether a request may read the metrics: always without a token, else only with `Bearer <token>`. */
-  allows(authorization: string): boolean {
-    if (!this.token) return true;
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    return match !== null && timingSafeEqual(digest(match[1]!), this.token);
+  credentials(provider: string, account: string, state: CredentialsState): void {
+    // One series per state, the current one 1: an alert on {state="rejected"} == 1 needs no join.
+    this.safely(() => {
+      for (const s of CREDENTIALS_STATES) if (s !== 'unknown') this.providerCredentials.set({ provider, account, state: s }, s === state ? 1 : 0);
+    });
+  }
+
+  /** Whether a request may read the metrics (metricsAccess); `authorization` is its header. */
+  access(request: { authorization: string; socketAddress: string | undefined; forwarded: boolean }): MetricsAccess {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(request.authorization);
+    const tokenValid = this.token !== null && match !== null && timingSafeEqual(digest(match[1]!), this.token);
+    return metricsAccess({ token: this.token !== null, open: this.open }, { ...request, tokenValid });
   }
 
   /** The exposition text, with what is read at scrape time (outbox, jobs) brought up to date. */
@@ -238,17 +256,61 @@ async function withTimeout<T>(work: Promise<T>): Promise<T> {
   }
 }
 
+export type MetricsAccess = 'allow' | 'unauthorized' | 'forbidden';
+
 /**
- * GET /metrics in Prometheus text format. With PAYGATE_METRICS_TOKEN set, only a request carrying
- * `Authorization: Bearer <token>` is answered (401 otherwise); unset, the endpoint is open.
+ * Who may read /metrics (it shows business volume). With a token: whoever carries it, from
+ * anywhere, and nobody else (401). Without: everyone when PAYGATE_METRICS_PUBLIC=true, else only
+ * a client on this machine (403 for the rest). "On this machine" is the TCP peer, never a header a
+ * client writes, and a request that came through a proxy (it carries X-Forwarded-For, Forwarded
+ * or X-Real-IP) is not local even when the proxy itself is on loopback: behind a reverse proxy on
+ * the same host every request arrives from 127.0.0.1.
+ */
+export function metricsAccess(
+  policy: { token: boolean; open: boolean },
+  request: { tokenValid: boolean; socketAddress: string | undefined; forwarded: boolean },
+): MetricsAccess {
+  if (policy.token) return request.tokenValid ? 'allow' : 'unauthorized';
+  if (policy.open) return 'allow';
+  return isLoopback(request.socketAddress) && !request.forwarded ? 'allow' : 'forbidden';
+}
+
+/** 127.0.0.0/8, ::1, and 127.x as an IPv4-mapped IPv6 address (a dual-stack socket's view of it). */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const a = address.toLowerCase();
+  if (a === '::1' || a === '0:0:0:0:0:0:0:1') return true;
+  const v4 = a.startsWith('::ffff:') ? a.slice('::ffff:'.length) : a;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+const PROXY_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'];
+
+/**
+ * GET /metrics in Prometheus text format, answered as metricsAccess decides: with
+ * PAYGATE_METRICS_TOKEN set, only `Authorization: Bearer <token>` (401 otherwise); without, only
+ * loopback clients (403 otherwise) unless PAYGATE_METRICS_PUBLIC=true.
  */
 export function metricsRoutes(deps: { metrics?: GatewayMetrics }): Router {
   const router = new Router();
   router.get('/metrics', async (ctx) => {
     const { metrics } = deps;
     if (!metrics) throw new GatewayError('not_found', 'Metrics are not enabled in this process', { httpStatus: 404 });
-    if (!metrics.allows(ctx.get('authorization'))) {
+    const access = metrics.access({
+      authorization: ctx.get('authorization'),
+      // The socket's peer, not ctx.ip (which PAYGATE_TRUST_PROXY takes from X-Forwarded-For).
+      socketAddress: ctx.req.socket.remoteAddress,
+      forwarded: PROXY_HEADERS.some((name) => ctx.get(name) !== ''),
+    });
+    if (access === 'unauthorized') {
       throw new AuthenticationError('A valid metrics token is required (Authorization: Bearer <PAYGATE_METRICS_TOKEN>)');
+    }
+    if (access === 'forbidden') {
+      throw new GatewayError(
+        'forbidden',
+        'Metrics are answered only to clients on this machine; set PAYGATE_METRICS_TOKEN (or PAYGATE_METRICS_PUBLIC=true) to read them from elsewhere',
+        { httpStatus: 403 },
+      );
     }
     ctx.body = await metrics.render();
     ctx.set('Content-Type', metrics.registry.contentType);

@@ -19,7 +19,8 @@ export function webhookDeliveryJob(
   const timeoutMs = options.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
   // The lease must outlast one delivery with room to write its outcome.
   const leaseMs = Math.max(WEBHOOK_LEASE_MS, timeoutMs + 30_000);
-  const fetchImpl = options.fetchImpl ?? fetch;
+  // Unset: the address-checked transport of core/webhook-target.ts.
+  const fetchImpl = options.fetchImpl;
   return {
     name: 'webhook-delivery',
     intervalMs: options.intervalMs ?? 5_000,

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { AlipaySdk } from 'alipay-sdk';
-import { ProviderUnavailableError, ValidationError } from '../../core/errors.ts';
+import { isCredentialsRejection, ProviderUnavailableError, ValidationError } from '../../core/errors.ts';
+import { probeOrderNo } from '../../core/provider-health.ts';
 import type { Logger } from '../../core/logger.ts';
 import type {
   CallbackEnvelope,
@@ -12,6 +13,7 @@ import type {
   CreatePaymentInput,
   CreatePaymentResult,
   PaymentProvider,
+  ProbeResult,
   ProviderCapability,
   QueryInput,
   QueryResult,
@@ -19,7 +21,7 @@ import type {
   RefundResult,
   ReplyKind,
 } from '../../core/payment-provider.ts';
-import { MAX_EXPIRY_MS, beijingTime, cleanSubject, notifyFacts, queryFacts, toTotalAmount, withoutEmpty } from './codec.ts';
+import { MAX_EXPIRY_MS, TOTAL_AMOUNT_MAX_MINOR, beijingTime, cleanSubject, notifyFacts, queryFacts, toTotalAmount, withoutEmpty } from './codec.ts';
 import type { AlipaySettings } from './config.ts';
 import { validateKeys } from './keys.ts';
 
@@ -38,6 +40,20 @@ function parsedOrText(pem: string, parse: (pem: string) => KeyObject): KeyObject
   }
 }
 
+/**
+ * Gateway answers that refuse the app rather than the request (§5 table): a request signature that
+ * fails against the app public key Alipay holds (a wrong privateKey), an app id it does not know, an
+ * app without the permission. Which sub_codes the real gateway uses beyond these is UNVERIFIED.
+ */
+export const CREDENTIAL_SUB_CODES_UNVERIFIED: ReadonlySet<string> = new Set(['isv.invalid-signature', 'isv.invalid-app-id', 'isv.insufficient-isv-permissions']);
+
+/**
+ * SDK errors that prove the keys wrong (§1.11): its answer fails our alipayPublicKey (验签失败: the
+ * key is not this app's Alipay key, or the gateway signed for a stranger because it does not know
+ * the app id), or the gateway refused us at HTTP level (401/403; UNVERIFIED for Alipay).
+ */
+const CREDENTIAL_SDK_ERRORS = [/^(支付宝响应)?验签失败/, /^HTTP 请求错误, status: 40[13]\b/];
+
 const decodeHtml = (text: string) => text.replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'");
 
 /**
@@ -51,6 +67,11 @@ export class AlipayProvider implements PaymentProvider {
   readonly currencies: readonly string[];
   // §3.6: Alipay retries for ~25 h; "success" is said once the notify is recorded and applied.
   readonly ackAfter = 'applied' as const;
+  /**
+   * An async notify is a form of some 30 short fields plus the signature, 1-3 KB; the list fields
+   * (fund_bill_list, voucher_detail_list) and passback_params can add a few KB. Twice the most seen.
+   */
+  readonly maxCallbackBytes = 16 * 1024;
   readonly refundIdempotent = true; // out_request_no (§5.2)
   private readonly sdk: AlipaySdk;
   private readonly urls: CallbackUrls;
@@ -81,6 +102,11 @@ export class AlipayProvider implements PaymentProvider {
     config.alipayPublicKey = parsedOrText(this.sdk.config.alipayPublicKey, createPublicKey);
     this.currencies = settings.currencies;
     this.urls = urls;
+  }
+
+  /** §6: total_amount ≤ 100000000.00 whatever the method. */
+  maxAmount(): number {
+    return TOTAL_AMOUNT_MAX_MINOR;
   }
 
   async create({ order }: CreatePaymentInput): Promise<CreatePaymentResult> {
@@ -166,14 +192,37 @@ export class AlipayProvider implements PaymentProvider {
     } catch (err) {
       // Transport errors, HTTP ≠ 200, a bad response signature (§1.11): the outcome is unknown. The
       // SDK's messages can quote the response (buyer ids, amounts): only their first words are kept.
-      const short = String((err as Error).message ?? '').split(/[,，:：{]/)[0]!.slice(0, 80);
-      throw new ProviderUnavailableError(`Alipay ${method}: ${(err as Error).name} ${short}`.trim());
+      const message = String((err as Error).message ?? '');
+      const short = message.split(/[,，:：{]/)[0]!.slice(0, 80);
+      const credentialsRejected = CREDENTIAL_SDK_ERRORS.some((re) => re.test(message));
+      throw new ProviderUnavailableError(`Alipay ${method}: ${(err as Error).name} ${short}`.trim(), undefined, { credentialsRejected });
     }
   }
 
   /** §1.11: 20000 / isp.unknow-error / ACQ.SYSTEM_ERROR mean "unknown": a fault to retry, not an answer. */
   private unknown(method: string, r: SdkResult): never {
-    throw new ProviderUnavailableError(`Alipay ${method} answered ${r.code} ${r.subCode ?? ''} ${r.subMsg ?? r.msg ?? ''}`.trim());
+    // sub_msg of isv.invalid-signature quotes the signed string, never a key; the code alone says enough.
+    const refused = CREDENTIAL_SUB_CODES_UNVERIFIED.has(r.subCode ?? '');
+    const detail = refused ? `${r.code} ${r.subCode}: the gateway refuses this app's credentials` : `${r.code} ${r.subCode ?? ''} ${r.subMsg ?? r.msg ?? ''}`;
+    throw new ProviderUnavailableError(`Alipay ${method} answered ${detail}`.trim(), undefined, { credentialsRejected: refused });
+  }
+
+  /**
+   * trade.query for a made-up out_trade_no (§5.1). ACQ.TRADE_NOT_EXIST, or any signed business answer,
+   * proves the app id and both keys; an answer refusing the app, or one that fails our
+   * alipayPublicKey, proves them wrong; a transport fault or 20000 says nothing about them.
+   */
+  async probe(): Promise<ProbeResult> {
+    let r: SdkResult;
+    try {
+      r = await this.exec('alipay.trade.query', { out_trade_no: probeOrderNo() });
+    } catch (err) {
+      if (isCredentialsRejection(err)) return { status: 'rejected', reason: err.message };
+      return { status: 'unreachable', reason: (err as Error).message };
+    }
+    if (CREDENTIAL_SUB_CODES_UNVERIFIED.has(r.subCode ?? '')) return { status: 'rejected', reason: `alipay.trade.query answered ${r.code} ${r.subCode}: the gateway refuses this app's credentials` };
+    if (this.isUnknown(r)) return { status: 'unreachable', reason: `alipay.trade.query answered ${r.code} ${r.subCode ?? ''}`.trim() };
+    return { status: 'ok' };
   }
 
   private isUnknown(r: SdkResult): boolean {

@@ -13,10 +13,13 @@ export const MAX_EXPIRY_MS = 15 * 86_400_000;
 export const SUBJECT_MAX = 256;
 const AMOUNT = /^\d+(?:\.\d{1,2})?$/;
 
+/** §6: total_amount is at most 100000000.00 (in minor units of a two-decimal currency). */
+export const TOTAL_AMOUNT_MAX_MINOR = 10_000_000_000;
+
 /** 79900 → "799.00"; refuses what Alipay cannot take ([0.01, 100000000], §6). */
 export function toTotalAmount(minor: number, currency: string, path = 'amount'): string {
   const text = toDecimalString(minor, currency);
-  if (minor < 1 || minor > 10_000_000_000) throw ValidationError.field(path, 'Alipay takes 0.01 to 100000000.00');
+  if (minor < 1 || minor > TOTAL_AMOUNT_MAX_MINOR) throw ValidationError.field(path, 'Alipay takes 0.01 to 100000000.00');
   return text.includes('.') ? text : `${text}.00`;
 }
 

@@ -10,6 +10,7 @@ import type {
   CreatePaymentInput,
   CreatePaymentResult,
   PaymentProvider,
+  ProbeResult,
   ProviderCapability,
   QueryInput,
   QueryResult,
@@ -17,9 +18,10 @@ import type {
   RefundResult,
   ReplyKind,
 } from '../../core/payment-provider.ts';
+import { probeOrderNo } from '../../core/provider-health.ts';
 import { refundPlan } from './card-actions.ts';
 import { EcpayClient, EcpayFault, PATHS } from './client.ts';
-import { atmDeadline, callbackFacts, checkoutFields, parseForm, queryFacts, TRADE_PAID, URL_MAX } from './codec.ts';
+import { AMOUNT_LIMITS, atmDeadline, callbackFacts, checkoutFields, parseForm, queryFacts, TRADE_PAID, URL_MAX } from './codec.ts';
 import type { EcpaySettings } from './config.ts';
 import { checkMacMatches, withCheckMac } from './crypto.ts';
 import { taipeiMinuteOfDay } from './time.ts';
@@ -46,6 +48,8 @@ export class EcpayProvider implements PaymentProvider {
   // §5.1: ECPay re-sends until it reads `1|OK` (at most 4 more times), so `1|OK` is said only once
   // the notice is recorded and applied; before that, it is better heard again than lost.
   readonly ackAfter = 'applied' as const;
+  /** ReturnURL / PaymentInfoURL / OrderResultURL posts are forms of at most ~25 short fields: ~1 KB. */
+  readonly maxCallbackBytes = 8 * 1024;
   // DoAction has no refund number of ours to key on (§10.1): a repeat would refund twice.
   readonly refundIdempotent = false;
   private readonly client: EcpayClient;
@@ -67,6 +71,12 @@ export class EcpayProvider implements PaymentProvider {
     this.methods = settings.methods;
     // DoAction (§10) is for cards only and needs the card check code to read the card's state (§9).
     this.capabilities = new Set<ProviderCapability>(settings.methods.includes('card') && settings.creditCheckCode ? ['refund'] : []);
+  }
+
+  /** §11.1 per-method maximum (whole TWD in AMOUNT_LIMITS, here in minor units). */
+  maxAmount(currency: string, method: string): number | undefined {
+    if (currency !== 'TWD' || (method !== 'card' && method !== 'atm')) return undefined;
+    return AMOUNT_LIMITS[method].max * 100;
   }
 
   /** §3: every field and its CheckMacValue, for the buyer's browser to POST to AioCheckOut. */
@@ -130,6 +140,21 @@ export class EcpayProvider implements PaymentProvider {
     if (kind === 'ack') return { status: 200, contentType: 'text/plain; charset=utf-8', body: '1|OK' };
     if (kind === 'retry') return { status: 503, contentType: 'text/plain; charset=utf-8', body: '0|TryAgainLater' };
     return { status: 400, contentType: 'text/plain; charset=utf-8', body: '0|Rejected' };
+  }
+
+  /**
+   * QueryTradeInfo for a made-up MerchantTradeNo (§8): "not found" proves nothing is wrong (signed,
+   * it proves the keys; unsigned, see UNSIGNED_NOT_FOUND_ACCEPTED_UNVERIFIED); ECPay refusing our
+   * CheckMacValue, or an answer whose MAC fails under our keys, proves them wrong.
+   */
+  async probe(): Promise<ProbeResult> {
+    try {
+      await this.client.queryTradeInfo(probeOrderNo());
+      return { status: 'ok' };
+    } catch (err) {
+      if (err instanceof EcpayFault && (err.kind === 'rejected' || err.kind === 'bad_mac')) return { status: 'rejected', reason: err.message };
+      return { status: 'unreachable', reason: (err as Error).message };
+    }
   }
 
   async query({ order }: QueryInput): Promise<QueryResult> {

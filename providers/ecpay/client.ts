@@ -8,8 +8,14 @@ import { checkMacMatches, withCheckMac } from './crypto.ts';
  * are ProviderUnavailableErrors (core retries later) and never carry HashKey, HashIV or the check code.
  */
 
-export type EcpayFaultKind = 'transport' | 'throttled' | 'bad_mac' | 'protocol';
+export type EcpayFaultKind = 'transport' | 'throttled' | 'bad_mac' | 'rejected' | 'protocol';
 
+/**
+ * `rejected`: ECPay refused our request's CheckMacValue (or does not know the MerchantID), which only
+ * a wrong HashKey / HashIV / MerchantID explains for requests as plain as ours: core marks the
+ * account rejected. `bad_mac` (an answer whose MAC fails) is left out for calls: one order's answer
+ * may trip over ECPay's URL-encoding quirks (§4.4); a probe counts it.
+ */
 export class EcpayFault extends ProviderUnavailableError {
   constructor(
     readonly kind: EcpayFaultKind,
@@ -17,8 +23,24 @@ export class EcpayFault extends ProviderUnavailableError {
     message: string,
     cause?: unknown,
   ) {
-    super(`ECPay ${service}: ${message}`, cause);
+    super(`ECPay ${service}: ${message}`, cause, { credentialsRejected: kind === 'rejected' });
   }
+}
+
+/**
+ * How ECPay answers a query whose CheckMacValue fails is UNVERIFIED (§8.2, §16): its AioCheckOut
+ * error page says `10200073` "CheckMacValue Error." (§3.6), so an unsigned answer carrying that code
+ * or text is read as "credentials refused".
+ */
+export const CHECK_MAC_ERROR_CODE_UNVERIFIED = '10200073';
+export const CHECK_MAC_ERROR_TEXT_UNVERIFIED = /CheckMacValue\s*Error/i;
+
+function refusesMac(fields: Record<string, string>): boolean {
+  return (
+    fields.TradeStatus === CHECK_MAC_ERROR_CODE_UNVERIFIED ||
+    fields.RtnCode === CHECK_MAC_ERROR_CODE_UNVERIFIED ||
+    CHECK_MAC_ERROR_TEXT_UNVERIFIED.test(fields.RtnMsg ?? '')
+  );
 }
 
 export const PATHS = {
@@ -97,6 +119,7 @@ export class EcpayClient {
     if (!fields) throw new EcpayFault('protocol', service, 'the answer is not name=value pairs');
     if (fields.CheckMacValue === undefined) {
       if (UNSIGNED_NOT_FOUND_ACCEPTED_UNVERIFIED && fields.TradeStatus === TRADE_NOT_FOUND) return null;
+      if (refusesMac(fields)) throw new EcpayFault('rejected', service, 'ECPay refused the request\'s CheckMacValue: HashKey, HashIV or MerchantID do not match the account');
       throw new EcpayFault('protocol', service, 'the answer carries no CheckMacValue');
     }
     if (!checkMacMatches(fields, this.settings)) throw new EcpayFault('bad_mac', service, 'the answer failed its CheckMacValue check');
@@ -123,6 +146,9 @@ export class EcpayClient {
       throw new EcpayFault('protocol', service, 'the answer is not JSON');
     }
     const value = answer?.RtnValue;
+    if (typeof answer?.RtnMsg === 'string' && CHECK_MAC_ERROR_TEXT_UNVERIFIED.test(answer.RtnMsg)) {
+      throw new EcpayFault('rejected', service, 'ECPay refused the request\'s CheckMacValue: HashKey, HashIV or MerchantID do not match the account');
+    }
     if (typeof answer?.RtnMsg === 'string' && answer.RtnMsg !== '') throw new EcpayFault('protocol', service, `refused: ${answer.RtnMsg.slice(0, 100)}`);
     if (!value || typeof value !== 'object') throw new EcpayFault('protocol', service, 'the answer has no RtnValue');
     const whole = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : typeof v === 'string' && /^\d{1,12}$/.test(v) ? Number(v) : Number.NaN);

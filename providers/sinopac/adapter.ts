@@ -11,6 +11,7 @@ import type {
   ListTransactionsInput,
   PaymentFacts,
   PaymentProvider,
+  ProbeResult,
   ProviderCapability,
   QueryInput,
   QueryResult,
@@ -18,8 +19,11 @@ import type {
   RefundResult,
   ReplyKind,
 } from '../../core/payment-provider.ts';
-import { SinopacClient, SinopacStatusError } from './client.ts';
+import { probeOrderNo } from '../../core/provider-health.ts';
+import { SinopacClient, SinopacFault, SinopacStatusError } from './client.ts';
 import {
+  AMOUNT_MAX_UNVERIFIED,
+  ATM_MAX_AMOUNT_UNVERIFIED,
   atmInstructions,
   cleanText,
   endOfTaipeiDay,
@@ -41,6 +45,15 @@ const NO_DATA = /查無/;
  * token is stored, acknowledged, and exchanged through OrderPayQuery, whose signed answer alone says
  * what happened.
  */
+/**
+ * How long a PayToken the bank said it does not know is answered from memory. UNVERIFIED: the spec
+ * does not say whether a token can be unknown to OrderPayQuery for a moment after the bank sends it;
+ * 10 minutes bounds the damage if so (the row is kept and a redelivery after that is asked again).
+ */
+export const UNKNOWN_TOKEN_TTL_MS = 10 * 60_000;
+/** At most this many unknown tokens are remembered per account (a few MB at worst). */
+const UNKNOWN_TOKENS_KEPT = 10_000;
+
 export class SinopacProvider implements PaymentProvider {
   readonly id = 'sinopac';
   // No 'cancel': nothing at the bank closes an unpaid order (an ATM account runs until its
@@ -63,6 +76,18 @@ export class SinopacProvider implements PaymentProvider {
   ) {
     this.client = new SinopacClient(settings, fetchImpl);
     this.urls = urls;
+  }
+
+  /**
+   * The bank's notify is `{"ShopNo","PayToken"}` and its browser return a short form (§6): a few
+   * hundred bytes. 4 KB leaves room for fields the bank may add; anything larger is not the bank.
+   */
+  readonly maxCallbackBytes = 4 * 1024;
+
+  /** §7.1: ATM ≤ NT$30,000; any order ≤ 9 digits of 1/100 NTD (both UNVERIFIED, see codec.ts). */
+  maxAmount(currency: string, method: string): number | undefined {
+    if (currency !== 'TWD') return undefined;
+    return method === 'atm' ? ATM_MAX_AMOUNT_UNVERIFIED : AMOUNT_MAX_UNVERIFIED;
   }
 
   async create({ order }: CreatePaymentInput): Promise<CreatePaymentResult> {
@@ -113,10 +138,17 @@ export class SinopacProvider implements PaymentProvider {
     return { dedupeKey: fields.PayToken, headers: { 'content-type': request.contentType } };
   }
 
-  /** The callback proves nothing by itself: the facts come from the bank's signed OrderPayQuery answer. */
+  /**
+   * The callback proves nothing by itself: the facts come from the bank's signed OrderPayQuery answer.
+   * A token the bank said it does not know is not asked about again for a while (a forger repeating
+   * one made-up token in many bodies costs one bank call, not one each); a token that verified, or
+   * one the bank could not be asked about, is never cached.
+   */
   async verifyCallback(request: CallbackRequest): Promise<CallbackVerification> {
     const { PayToken } = this.fields(request);
     this.inspectCallback(request);
+    const known = this.unknownTokens.get(PayToken!);
+    if (known !== undefined && known > Date.now()) return { verified: false, reason: 'OrderPayQuery: the bank did not know this PayToken when last asked', cached: true };
     try {
       const response = await this.client.call('OrderPayQuery', { ShopNo: this.settings.ShopNo, PayToken });
       const facts = payQueryFacts(response);
@@ -124,14 +156,42 @@ export class SinopacProvider implements PaymentProvider {
       return { verified: true, facts };
     } catch (err) {
       // The bank answered, signed, that it does not know this token: nothing to apply.
-      if (err instanceof SinopacStatusError) return { verified: false, reason: `OrderPayQuery: ${err.description}` };
+      if (err instanceof SinopacStatusError) {
+        this.rememberUnknown(PayToken!);
+        return { verified: false, reason: `OrderPayQuery: ${err.description}` };
+      }
       throw err;
     }
+  }
+
+  /** Tokens the bank said it does not know, with when to forget them (oldest first, bounded). */
+  private readonly unknownTokens = new Map<string, number>();
+
+  private rememberUnknown(token: string): void {
+    this.unknownTokens.delete(token);
+    this.unknownTokens.set(token, Date.now() + UNKNOWN_TOKEN_TTL_MS);
+    while (this.unknownTokens.size > UNKNOWN_TOKENS_KEPT) this.unknownTokens.delete(this.unknownTokens.keys().next().value!);
   }
 
   reply(kind: ReplyKind): CallbackReply {
     if (kind === 'ack') return { status: 200, contentType: 'application/json', body: '{"Status":"S"}' };
     return { status: kind === 'retry' ? 503 : 400, contentType: 'application/json', body: '{"Status":"F"}' };
+  }
+
+  /**
+   * OrderQuery for a made-up OrderNo (§7.3). Any answer that decrypts and whose Sign checks, even
+   * Status F ("no data"), proves both the KeyID and the four hash values; a refusal or an answer our
+   * keys cannot read proves them wrong; anything else says nothing about them.
+   */
+  async probe(): Promise<ProbeResult> {
+    try {
+      await this.client.call('OrderQuery', { ShopNo: this.settings.ShopNo, OrderNo: probeOrderNo() });
+      return { status: 'ok' };
+    } catch (err) {
+      if (err instanceof SinopacStatusError) return { status: 'ok' };
+      if (err instanceof SinopacFault && (err.credentialsRejected || err.kind === 'bad_sign')) return { status: 'rejected', reason: err.message };
+      return { status: 'unreachable', reason: (err as Error).message };
+    }
   }
 
   async query({ order }: QueryInput): Promise<QueryResult> {

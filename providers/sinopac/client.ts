@@ -9,14 +9,26 @@ import { splitDescription } from './codec.ts';
  */
 export type SinopacFaultKind = 'transport' | 'rejected' | 'bad_sign' | 'protocol';
 
+/**
+ * Which faults prove the bank refused this shop's credentials (core marks the account rejected):
+ * `rejected` is a gateway-level refusal (§6.2: wrong KeyID, a message it could not decrypt or whose
+ * Sign failed, an unknown ShopNo; its exact shape and codes are UNVERIFIED), HTTP 401/403 (§2), or a
+ * refused Nonce. Whether the bank also refuses this way for something transient (a stale nonce) is
+ * UNVERIFIED: a probe that succeeds clears the verdict. `bad_sign` is left out: one answer whose
+ * Sign fails may be a quirk of that order's values, not the keys.
+ */
+export const CREDENTIAL_FAULT_KINDS_UNVERIFIED: ReadonlySet<SinopacFaultKind> = new Set(['rejected']);
+
 export class SinopacFault extends ProviderUnavailableError {
   constructor(
     readonly kind: SinopacFaultKind,
     readonly service: string,
     message: string,
     cause?: unknown,
+    /** Overrides CREDENTIAL_FAULT_KINDS_UNVERIFIED for this fault. */
+    credentialsRejected = CREDENTIAL_FAULT_KINDS_UNVERIFIED.has(kind),
   ) {
-    super(`SinoPac ${service}: ${message}`, cause);
+    super(`SinoPac ${service}: ${message}`, cause, { credentialsRejected });
   }
 }
 
@@ -107,7 +119,8 @@ export class SinopacClient {
     try {
       plain = JSON.parse(decryptMessage(answer.Message, this.hashId, answer.Nonce)) as Json;
     } catch (err) {
-      throw new SinopacFault('protocol', service, 'the answer could not be decrypted', err);
+      // AES with another key fails its padding check (or yields no JSON): the bank holds other keys.
+      throw new SinopacFault('protocol', service, 'the answer could not be decrypted', err, true);
     }
     if (!signMatches(sign(plain, answer.Nonce, this.hashId), answer.Sign)) {
       throw new SinopacFault('bad_sign', service, 'the answer failed its Sign check');

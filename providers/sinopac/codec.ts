@@ -12,6 +12,8 @@ export const SINOPAC_BANK_CODE = '807';
 export const SUCCESS_DESCRIPTION = 'S0000 – 處理成功';
 /** §7.1: ATM orders ≤ NT$30,000 (single source: UNVERIFIED, kept as a named limit). */
 export const ATM_MAX_AMOUNT_UNVERIFIED = 3_000_000;
+/** §7.1 / §10: `Amount` has at most 9 digits (NT$9,999,999.99; single source S1: UNVERIFIED). */
+export const AMOUNT_MAX_UNVERIFIED = 999_999_999;
 /** §7.1: PrdtName ≤ 60, counted in UTF-8 bytes to be safe (the unit is UNVERIFIED). */
 export const PRDT_NAME_MAX_BYTES = 60;
 
@@ -64,6 +66,19 @@ export function cleanText(text: string, maxBytes: number): string {
   return out.trim();
 }
 
+/**
+ * PrdtName is required (§7.1), and compact() drops a top-level "0": a subject or item called "0",
+ * or one with nothing printable left after cleaning, would leave the field out and the bank refuse
+ * the order. The first name that survives both is used, else the order number.
+ */
+export function prdtName(order: Pick<OrderSnapshot, 'subject' | 'items' | 'orderNo'>): string {
+  for (const candidate of [order.subject, ...order.items.map((i) => i.name)]) {
+    const name = cleanText(candidate.replace(/[\p{C}]/gu, ' '), PRDT_NAME_MAX_BYTES);
+    if (Object.keys(compact({ name })).length === 1) return name;
+  }
+  return order.orderNo;
+}
+
 /** §4/§6.3: no null, empty or zero top-level field is ever sent (whether zeros are signed is UNVERIFIED). */
 export function compact(message: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -85,7 +100,7 @@ export function orderCreateMessage(order: OrderSnapshot, settings: SinopacSettin
   if (!Number.isSafeInteger(order.amount) || order.amount <= 0 || String(order.amount).length > 9) {
     throw ValidationError.field('amount', 'SinoPac takes 1 to 999,999,999 (1/100 NTD)');
   }
-  const name = cleanText(order.subject, PRDT_NAME_MAX_BYTES) || cleanText(order.items[0]?.name ?? '', PRDT_NAME_MAX_BYTES) || order.orderNo;
+  const name = prdtName(order);
   const base = {
     ShopNo: settings.ShopNo,
     OrderNo: order.orderNo,

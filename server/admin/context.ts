@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { errorSummary, isConnectionError } from '../../core/db.ts';
 import { GatewayError, type ErrorDetail } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { Db } from '../../core/db.ts';
+import { isRevoked } from './revoked-sessions.ts';
 import type { AdminAuth, AdminSession } from './session.ts';
 import { renderErrorPage } from './views/login.ts';
 import { page, type Flash, type PageInput } from './views/layout.ts';
@@ -11,6 +13,8 @@ export interface AdminState {
   session: AdminSession | null;
   /** This session's CSRF token ('' when signed out). */
   csrf: string;
+  /** Cookies carry `Secure`: the request came over TLS, or PAYGATE_PUBLIC_URL is https. */
+  secureCookies?: boolean;
 }
 
 export type AdminContext = Koa.ParameterizedContext<AdminState>;
@@ -41,12 +45,29 @@ export function securityHeaders(): Koa.Middleware {
   };
 }
 
+/**
+ * Behind a TLS-terminating proxy that paygate does not trust (PAYGATE_TRUST_PROXY=false), ctx.secure
+ * is false although the browser speaks https: a public URL in https says the same, so the cookies
+ * get `Secure` then too (and a browser never sends them over plain http).
+ */
+export function cookiePolicy(publicUrl: string | undefined): Koa.Middleware<AdminState> {
+  const httpsOrigin = typeof publicUrl === 'string' && /^https:/i.test(publicUrl);
+  return async (ctx, next) => {
+    ctx.state.secureCookies = ctx.secure || httpsOrigin;
+    // The cookies module refuses `secure` on a connection it does not see as encrypted.
+    if (ctx.state.secureCookies) ctx.cookies.secure = true;
+    await next();
+  };
+}
+
+const secureOf = (ctx: Koa.Context): boolean => ctx.secure || (ctx.state as Partial<AdminState>).secureCookies === true;
+
 export function cookieOptions(ctx: Koa.Context, maxAgeMs: number) {
-  return { httpOnly: true, sameSite: 'strict' as const, path: COOKIE_PATH, maxAge: maxAgeMs, secure: ctx.secure, overwrite: true };
+  return { httpOnly: true, sameSite: 'strict' as const, path: COOKIE_PATH, maxAge: maxAgeMs, secure: secureOf(ctx), overwrite: true };
 }
 
 export function clearCookie(ctx: Koa.Context, name: string): void {
-  ctx.cookies.set(name, null, { path: COOKIE_PATH, httpOnly: true, sameSite: 'strict', overwrite: true });
+  ctx.cookies.set(name, null, { path: COOKIE_PATH, httpOnly: true, sameSite: 'strict', secure: secureOf(ctx), overwrite: true });
 }
 
 export function userOf(ctx: AdminContext): { name: string; csrf: string } | undefined {
@@ -84,10 +105,14 @@ export function safeNext(value: unknown): string {
   return typeof value === 'string' && /^\/admin(?:[/?#]|$)/.test(value) && !/[\\\s]/.test(value) && !value.startsWith('//') ? value : '/admin';
 }
 
-/** Reads the session; without one, pages send the browser to the login (with the way back). */
-export function sessionGate(auth: AdminAuth, now: () => Date): Koa.Middleware<AdminState> {
+/**
+ * Reads the session (a signed-out one is none: its revocation is in the database, so every process
+ * refuses it at once); without one, pages send the browser to the login (with the way back).
+ */
+export function sessionGate(auth: AdminAuth, deps: { db: Db; now: () => Date }): Koa.Middleware<AdminState> {
   return async (ctx, next) => {
-    const session = auth.readSession(ctx.cookies.get(SESSION_COOKIE), now());
+    let session = auth.readSession(ctx.cookies.get(SESSION_COOKIE), deps.now());
+    if (session && (await isRevoked(deps.db, session.sid))) session = null;
     ctx.state.session = session;
     ctx.state.csrf = session ? auth.csrfToken(session) : '';
     if (!session && !PUBLIC_PATHS.has(ctx.path)) {

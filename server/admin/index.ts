@@ -1,17 +1,19 @@
 import Router from '@koa/router';
 import bodyParser from 'koa-bodyparser';
 import type { CoreDeps } from '../../core/deps.ts';
-import { csrfGate, htmlErrors, securityHeaders, sessionGate, type AdminState } from './context.ts';
+import { cookiePolicy, csrfGate, htmlErrors, securityHeaders, sessionGate, type AdminState } from './context.ts';
 import { actionRoutes } from './routes/actions.ts';
 import { authRoutes } from './routes/auth.ts';
 import { orderRoutes } from './routes/orders.ts';
 import { refundRoutes } from './routes/refund.ts';
 import { AdminAuth } from './session.ts';
-import { LoginThrottle } from './throttle.ts';
+import { LoginThrottle, type LoginThrottleOptions } from './throttle.ts';
 
 export interface AdminOptions {
   username: string;
   password: string;
+  /** Sign-in throttle limits (server/admin/throttle.ts DEFAULT_THROTTLE when left out). */
+  throttle?: Partial<LoginThrottleOptions>;
 }
 
 /**
@@ -20,16 +22,17 @@ export interface AdminOptions {
  * → CSRF check on every POST but the login → the route. Unknown /admin paths get the dashboard's
  * own 404 page (behind the login too).
  */
-export function adminRoutes(deps: CoreDeps, options: AdminOptions, secret: string): Router {
+export function adminRoutes(deps: CoreDeps & { publicUrl?: string }, options: AdminOptions, secret: string): Router {
   const auth = new AdminAuth(options, secret);
-  const throttle = new LoginThrottle();
+  const throttle = new LoginThrottle(options.throttle);
   const router = new Router<AdminState>();
   // Router middleware runs only when a route matched; the catch-all at the end makes every /admin path match.
   router.use(
     securityHeaders(),
     htmlErrors(deps.logger),
+    cookiePolicy(deps.publicUrl),
     bodyParser({ enableTypes: ['form'], formLimit: '32kb' }),
-    sessionGate(auth, deps.now),
+    sessionGate(auth, deps),
     csrfGate(auth),
   );
   authRoutes(router, deps, auth, throttle);

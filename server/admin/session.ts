@@ -25,8 +25,9 @@ function sameBytes(a: Buffer, b: Buffer): boolean {
  * Stateless sessions for the dashboard. The cookie is `payload.mac`, HMAC-SHA256 under a key every
  * server process derives alike from the installation's shared secret and the configured
  * credentials (so any process behind the port accepts any other's cookie, and a new password logs
- * everyone out). Nothing is kept in memory;
- * logging out removes the cookie from the browser, and the expiry bounds a copied cookie.
+ * everyone out). Nothing is kept in memory. Signing out removes the cookie from the browser and
+ * records its session id as revoked in the database (server/admin/revoked-sessions.ts), so a copy
+ * of the cookie stops working at once in every process; the expiry bounds everything else.
  */
 export class AdminAuth {
   private readonly key: Buffer;

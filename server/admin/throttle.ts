@@ -1,57 +1,133 @@
+export interface LoginThrottleOptions {
+  /** Per client address: failures within `windowMs` of the first one before that address is refused for the rest of it. */
+  maxFailures: number;
+  windowMs: number;
+  /** Bound on the addresses and account names remembered (memory under a flood of them). */
+  maxEntries: number;
+  /** Per account (the user name tried): failures in a row that cost nothing... */
+  accountFreeFailures: number;
+  /** ...then each further try waits this long after the last failure, doubled per failure... */
+  accountBaseDelayMs: number;
+  /** ...up to this; an account's count is forgotten `windowMs` after its last failure. */
+  accountMaxDelayMs: number;
+  /** Every failure counts here: this many within the last `windowMs` and every sign-in waits. */
+  globalMaxFailures: number;
+}
+
+export const DEFAULT_THROTTLE: LoginThrottleOptions = {
+  maxFailures: 5,
+  windowMs: 15 * 60_000,
+  maxEntries: 10_000,
+  accountFreeFailures: 3,
+  accountBaseDelayMs: 1_000,
+  accountMaxDelayMs: 60_000,
+  globalMaxFailures: 100,
+};
+
+/** Why a sign-in is refused before its password is even looked at, and for how long. */
+export interface Refusal {
+  scope: 'address' | 'account' | 'global';
+  waitMs: number;
+}
+
 /**
- * Failed dashboard logins per client address, in this process's memory: after `maxFailures` within
- * `windowMs` of the first one, that address is refused (even with the right password) until the
- * window has passed. Each server process counts on its own, so N processes behind one port allow
- * up to N × maxFailures guesses per window; a restart forgets. Good enough for one operator account
- * with a strong password; a shared store would be needed for a strict limit.
+ * Failed dashboard sign-ins, counted three ways in this process's memory:
+ * - per client address (ctx.ip): `maxFailures` in `windowMs` and that address waits out the
+ *   window. With PAYGATE_TRUST_PROXY a client that rotates addresses is a new client each time, so
+ *   this alone is not enough. Behind a proxy paygate does not trust, the address is the proxy's,
+ *   shared by every client: such a try has no address (null) and is not counted by address, or one
+ *   stranger's five wrong tries would lock the real admin out for the whole window;
+ * - per account: after `accountFreeFailures` failures in a row, each further try waits a short,
+ *   doubling delay (1 s, 2 s, 4 s... capped at a minute). Rotating addresses then buys no speed,
+ *   while the real admin, locked out by someone else's wrong tries, waits seconds, not the window;
+ * - globally: `globalMaxFailures` failures within `windowMs` (sliding), whatever the address or
+ *   account, and every sign-in waits until the oldest leaves the window: a ceiling on guessing
+ *   across all accounts and addresses at once.
+ * A refused try is not a failure (it never reached the password). Each server process counts on
+ * its own, so N processes behind one port allow up to N times as many tries; a restart forgets.
  */
 export class LoginThrottle {
-  private readonly failures = new Map<string, { count: number; first: number }>();
+  private readonly addresses = new Map<string, { count: number; first: number }>();
+  private readonly accounts = new Map<string, { count: number; last: number }>();
+  /** Times of recent failures, oldest first; at most globalMaxFailures long. */
+  private readonly recent: number[] = [];
+  private readonly options: LoginThrottleOptions;
 
-  constructor(
-    private readonly options: { maxFailures: number; windowMs: number; maxEntries: number } = {
-      maxFailures: 5,
-      windowMs: 15 * 60_000,
-      maxEntries: 10_000,
-    },
-  ) {}
-
-  /** Milliseconds until `ip` may try again; 0 when it may now. */
-  blockedFor(ip: string, now: number): number {
-    const entry = this.failures.get(ip);
-    if (!entry) return 0;
-    const left = entry.first + this.options.windowMs - now;
-    if (left <= 0) {
-      this.failures.delete(ip);
-      return 0;
-    }
-    return entry.count >= this.options.maxFailures ? left : 0;
+  constructor(options: Partial<LoginThrottleOptions> = {}) {
+    this.options = { ...DEFAULT_THROTTLE, ...options };
   }
 
-  fail(ip: string, now: number): void {
-    const entry = this.failures.get(ip);
-    if (entry && entry.first + this.options.windowMs > now) {
-      entry.count++;
-      return;
+  /** Why `ip` (null: unknown, see above) may not try `user` now, or null when it may. */
+  check(ip: string | null, user: string, now: number): Refusal | null {
+    const o = this.options;
+    while (this.recent.length > 0 && this.recent[0]! + o.windowMs <= now) this.recent.shift();
+    if (this.recent.length >= o.globalMaxFailures) return { scope: 'global', waitMs: this.recent[0]! + o.windowMs - now };
+
+    const address = ip === null ? undefined : this.addresses.get(ip);
+    if (ip !== null && address) {
+      const left = address.first + o.windowMs - now;
+      if (left <= 0) this.addresses.delete(ip);
+      else if (address.count >= o.maxFailures) return { scope: 'address', waitMs: left };
     }
-    this.failures.delete(ip);
-    this.failures.set(ip, { count: 1, first: now });
+
+    const account = this.accounts.get(user);
+    if (account) {
+      if (account.last + o.windowMs <= now) this.accounts.delete(user);
+      else {
+        const left = account.last + this.accountDelay(account.count) - now;
+        if (left > 0) return { scope: 'account', waitMs: left };
+      }
+    }
+    return null;
+  }
+
+  fail(ip: string | null, user: string, now: number): void {
+    const o = this.options;
+    this.recent.push(now);
+    if (this.recent.length > o.globalMaxFailures) this.recent.shift();
+
+    if (ip !== null) {
+      const address = this.addresses.get(ip);
+      if (address && address.first + o.windowMs > now) address.count++;
+      else {
+        this.addresses.delete(ip);
+        this.addresses.set(ip, { count: 1, first: now });
+      }
+    }
+
+    const account = this.accounts.get(user);
+    const count = account && account.last + o.windowMs > now ? account.count + 1 : 1;
+    // Re-inserted so the map's order stays oldest-failure first for prune().
+    this.accounts.delete(user);
+    this.accounts.set(user, { count, last: now });
     this.prune(now);
   }
 
-  succeed(ip: string): void {
-    this.failures.delete(ip);
+  succeed(ip: string | null, user: string): void {
+    if (ip !== null) this.addresses.delete(ip);
+    this.accounts.delete(user);
   }
 
-  /** Keeps memory bounded under a flood of addresses: expired entries first, then the oldest. */
+  /** How long after its last failure an account with `count` failures in a row waits. */
+  private accountDelay(count: number): number {
+    const o = this.options;
+    if (count < o.accountFreeFailures) return 0;
+    return Math.min(o.accountMaxDelayMs, o.accountBaseDelayMs * 2 ** Math.min(count - o.accountFreeFailures, 30));
+  }
+
+  /** Keeps memory bounded under a flood of addresses or names: expired entries first, then the oldest. */
   private prune(now: number): void {
-    if (this.failures.size <= this.options.maxEntries) return;
-    for (const [ip, entry] of this.failures) {
-      if (entry.first + this.options.windowMs <= now) this.failures.delete(ip);
-    }
-    for (const ip of this.failures.keys()) {
-      if (this.failures.size <= this.options.maxEntries) break;
-      this.failures.delete(ip);
+    const { windowMs, maxEntries } = this.options;
+    for (const [map, start] of [
+      [this.addresses, (e: { first: number }) => e.first],
+      [this.accounts, (e: { last: number }) => e.last],
+    ] as [Map<string, any>, (e: any) => number][]) {
+      if (map.size <= maxEntries) continue;
+      for (const [key, entry] of map) if (start(entry) + windowMs <= now) map.delete(key);
+      for (const key of map.keys()) {
+        if (map.size <= maxEntries) break;
+        map.delete(key);
+      }
     }
   }
 }

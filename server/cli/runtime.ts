@@ -32,7 +32,7 @@ export async function openCliRuntime(config: AppConfig, options: { providers: bo
     throw err;
   }
   return {
-    deps: { db, registry, logger, now: () => new Date() },
+    deps: { db, registry, logger, now: () => new Date(), webhookAllowPrivate: config.webhookAllowPrivate },
     logger,
     close: () => db.destroy(),
   };

@@ -62,7 +62,7 @@ async function replayAndDeliver(deps: CoreDeps, row: EventRow, owner: string): P
   });
   const head = `${row.public_id}  ${row.type}  merchant ${row.merchant_id}${row.order_id ? `  order ${row.order_id}` : ''}`;
   if (!claimed) return { outcome: 'busy', line: `${head}  -> queued; a worker is delivering it now` };
-  const outcome = await deliverEvent(deps, claimed, { timeoutMs: WEBHOOK_TIMEOUT_MS, leaseMs: LEASE_MS, fetchImpl: fetch });
+  const outcome = await deliverEvent(deps, claimed, { timeoutMs: WEBHOOK_TIMEOUT_MS, leaseMs: LEASE_MS });
   if (outcome === 'skipped') return { outcome, line: `${head}  -> skipped: the merchant has no webhook URL` };
   if (outcome === 'error' || outcome === 'lost_lease' || outcome === 'changed') {
     return { outcome, line: `${head}  -> ${outcome}: left queued for the worker` };

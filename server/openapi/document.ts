@@ -169,7 +169,7 @@ export function buildOpenApi(): BuiltDocument {
       },
       securitySchemes: {
         merchantApiKey: { type: 'http', scheme: 'bearer', description: 'The merchant’s API key (`npm run paygate -- merchant:create`)' },
-        metricsToken: { type: 'http', scheme: 'bearer', description: 'PAYGATE_METRICS_TOKEN; /metrics is open when it is unset' },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'PAYGATE_METRICS_TOKEN; unset, /metrics answers loopback clients only (or everyone with PAYGATE_METRICS_PUBLIC=true)' },
         // server/admin/context.ts SESSION_COOKIE
         operatorSession: { type: 'apiKey', in: 'cookie', name: 'paygate_admin', description: 'The dashboard session, set by signing in at /admin/login' },
       },

@@ -18,7 +18,7 @@ export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 export const AUTH_TEXT: Record<Auth, string> = {
   merchant: 'Merchant API key: `Authorization: Bearer <api key>`',
-  metrics: '`Authorization: Bearer <PAYGATE_METRICS_TOKEN>` when that variable is set; open when it is not',
+  metrics: '`Authorization: Bearer <PAYGATE_METRICS_TOKEN>` when that variable is set; else loopback clients only (403), unless PAYGATE_METRICS_PUBLIC=true',
   operator: 'Dashboard operators: the signed-in session (PAYGATE_ADMIN_USER / PAYGATE_ADMIN_PASSWORD)',
   buyerLink: 'None: the signed, expiring link itself (`?e=&s=`) is the authority',
   provider: 'None: the provider’s own signature (or token exchange) is verified before anything is applied',
@@ -94,6 +94,7 @@ export const OPERATIONS: Operation[] = [
       201: { description: 'The payment, with its `action` or `checkoutUrl`', json: paymentView },
       409: { description: '`duplicate_merchant_order_id`, or the `Idempotency-Key` was used with another request', json: errorBody },
       502: { description: '`provider_unavailable`: the provider could not be reached; nothing was kept, send the same request again', json: errorBody },
+      503: { description: '`storage_unavailable`: the database is briefly unavailable, retry; or `provider_misconfigured`: the provider refuses the account’s credentials, nothing was kept and retrying does not help until an operator fixes them', json: errorBody },
     },
   },
   {
@@ -192,7 +193,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'get', path: '/readyz', id: 'ready', tag: 'Operations', auth: 'none',
     summary: 'Ready for traffic: the database answers within two seconds', body: null,
-    responses: { 200: { description: 'Ready', json: readyBody }, 503: { description: 'The database is not reachable', json: unreadyBody } },
+    responses: { 200: { description: 'Ready', json: readyBody }, 503: { description: 'The database is not reachable (storage_unavailable), or a provider refuses an account\'s credentials (provider_misconfigured, naming the account)', json: unreadyBody } },
   },
   {
     method: 'get', path: '/metrics', id: 'metrics', tag: 'Operations', auth: 'metrics',

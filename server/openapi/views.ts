@@ -65,6 +65,7 @@ export const paymentView = z.strictObject({
   providerTradeNo: z.string().nullable(),
   paidAt: isoTime.nullable(),
   attention: z.string().nullable().meta({ description: 'Why a person must look at this payment (paid after cancel, amount mismatch...)' }),
+  simulated: z.boolean().meta({ description: 'Taken by a provider simulator (the demo or tests): no money moved, whatever the status says' }),
   failure,
   returnUrl: z.string().nullable(),
   createdAt: isoTime,

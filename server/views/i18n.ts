@@ -54,6 +54,7 @@ const MESSAGES = {
     providerUnavailable: '暫時無法連線到付款服務，沒有任何扣款。請稍後再試，或選擇其他付款方式。',
     invalidChoice: '請選擇一種付款方式。',
     chosenAlready: '這筆訂單已選擇付款方式。',
+    simulatedNote: '模擬付款：這是付款模擬器上的測試交易，沒有任何款項移動。',
   },
   'zh-CN': {
     title: '支付结果',
@@ -103,6 +104,7 @@ const MESSAGES = {
     providerUnavailable: '暂时无法连接支付服务，没有任何扣款。请稍后再试，或选择其他支付方式。',
     invalidChoice: '请选择一种支付方式。',
     chosenAlready: '这笔订单已选择支付方式。',
+    simulatedNote: '模拟支付：这是支付模拟器上的测试交易，没有任何款项移动。',
   },
   en: {
     title: 'Payment result',
@@ -152,6 +154,7 @@ const MESSAGES = {
     providerUnavailable: 'The payment service could not be reached and nothing was charged. Try again in a moment, or choose another way to pay.',
     invalidChoice: 'Choose a way to pay.',
     chosenAlready: 'A way to pay was already chosen for this order.',
+    simulatedNote: 'Simulated payment: a test on a provider simulator. No money moved.',
   },
 } as const satisfies Record<Locale, Record<string, string>>;
 

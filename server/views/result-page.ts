@@ -108,6 +108,7 @@ export function renderResultPage(input: ResultPageInput): string {
 <main>
   <h1 class="status" role="status" data-status="${escapeHtml(status.shown)}"><span class="icon" aria-hidden="true">${tone.icon}</span>${escapeHtml(t(locale, status.key))}</h1>
   ${status.hint ? `<p class="hint">${escapeHtml(t(locale, status.hint))}</p>` : ''}
+  ${order?.simulated ? `<p class="hint simulated" data-testid="simulated">${escapeHtml(t(locale, 'simulatedNote'))}</p>` : ''}
   ${rows}
   <nav class="actions">${actions.join('\n    ')}</nav>
   ${order ? backLinks(locale, order) : ''}

@@ -12,6 +12,7 @@ import { createMerchant } from '../../core/merchants.ts';
 import type { ProviderModule } from '../../core/payment-provider.ts';
 import { buildRegistry, type ProvidersConfig } from '../../core/registry.ts';
 import { sharedSecret } from '../../core/settings.ts';
+import { CallbackGuard, type CallbackGuardOptions } from '../../core/callback-guard.ts';
 import { createApp } from '../../server/app.ts';
 import { BackgroundTasks } from '../../server/background.ts';
 import { GatewayMetrics } from '../../server/metrics.ts';
@@ -58,6 +59,10 @@ export interface StartOptions {
   admin?: { username: string; password: string } | null;
   /** PAYGATE_METRICS_TOKEN for this app's /metrics (open without). */
   metricsToken?: string;
+  /** PAYGATE_WEBHOOK_ALLOW_PRIVATE (default true here: test receivers are on 127.0.0.1). */
+  webhookAllowPrivate?: boolean;
+  /** The callback guard's limits (core/callback-guard.ts); unset, it never throttles. */
+  callbackGuard?: Partial<CallbackGuardOptions>;
 }
 
 /** Clearly fake dashboard credentials for tests. */
@@ -80,7 +85,8 @@ export async function startApp(handle: TestDbHandle, options: StartOptions = {})
     config: options.providers ?? {},
     publicUrl: url,
     logger: silentLogger,
-    simulateUnconfigured: true,
+    // As in production: simulators only where no account is configured at all.
+    simulateUnconfigured: Object.keys(options.providers ?? {}).length === 0,
     simulatorTimeScale: 0.001,
   });
   const deps: CoreDeps = {
@@ -90,11 +96,15 @@ export async function startApp(handle: TestDbHandle, options: StartOptions = {})
     now: options.now ?? (() => new Date()),
     newOrderNo: options.newOrderNo,
     metrics,
+    // Test receivers listen on 127.0.0.1 (test/server/webhook-target.test.ts turns this off).
+    webhookAllowPrivate: options.webhookAllowPrivate ?? true,
   };
   const background = new BackgroundTasks();
   // As in production: one secret per database, so apps on one database are processes of one installation.
   const linkSecret = await sharedSecret(handle.db, 'link_secret');
-  const app = createApp({ ...deps, metrics, simulators, background, bodyLimitKb: options.bodyLimitKb, trustProxy: options.trustProxy, linkSecret, admin: options.admin === undefined ? ADMIN : options.admin });
+  // Tests send forgeries by the thousand from 127.0.0.1: the callback guard is off unless a test sets it.
+  const callbackGuard = new CallbackGuard(options.callbackGuard ?? { burst: 1e9, refillPerMinute: 1e9 });
+  const app = createApp({ ...deps, callbackGuard, metrics, simulators, background, bodyLimitKb: options.bodyLimitKb, trustProxy: options.trustProxy, linkSecret, admin: options.admin === undefined ? ADMIN : options.admin });
   handler = app.callback();
 
   const n = ++counter;

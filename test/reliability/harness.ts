@@ -216,6 +216,8 @@ export class Gateway {
       PAYGATE_CONFIG: this.options.configFile,
       PAYGATE_SIMULATORS: 'off',
       PAYGATE_DEMO_API_KEY: this.options.apiKey,
+      // The dashboard's made-up password goes to a file when stdout is not a terminal: beside the log.
+      PAYGATE_SECRETS_FILE: `${this.options.logFile}.secrets`,
       PAYGATE_INLINE_WORKER: 'true',
       LOG_LEVEL: process.env.PAYGATE_RELIABILITY_LOG_LEVEL ?? 'warn',
       ...extraEnv,

@@ -16,6 +16,7 @@ import { buildRegistry } from '../../core/registry.ts';
 import { providerModules } from '../../providers/index.ts';
 import { createSinopacSimulator, type SinopacSimulator } from '../../providers/sinopac/simulator/index.ts';
 import { ensureDemoMerchant } from '../../server/bootstrap.ts';
+import { secretsOutput } from '../../server/secrets-output.ts';
 import { dbTest, openTestDb, type TestDbHandle, type TestDbKind } from '../helpers/db.ts';
 import { mountSimulator, startMerchantServer } from '../helpers/sim-server.ts';
 
@@ -69,15 +70,17 @@ dbTest('an empty database gets a demo merchant, with PAYGATE_DEMO_API_KEY when g
     const db = openDb(url);
     try {
       await migrateLatest(db);
-      const out = new PassThrough();
+      // A terminal (isTTY): the banner shows there. Not a terminal: test/unit/secrets-output.test.ts.
+      const out = Object.assign(new PassThrough(), { isTTY: true });
+      const secrets = secretsOutput({ file: join(tmpdir(), 'paygate-cli-test-unused-secrets.txt'), logger: silentLogger, out });
       let printed = '';
       out.on('data', (c) => (printed += String(c)));
       const key = 'pgk_demo_key_for_tests_only_0000000';
-      await ensureDemoMerchant(db, key, out);
+      await ensureDemoMerchant(db, key, secrets);
       t.true(printed.includes(key));
       t.is((await authenticateMerchant(db, key))?.name, 'Demo shop');
       printed = '';
-      await ensureDemoMerchant(db, key, out);
+      await ensureDemoMerchant(db, key, secrets);
       t.is(printed, '', 'not again once a merchant exists');
       t.is(Number((await db('merchants').count({ n: '*' }).first())!.n), 1);
     } finally {
@@ -138,7 +141,8 @@ async function withBank(h: TestDbHandle, fn: (f: BankFixture) => Promise<void>, 
       bank,
       deps,
       merchantId: merchant.id,
-      env: { DATABASE_URL: h.url, PAYGATE_CONFIG: configFile },
+      // The merchant's receiver is on 127.0.0.1: allowed only by this setting (core/webhook-target.ts).
+      env: { DATABASE_URL: h.url, PAYGATE_CONFIG: configFile, PAYGATE_WEBHOOK_ALLOW_PRIVATE: 'true' },
       async order() {
         const order = await createPayment(deps, merchant.id, {
           merchantOrderId: `CLI${Date.now()}${++n}`,

@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,12 +41,32 @@ function get(port: number, path: string): Promise<{ status: number; worker: stri
   });
 }
 
+/** A dashboard sign-in on a connection of its own (any worker). */
+function signIn(port: number, password: string): Promise<{ status: number }> {
+  const body = new URLSearchParams({ username: 'admin', password }).toString();
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path: '/admin/login', method: 'POST', agent: false, headers: { connection: 'close', 'content-type': 'application/x-www-form-urlencoded' }, timeout: 2_000 },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 
 dbTest('PAYGATE_WORKERS=2: both workers answer /healthz; demo merchant and password made once; SIGTERM exits 0', async (t, h) => {
   t.timeout(90_000);
   const port = await freePort();
-  const gateway = startGateway({ PORT: String(port), DATABASE_URL: h.url, PAYGATE_WORKERS: '2', PAYGATE_INLINE_WORKER: 'true' });
+  // stdout is a pipe here, so made-up secrets go to this file (server/secrets-output.ts).
+  const secretsDir = await mkdtemp(join(tmpdir(), 'paygate-cluster-secrets-'));
+  const secretsFile = join(secretsDir, 'paygate-secrets.txt');
+  const gateway = startGateway({ PORT: String(port), DATABASE_URL: h.url, PAYGATE_WORKERS: '2', PAYGATE_INLINE_WORKER: 'true', PAYGATE_SECRETS_FILE: secretsFile });
   try {
     const workers = new Set<string>();
     const deadline = Date.now() + 60_000;
@@ -59,8 +79,12 @@ dbTest('PAYGATE_WORKERS=2: both workers answer /healthz; demo merchant and passw
     t.deepEqual([...workers].sort(), ['1', '2'], `both workers answered; output: ${JSON.stringify(gateway.output())}`);
 
     const { stdout } = gateway.output();
-    t.is(count(stdout, 'Demo merchant created'), 1, 'the demo merchant is created by the primary alone');
-    t.is(count(stdout, 'password (this run only)'), 1, 'one made-up dashboard password for every worker');
+    t.is(count(stdout, 'created with a made-up API key'), 1, 'the demo merchant is created by the primary alone');
+    t.is(count(stdout, 'dashboard password made up'), 1, 'one made-up dashboard password for every worker');
+    const password = /^admin_password=(\S+)$/m.exec(await readFile(secretsFile, 'utf8'))?.[1];
+    t.truthy(password);
+    t.false(stdout.includes(password!), 'the password is in the file, not in the log stream');
+    for (let i = 0; i < 4; i++) t.is((await signIn(port, password!)).status, 303, 'every worker takes the password from the primary');
     t.is((await h.db('merchants').where({ name: 'Demo shop' })).length, 1);
 
     gateway.proc.kill('SIGTERM');
@@ -73,6 +97,7 @@ dbTest('PAYGATE_WORKERS=2: both workers answer /healthz; demo merchant and passw
     t.true(refused, 'no worker is left listening');
   } finally {
     if (!hasExited(gateway.proc)) gateway.proc.kill('SIGKILL');
+    await rm(secretsDir, { recursive: true, force: true });
   }
 });
 

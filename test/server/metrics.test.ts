@@ -4,7 +4,12 @@ import { openDb } from '../../core/db.ts';
 import { ProviderUnavailableError } from '../../core/errors.ts';
 import { JobRunner } from '../../core/jobs/runner.ts';
 import { silentLogger } from '../../core/logger.ts';
-import { GatewayMetrics } from '../../server/metrics.ts';
+import Koa from 'koa';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { errorMiddleware } from '../../server/middleware/errors.ts';
+import { GatewayMetrics, isLoopback, metricsAccess, metricsRoutes, type MetricsAccess } from '../../server/metrics.ts';
 import { paymentBody, startApp, withApp, type TestApp } from '../helpers/app.ts';
 import { dbTest } from '../helpers/db.ts';
 
@@ -144,3 +149,107 @@ test('an unreachable database makes the outbox gauges NaN, and the scrape still 
     await db.destroy();
   }
 });
+
+// ---------------------------------------------------------------------------------------------
+// Who may read /metrics (issue 13): loopback only by default, a token from anywhere, or open on purpose.
+
+test('the access decision: token, then PAYGATE_METRICS_PUBLIC, then loopback peers that no proxy forwarded', (t) => {
+  const cases: [policy: { token: boolean; open: boolean }, request: { tokenValid: boolean; socketAddress: string | undefined; forwarded: boolean }, expected: MetricsAccess][] = [
+    [{ token: false, open: false }, { tokenValid: false, socketAddress: '127.0.0.1', forwarded: false }, 'allow'],
+    [{ token: false, open: false }, { tokenValid: false, socketAddress: '127.8.9.10', forwarded: false }, 'allow'],
+    [{ token: false, open: false }, { tokenValid: false, socketAddress: '::1', forwarded: false }, 'allow'],
+    [{ token: false, open: false }, { tokenValid: false, socketAddress: '::ffff:127.0.0.1', forwarded: false }, 'allow'],
+    [{ token: false, open: false }, { tokenValid: false, socketAddress: '127.0.0.1', forwarded: true }, 'forbidden'],
+    [{ token: false, open: false }, { tokenValid: false, socketAddress: '203.0.113.9', forwarded: false }, 'forbidden'],
+    [{ token: false, open: false }, { tokenValid: false, socketAddress: '::ffff:10.0.0.1', forwarded: false }, 'forbidden'],
+    [{ token: false, open: false }, { tokenValid: false, socketAddress: '::ffff:128.0.0.1', forwarded: false }, 'forbidden'],
+    [{ token: false, open: false }, { tokenValid: false, socketAddress: undefined, forwarded: false }, 'forbidden'],
+    [{ token: false, open: true }, { tokenValid: false, socketAddress: '203.0.113.9', forwarded: true }, 'allow'],
+    [{ token: true, open: false }, { tokenValid: true, socketAddress: '203.0.113.9', forwarded: true }, 'allow'],
+    [{ token: true, open: false }, { tokenValid: false, socketAddress: '127.0.0.1', forwarded: false }, 'unauthorized'],
+    [{ token: true, open: true }, { tokenValid: false, socketAddress: '203.0.113.9', forwarded: false }, 'unauthorized'],
+  ];
+  for (const [policy, request, expected] of cases) t.is(metricsAccess(policy, request), expected, JSON.stringify({ policy, request }));
+  t.false(isLoopback('127.0.0.1.example'));
+  t.false(isLoopback('::2'));
+});
+
+test('GatewayMetrics checks the bearer token itself, and PAYGATE_METRICS_PUBLIC opens it', async (t) => {
+  const db = openDb('sqlite::memory:');
+  try {
+    const remote = { socketAddress: '203.0.113.9', forwarded: false };
+    const token = 'metrics-token-for-tests-0123456789';
+    t.is(new GatewayMetrics({ db, logger: silentLogger }).access({ ...remote, authorization: '' }), 'forbidden');
+    t.is(new GatewayMetrics({ db, logger: silentLogger, open: true }).access({ ...remote, authorization: '' }), 'allow');
+    const guarded = new GatewayMetrics({ db, logger: silentLogger, token });
+    t.is(guarded.access({ ...remote, authorization: `Bearer ${token}` }), 'allow');
+    t.is(guarded.access({ ...remote, authorization: `Bearer ${token}x` }), 'unauthorized');
+    t.is(guarded.access({ ...remote, authorization: '' }), 'unauthorized');
+  } finally {
+    await db.destroy();
+  }
+});
+
+dbTest('without a token, a request that came through a proxy is not local: 403, whatever PAYGATE_TRUST_PROXY says', async (t, h) => {
+  for (const trustProxy of [true, false]) {
+    await withApp(
+      t,
+      h,
+      async (app) => {
+        t.is((await scrape(app)).status, 200, 'a local scraper is answered');
+        for (const headers of <Record<string, string>[]>[{ 'x-forwarded-for': '203.0.113.9' }, { 'x-forwarded-for': '127.0.0.1' }, { forwarded: 'for=203.0.113.9' }, { 'x-real-ip': '203.0.113.9' }]) {
+          const res = await scrape(app, headers);
+          t.is(res.status, 403, JSON.stringify(headers));
+          t.is(JSON.parse(res.text).error.code, 'forbidden');
+          t.regex(JSON.parse(res.text).error.message, /PAYGATE_METRICS_TOKEN/);
+          t.notRegex(res.text, /paygate_/);
+        }
+      },
+      { trustProxy },
+    );
+  }
+});
+
+dbTest('with a token, a client from elsewhere (through a proxy) reads /metrics with it and not without', async (t, h) => {
+  const token = 'metrics-token-for-tests-0123456789';
+  await withApp(
+    t,
+    h,
+    async (app) => {
+      const remote = { 'x-forwarded-for': '203.0.113.9' };
+      t.is((await scrape(app, remote)).status, 401);
+      const ok = await scrape(app, { ...remote, authorization: `Bearer ${token}` });
+      t.is(ok.status, 200);
+      t.regex(ok.text, /# TYPE paygate_order_transitions_total counter/);
+    },
+    { metricsToken: token, trustProxy: true },
+  );
+});
+
+/** This machine's first address that is not loopback, if it has one. */
+const external = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i && !i.internal && i.family === 'IPv4')?.address;
+
+(external ? test : test.skip)(
+  `a client connecting from a non-loopback address is refused without a token${external ? '' : ' (skipped: this machine has no non-loopback IPv4 address)'}`,
+  async (t) => {
+    const db = openDb('sqlite::memory:');
+    const app = new Koa();
+    app.use(errorMiddleware(silentLogger));
+    app.use(metricsRoutes({ metrics: new GatewayMetrics({ db, logger: silentLogger, jobs: () => [] }) }).routes());
+    const server = http.createServer(app.callback());
+    await new Promise<void>((resolve) => server.listen(0, external!, resolve));
+    try {
+      const res = await fetch(`http://${external}:${(server.address() as AddressInfo).port}/metrics`);
+      t.is(res.status, 403);
+      t.notRegex(await res.text(), /paygate_/);
+    } finally {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await db.destroy();
+    }
+  },
+);

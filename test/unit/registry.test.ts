@@ -16,7 +16,7 @@ test('several accounts of one provider side by side; the default is "default" or
     config: { fakepay: { shop2: account('M2'), default: account('M1'), edge: { ...account('M3'), callbackBaseUrl: 'https://hooks.example/pg/' } } },
     publicUrl: 'https://pay.example/',
     logger: silentLogger,
-    simulateUnconfigured: true,
+    simulateUnconfigured: false,
   });
   t.is(simulators.length, 0, 'configured providers never run on their simulator');
   t.is(registry.resolveForCheckout('fakepay').account, 'default');
@@ -103,7 +103,11 @@ test('environment is parsed once with every problem listed; PAYGATE_CONFIG is re
     const configured = loadConfig({ PAYGATE_CONFIG: file });
     t.deepEqual(configured.providers, { fakepay: { default: account('M1') } });
     t.false(configured.simulateUnconfigured, 'no simulator beside real accounts unless asked');
-    t.true(loadConfig({ PAYGATE_CONFIG: file, PAYGATE_SIMULATORS: 'on' }).simulateUnconfigured);
+    // Simulators beside a real account: refused at boot, saying why and what to do.
+    const mixed = t.throws(() => loadConfig({ PAYGATE_CONFIG: file, PAYGATE_SIMULATORS: 'on' }), { instanceOf: ConfigError });
+    t.regex(mixed.message, /cannot run beside real accounts \(configured: fakepay\)/);
+    t.regex(mixed.message, /simulate/);
+    t.deepEqual(mixed.details.map((d) => d.path), ['PAYGATE_SIMULATORS']);
     await writeFile(file, '{ not json');
     t.throws(() => loadConfig({ PAYGATE_CONFIG: file }), { instanceOf: ConfigError, message: /cannot be read as JSON/ });
     await writeFile(file, JSON.stringify({ providers: [], extra: 1 }));

@@ -24,21 +24,55 @@ export interface DailyProviderFigures {
   paid: number;
   /** Of those, how many reached an outcome (paid, failed, cancelled, expired). */
   decided: number;
-  /** Paid amounts by currency, minor units. */
-  paidAmount: Record<string, number>;
+  /**
+   * Amounts of the paid orders (PAID_STATUSES: paid, including refunded since) by currency, minor
+   * units. A bigint: a sum of many orders can pass 2^53, where a number stops being exact.
+   */
+  paidAmount: Record<string, bigint>;
+}
+
+/**
+ * Sums are split at 2^32 so neither engine can overflow and neither is inexact. SQLite's SUM of
+ * integers fails with "integer overflow" past 2^63 (issue 13: 1,000 orders near 2^53 broke GET
+ * /admin) and its total() is a float; MariaDB's SUM of BIGINT is an exact DECIMAL but a JS number
+ * is not past 2^53. Each row's amount (a non-negative BIGINT < 2^63) is cut into high = a div 2^32
+ * (< 2^31) and low = a mod 2^32 (< 2^32): each partial sum stays below 2^63 for 2^31 rows a group,
+ * comes back as text (CAST AS CHAR: exact on both), and is put together here with BigInt.
+ */
+const SPLIT = 4_294_967_296; // 2^32
+// (a - a % d) / d: integer on SQLite, a whole DECIMAL on MariaDB; FLOOR and DIV are not shared.
+const HIGH = `(amount_minor - amount_minor % ${SPLIT}) / ${SPLIT}`;
+const LOW = `amount_minor % ${SPLIT}`;
+
+/** A whole number as a driver hands back a SUM: number, bigint, or text (MariaDB DECIMAL: "12.0000"). */
+export function exactInteger(value: unknown): bigint {
+  if (value === null || value === undefined) return 0n;
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+  const match = typeof value === 'string' ? /^(-?\d+)(?:\.0*)?$/.exec(value.trim()) : null;
+  if (match) return BigInt(match[1]!);
+  throw new Error(`not an exact whole number: ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value}`);
 }
 
 /** Figures for the orders created in [from, to), by UTC day of creation and provider. */
 export async function dailyFigures(db: Db, range: { from: number; to: number }): Promise<DailyProviderFigures[]> {
   // (t - t % d) / d: integer on SQLite, a whole DECIMAL on MariaDB; FLOOR and DIV are not shared.
   const day = '(created_at - created_at % 86400000) / 86400000';
+  // Only paid money is summed ("Paid amount" on the page); other statuses' amounts are never added.
+  const paid = `status IN (${PAID_STATUSES.map(() => '?').join(', ')})`;
   const rows = (await db('orders')
     .where('created_at', '>=', range.from)
     .andWhere('created_at', '<', range.to)
-    .select(db.raw(`${day} as day_no`), 'provider', 'currency', 'status')
+    .select(
+      db.raw(`${day} as day_no`),
+      'provider',
+      'currency',
+      'status',
+      db.raw(`CAST(SUM(CASE WHEN ${paid} THEN ${HIGH} ELSE 0 END) AS CHAR) as paid_high`, [...PAID_STATUSES]),
+      db.raw(`CAST(SUM(CASE WHEN ${paid} THEN ${LOW} ELSE 0 END) AS CHAR) as paid_low`, [...PAID_STATUSES]),
+    )
     .count({ n: '*' })
-    .sum({ amount: 'amount_minor' })
-    .groupByRaw(`${day}, provider, currency, status`)) as { day_no: unknown; provider: string | null; currency: string; status: OrderStatus; n: unknown; amount: unknown }[];
+    .groupByRaw(`${day}, provider, currency, status`)) as { day_no: unknown; provider: string | null; currency: string; status: OrderStatus; n: unknown; paid_high: unknown; paid_low: unknown }[];
   const byKey = new Map<string, DailyProviderFigures>();
   for (const r of rows) {
     const dayMs = toNumber(r.day_no) * DAY_MS;
@@ -50,7 +84,8 @@ export async function dailyFigures(db: Db, range: { from: number; to: number }):
     if (DECIDED_STATUSES.includes(r.status)) f.decided += n;
     if (PAID_STATUSES.includes(r.status)) {
       f.paid += n;
-      f.paidAmount[r.currency] = (f.paidAmount[r.currency] ?? 0) + toNumber(r.amount);
+      const amount = exactInteger(r.paid_high) * BigInt(SPLIT) + exactInteger(r.paid_low);
+      f.paidAmount[r.currency] = (f.paidAmount[r.currency] ?? 0n) + amount;
     }
   }
   return [...byKey.values()].sort((a, b) => a.day - b.day || (a.provider ?? '').localeCompare(b.provider ?? ''));

@@ -31,7 +31,12 @@ export function orderRoutes(router: Router<AdminState>, deps: CoreDeps, auth: Ad
     const today = Math.floor(deps.now().getTime() / DAY_MS) * DAY_MS;
     const firstDay = today - (days - 1) * DAY_MS;
     const [figures, openWork] = await Promise.all([dailyFigures(deps.db, { from: firstDay, to: today + DAY_MS }), countOpenWork(deps.db)]);
-    render(ctx, auth, { title: 'Overview', nav: 'overview', body: renderOverview({ days, firstDay, figures, openWork }) });
+    // A provider refusing an account's keys (core/provider-health.ts) stops its payments: say so first.
+    const alerts = deps.registry.credentials.rejected().map((h) => ({
+      kind: 'error' as const,
+      text: `Provider ${h.provider} account ${h.account}: the provider refuses its credentials (${h.reason ?? 'no reason given'}). Its payments answer provider_misconfigured until a probe succeeds: fix the keys in PAYGATE_CONFIG and restart.`,
+    }));
+    render(ctx, auth, { title: 'Overview', nav: 'overview', alerts, body: renderOverview({ days, firstDay, figures, openWork }) });
   });
 
   router.get('/admin/orders', async (ctx) => {

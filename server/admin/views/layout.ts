@@ -14,6 +14,8 @@ export interface PageInput {
   /** Signed-in user and the CSRF token for the logout form; absent on the login page. */
   user?: { name: string; csrf: string };
   flash?: Flash | null;
+  /** Standing warnings above the content (a provider refusing an account's credentials), escaped. */
+  alerts?: readonly Flash[];
   body: string;
 }
 
@@ -52,6 +54,7 @@ export function page(input: PageInput): string {
   ${top}
 </header>
 <main id="main" tabindex="-1">
+${(input.alerts ?? []).map((a) => flashHtml(a).replace('data-testid="flash"', 'data-testid="alert"')).join('\n')}
 ${flashHtml(input.flash)}
 ${input.body}
 </main>

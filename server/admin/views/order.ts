@@ -137,7 +137,7 @@ export function renderOrder(input: OrderViewInput): string {
     omitted(t.omitted.attempts, 'webhook attempts');
 
   return `<p class="small"><a href="/admin/orders">← All orders</a></p>
-<h1><span class="mono" data-testid="order-no">${escapeHtml(order.orderNo)}</span> ${badge(order.status)} ${attentionFlag(order.attention, order.attentionReason)}</h1>
+<h1><span class="mono" data-testid="order-no">${escapeHtml(order.orderNo)}</span> ${badge(order.status)} ${order.simulated ? badge('simulated') : ''} ${attentionFlag(order.attention, order.attentionReason)}</h1>
 ${attention}
 <section class="card" aria-labelledby="actions-title">
   <h2 id="actions-title">Actions</h2>

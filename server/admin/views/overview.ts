@@ -1,6 +1,7 @@
 import { DAY_MS, type DailyProviderFigures } from '../queries/figures.ts';
 import { barChart, legend, lineChart } from './charts.ts';
-import { escapeHtml, money } from './format.ts';
+import { bigMinorToDecimalString } from '../../../core/money.ts';
+import { escapeHtml } from './format.ts';
 
 export interface OverviewInput {
   days: number;
@@ -19,9 +20,18 @@ function rate(paid: number, decided: number): string {
   return decided ? `${((paid * 100) / decided).toFixed(1)}%` : '—';
 }
 
-function amounts(byCurrency: Record<string, number>): string {
+/** "TWD 799.00", exact for sums past 2^53; a currency this build does not know shows its minor units. */
+function sumText(amount: bigint, currency: string): string {
+  try {
+    return `${currency} ${bigMinorToDecimalString(amount, currency)}`;
+  } catch {
+    return `${amount} (minor units of ${currency})`;
+  }
+}
+
+function amounts(byCurrency: Record<string, bigint>): string {
   const entries = Object.entries(byCurrency).sort(([a], [b]) => a.localeCompare(b));
-  return entries.length ? entries.map(([c, a]) => escapeHtml(money(a, c))).join('<br>') : '<span class="muted">—</span>';
+  return entries.length ? entries.map(([c, a]) => escapeHtml(sumText(a, c))).join('<br>') : '<span class="muted">—</span>';
 }
 
 export function renderOverview(input: OverviewInput): string {
@@ -95,6 +105,7 @@ export function renderOverview(input: OverviewInput): string {
 </section>
 <section class="card" aria-labelledby="figures-title">
   <h2 id="figures-title">The figures</h2>
+  <p class="muted small"><strong>Paid amount</strong> = the sum of the orders counted under Paid (paid, including those refunded later), per currency; the amounts of orders not paid are never added.</p>
   <div class="table-wrap"><table data-testid="figures">
     <caption class="visually-hidden">Orders per provider per day (UTC), newest first</caption>
     <thead><tr><th scope="col">Day (UTC)</th><th scope="col">Provider</th><th scope="col" class="num">Created</th><th scope="col" class="num">With outcome</th><th scope="col" class="num">Paid</th><th scope="col" class="num">Success rate</th><th scope="col" class="num">Paid amount</th></tr></thead>

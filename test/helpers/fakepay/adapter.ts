@@ -1,4 +1,5 @@
-import { ProviderUnavailableError, ValidationError } from '../../../core/errors.ts';
+import { isCredentialsRejection, ProviderUnavailableError, ValidationError } from '../../../core/errors.ts';
+import { probeOrderNo } from '../../../core/provider-health.ts';
 import type {
   CallbackEnvelope,
   CallbackReply,
@@ -11,6 +12,7 @@ import type {
   PaymentFacts,
   PaymentOutcome,
   PaymentProvider,
+  ProbeResult,
   ProviderCapability,
   QueryInput,
   QueryResult,
@@ -61,7 +63,10 @@ export class FakePayProvider implements PaymentProvider {
     }
     const text = await response.text();
     const out = Object.fromEntries(new URLSearchParams(text)) as Record<string, string>;
-    if (!response.ok || !verify(out, this.config.secret)) throw new ProviderUnavailableError(`fakepay ${api}: bad response (${response.status})`);
+    if (!response.ok) throw new ProviderUnavailableError(`fakepay ${api}: bad response (${response.status})`, undefined, { credentialsRejected: response.status === 401 });
+    // An answer that fails our secret, or FakePay saying our request failed its: the secret is wrong.
+    if (!verify(out, this.config.secret)) throw new ProviderUnavailableError(`fakepay ${api}: the answer fails our signature check`, undefined, { credentialsRejected: true });
+    if (out.result === 'ERROR' && out.code === 'BAD_SIGN') throw new ProviderUnavailableError(`fakepay ${api}: our request failed FakePay's signature check`, undefined, { credentialsRejected: true });
     return out;
   }
 
@@ -131,6 +136,17 @@ export class FakePayProvider implements PaymentProvider {
     if (kind === 'ack') return { status: 200, contentType: 'text/plain', body: 'OK' };
     if (kind === 'reject') return { status: 400, contentType: 'text/plain', body: 'BAD SIGN' };
     return { status: 503, contentType: 'text/plain', body: 'RETRY' };
+  }
+
+  /** A query for a made-up order: NOT_FOUND, signed, proves the secret. */
+  async probe(): Promise<ProbeResult> {
+    try {
+      await this.call('query', { order_no: probeOrderNo() });
+      return { status: 'ok' };
+    } catch (err) {
+      if (isCredentialsRejection(err)) return { status: 'rejected', reason: err.message };
+      return { status: 'unreachable', reason: (err as Error).message };
+    }
   }
 
   async query({ order }: QueryInput): Promise<QueryResult> {

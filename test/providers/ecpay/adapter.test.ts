@@ -117,7 +117,10 @@ test('query faults: wrong keys, a clock out of the 3-minute window, HTTP 403 thr
   await withAdapter(t, async (ctx) => {
     const order = snapshot('card');
     const wrongKeys = ctx.provider({ HashKey: 'WRONGWRONGWRONG1' });
-    t.is((await t.throwsAsync(wrongKeys.query({ order }), { instanceOf: EcpayFault })).kind, 'protocol');
+    // ECPay's unsigned "CheckMacValue Error." proves the keys refused (issue 13 item 6), not a protocol fault.
+    const refused = await t.throwsAsync(wrongKeys.query({ order }), { instanceOf: EcpayFault });
+    t.is(refused.kind, 'rejected');
+    t.true(refused.credentialsRejected);
     const skewed = ctx.provider({}, { now: () => new Date(Date.now() - 10 * 60_000) });
     t.is((await t.throwsAsync(skewed.query({ order }), { instanceOf: EcpayFault })).kind, 'protocol');
     const throttled = ctx.provider({}, { fetchImpl: async () => new Response('Forbidden', { status: 403 }) });

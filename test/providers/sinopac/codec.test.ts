@@ -64,6 +64,19 @@ test('text fields lose quotes and percent signs and fit 60 UTF-8 bytes without s
   t.is(cleanText('ab凍', 4), 'ab', 'a 3-byte character that does not fit is left out whole');
 });
 
+test('PrdtName is always there: a subject or item named "0", or nothing printable, falls back to the next name, then the order number', (t) => {
+  const zero = order({ subject: '0', items: [{ sku: 'Z', name: '0', unitAmount: 79900, quantity: 1, amount: 79900 }] });
+  t.is(orderCreateMessage(zero, settings, urls).PrdtName, zero.orderNo);
+  const nextName = order({ subject: '0', items: [{ sku: 'Z', name: 'Tea', unitAmount: 79900, quantity: 1, amount: 79900 }] });
+  t.is(orderCreateMessage(nextName, settings, urls).PrdtName, 'Tea');
+  const unprintable = order({ subject: '\u0007\u200b%"\'', items: [{ sku: 'Z', name: '  \t ', unitAmount: 79900, quantity: 1, amount: 79900 }] });
+  t.is(orderCreateMessage(unprintable, settings, urls).PrdtName, unprintable.orderNo);
+  for (const subject of ['0', '00', ' 0 ', '%0%', '"', 'ok']) {
+    const name = orderCreateMessage(order({ subject }), settings, urls).PrdtName;
+    t.true(typeof name === 'string' && name !== '' && name !== '0', `${JSON.stringify(subject)} gives ${JSON.stringify(name)}`);
+  }
+});
+
 test('empty and zero top-level fields are never sent', (t) => {
   t.deepEqual(compact({ a: 'x', b: '', c: 0, d: '0', e: null, f: undefined, g: 5 }), { a: 'x', g: 5 });
 });
