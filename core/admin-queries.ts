@@ -46,14 +46,14 @@ export async function reconcileOrderNow(deps: CoreDeps, orderId: string): Promis
   const answer = await provider.query({ order: await loadSnapshot(deps.db, order) });
   if (!answer.found) return { reported: null, moved: false, order };
   // The core takes only 'reconcile' as this source: the move is recorded as reconciliation.
-  const moved = await applyQueriedFacts(deps, order, answer.facts, 'reconcile');
+  const moved = await applyQueriedFacts(deps, order, answer.facts);
   return { reported: answer.facts.outcome, moved, order: (await findOrder(deps.db, order.id))! };
 }
 
 /** The merchant API's cancel on the merchant's behalf; `actor` goes into the recorded cause. */
 export async function cancelOrderAsAdmin(deps: CoreDeps, orderId: string, actor: string, reason?: string): Promise<Order> {
   const order = await getOrderForAdmin(deps.db, orderId);
-  await cancelPayment(deps, order.merchantId, order.id, `by ${actor}${reason ? `: ${reason}` : ''}`);
+  await cancelPayment(deps, order.merchantId, order.id, `by ${actor}${reason ? `: ${reason}` : ''}`, 'admin');
   return (await findOrder(deps.db, order.id))!;
 }
 

@@ -1,7 +1,6 @@
 import type { CoreDeps } from './deps.ts';
-import { targetStatus } from './facts.ts';
-import { errorSummary, isConnectionError } from './db.ts';
-import { GatewayError, IllegalTransitionError, StorageUnavailableError } from './errors.ts';
+import { errorSummary, isConnectionError, noteStorageFault, storageDown } from './db.ts';
+import { GatewayError, StorageUnavailableError } from './errors.ts';
 import {
   REJECTED_OUTCOMES,
   awaitFinished,
@@ -14,12 +13,12 @@ import {
   storeRaw,
   storeReturn,
   type CallbackRow,
+  type InboxOutcome,
 } from './inbox.ts';
-import { findOrder, findOrderByNo, type Order } from './orders.ts';
-import { recordEvent } from './outbox.ts';
+import { findOrderByNo, type Order } from './orders.ts';
 import type { CallbackEnvelope, CallbackReply, CallbackRequest, PaymentFacts, PaymentOutcome, PaymentProvider, ReplyKind } from './payment-provider.ts';
-import type { OrderStatus } from './state-machine.ts';
-import { transition } from './transition.ts';
+import type { Plan } from './decide.ts';
+import { applyNews } from './order-writer.ts';
 
 /**
  * The callback pipeline of DESIGN §5: store the raw request, then verify, then apply, then answer
@@ -42,147 +41,80 @@ export interface NotifyResult {
 /** How long a duplicate waits for the delivery processing the same row (under providers' ~10 s timeouts). */
 const DUPLICATE_WAIT_MS = 5_000;
 
+// After the database fails to store a callback, the next ones are answered "try again" at once
+// for a moment (core/db.ts storageDown): providers must hear back before their own timeouts.
+
+
+/** What a callback's inbox row records for a plan of the one decision (core/decide.ts). */
+function rowOutcome(plan: Plan, changed: boolean): InboxOutcome {
+  switch (plan.kind) {
+    case 'move':
+      return changed ? 'applied' : 'duplicate';
+    case 'refund':
+      return 'refunded';
+    case 'instructions':
+      return 'instructions';
+    case 'reject':
+      return plan.outcome;
+    case 'flag':
+      return plan.outcome === 'double_payment' ? 'double_payment' : 'flagged';
+    case 'none':
+      return plan.outcome === 'refund_pending' ? 'duplicate' : plan.outcome;
+    case 'refuse':
+      return 'ignored';
+  }
+}
+
+/** Why a row records what it records, for the audit column. */
+function rowError(plan: Plan): string | null {
+  switch (plan.kind) {
+    case 'reject':
+      return plan.reason;
+    case 'flag':
+      return plan.reason;
+    case 'none':
+      return plan.note;
+    case 'refuse':
+      return plan.reason;
+    default:
+      return null;
+  }
+}
+
 /**
- * After the database fails to store a callback, the next ones are answered "try again" at once
- * for a moment, without touching it: a locked SQLite file makes each attempt block the process
- * (the driver waits synchronously), and providers must hear back before their own timeouts. One
- * request a second probes whether it is back.
- */
-const STORAGE_BACKOFF_MS = 1_000;
-const storageDownUntil = new WeakMap<object, number>();
-
-
-const SETTLED_PAID: readonly OrderStatus[] = ['paid', 'partially_refunded', 'refunded'];
-
-function causeFor(facts: PaymentFacts): string {
-  const detail = [facts.code, facts.message].filter(Boolean).join(' ');
-  return `provider reported ${facts.outcome}${detail ? `: ${detail}` : ''}`;
-}
-
-async function raiseAttention(deps: CoreDeps, order: Order, reason: string): Promise<void> {
-  await deps.db.transaction(async (trx) => {
-    await trx('orders')
-      .where({ id: order.id })
-      .update({ attention: true, attention_reason: reason.slice(0, 500), version: trx.raw('version + 1'), updated_at: deps.now().getTime() });
-    const flagged = (await findOrder(trx, order.id))!;
-    await recordEvent(trx, flagged, 'payment.attention', deps.now(), { reason: flagged.attentionReason });
-  });
-}
-
-/** Facts from a provider are checked before they touch a row: a bad date or an oversized id never loops. */
-function sanitise(facts: PaymentFacts): { paidAt: Date | null; providerTradeNo: string | null } {
-  const paidAt = facts.paidAt && !Number.isNaN(facts.paidAt.getTime()) ? facts.paidAt : null;
-  const tradeNo = typeof facts.providerTradeNo === 'string' && facts.providerTradeNo !== '' ? facts.providerTradeNo.slice(0, 128) : null;
-  return { paidAt, providerTradeNo: tradeNo };
-}
-
-/**
- * Checks verified facts against the order they name, then moves the order (or records why not).
- * Facts that do not fit the order (unknown order, other account, other amount) are recorded and
- * answered as not accepted: providers' own docs treat such a notify as abnormal,
- * and a provider that retries it only adds audit rows.
+ * Hands verified facts to the one decision (core/decide.ts) and its writer, and finishes the inbox
+ * row in the same transaction. Facts that do not fit the order (unknown order, other account,
+ * other amount) are recorded and answered as not accepted: providers' own docs treat such a notify
+ * as abnormal, and a provider that retries it only adds audit rows.
  */
 async function applyFacts(deps: CoreDeps, provider: PaymentProvider, row: CallbackRow, lease: string, facts: PaymentFacts): Promise<ReplyKind> {
-  const finish = (fields: Parameters<typeof finishRow>[3]) => finishRow(deps, row, lease, fields);
-  const order = await findOrderByNo(deps.db, facts.orderNo);
-  if (!order || order.provider !== provider.id) {
-    await finish({ verified: true, outcome: 'unknown_order', error: `no ${provider.id} order ${facts.orderNo}` });
-    deps.logger.warn({ callbackId: row.id, orderNo: facts.orderNo }, 'verified callback for an unknown order');
-    return 'reject';
-  }
-  if (order.account !== provider.account) {
-    await finish({ verified: true, outcome: 'account_mismatch', error: `order ${order.orderNo} belongs to account ${order.account}, not ${provider.account}` });
-    deps.logger.warn({ callbackId: row.id, orderId: order.id }, 'callback from another account than the order');
-    return 'reject';
-  }
-  if (facts.currency !== order.currency || facts.amount !== order.amount) {
-    const reason = `provider reported ${facts.outcome} for ${facts.amount} ${facts.currency}; the order is ${order.amount} ${order.currency}`;
-    await finish({ verified: true, outcome: 'amount_mismatch', error: reason, orderId: order.id });
-    if (facts.outcome === 'paid') await raiseAttention(deps, order, `Amount mismatch: ${reason}`);
-    deps.logger.error({ callbackId: row.id, orderId: order.id, reported: facts.amount, expected: order.amount }, 'callback amount mismatch');
-    return 'reject';
-  }
-  if (facts.simulated && facts.outcome === 'paid') {
-    await finish({ verified: true, outcome: 'simulated', error: 'a simulated payment never counts as paid', orderId: order.id });
-    return 'ack';
-  }
-  const { paidAt, providerTradeNo } = sanitise(facts);
-  // A second, different payment for an order already paid: real money twice, never a "duplicate".
-  if (facts.outcome === 'paid' && SETTLED_PAID.includes(order.status) && providerTradeNo && order.providerTradeNo && providerTradeNo !== order.providerTradeNo.slice(0, 128)) {
-    const reason = `Second payment ${providerTradeNo} for an order already paid by ${order.providerTradeNo}: refund one of them`;
-    await finish({ verified: true, outcome: 'double_payment', error: reason, orderId: order.id });
-    await raiseAttention(deps, order, reason);
-    deps.logger.error({ callbackId: row.id, orderId: order.id }, 'double payment');
-    return 'ack';
-  }
-  // Instructions handed out after create (an issued account) become the order's next action.
-  if (facts.outcome === 'pending' && facts.action && order.status === 'pending') {
-    return applyInstructions(deps, row, lease, order, facts);
-  }
-  // "Still waiting" news never reopens an order: only the merchant's pay-again does (failed → pending).
-  if (facts.outcome === 'pending' && order.status !== 'created') {
-    await finish({ verified: true, outcome: order.status === 'pending' ? 'duplicate' : 'ignored', orderId: order.id });
-    return 'ack';
-  }
   // Counted once the transaction holding the row's finish has committed.
-  const finished: { outcome: 'applied' | 'duplicate' | null } = { outcome: null };
-  try {
-    await transition(
-      deps,
-      order.id,
-      {
-        to: targetStatus(facts.outcome, order, deps.now()),
-        cause: causeFor(facts),
-        source: `callback:${row.id}`,
-        providerTradeNo,
-        paidAt,
-        ...(facts.action ? { action: facts.action } : {}),
-        ...(facts.outcome === 'failed' ? { failure: { code: facts.code ?? 'declined', message: facts.message ?? '' } } : {}),
-      },
-      async (trx, result) => {
-        const outcome = result.result === 'applied' ? 'applied' : 'duplicate';
+  const finished: { outcome: InboxOutcome | null } = { outcome: null };
+  const result = await applyNews(
+    deps,
+    { orderNo: facts.orderNo },
+    { kind: 'facts', facts, reporter: { provider: provider.id, account: provider.account } },
+    'callback',
+    {
+      sourceLabel: `callback:${row.id}`,
+      inside: async (trx, news) => {
+        const outcome = rowOutcome(news.plan, news.after?.version !== news.before?.version);
         const updated = await trx('provider_callbacks')
           .where({ id: row.id, lease_owner: lease })
           .whereNull('processed_at')
-          .update(finishFields(deps, row, { verified: true, outcome, orderId: order.id }));
+          .update(finishFields(deps, row, { verified: true, outcome, error: rowError(news.plan), orderId: news.before?.provider === provider.id ? news.before.id : null }));
         finished.outcome = updated === 1 ? outcome : null;
       },
-    );
-    if (finished.outcome) deps.metrics?.callback(row.provider, row.account, finished.outcome);
-  } catch (err) {
-    if (!(err instanceof IllegalTransitionError)) throw err;
-    // Out of order or stale news (a "failed" after "paid"): recorded, nothing moves.
-    await finish({ verified: true, outcome: 'ignored', error: `order is ${err.from}; a ${facts.outcome} report cannot move it to ${err.to}`, orderId: order.id });
+    },
+  );
+  if (finished.outcome) deps.metrics?.callback(row.provider, row.account, finished.outcome);
+  const { plan } = result;
+  if (plan.kind === 'reject') {
+    const log = plan.outcome === 'amount_mismatch' ? deps.logger.error.bind(deps.logger) : deps.logger.warn.bind(deps.logger);
+    log({ callbackId: row.id, orderNo: facts.orderNo, outcome: plan.outcome }, `verified callback rejected: ${plan.outcome}`);
+    return 'reject';
   }
-  return 'ack';
-}
-
-/**
- * Stores the buyer's next action (and the provider's deadline for it) on a pending order, under a
- * version bump so a concurrent move wins or loses cleanly. A repeat of the same instructions is a
- * duplicate; an order that moved on meanwhile keeps its state.
- */
-async function applyInstructions(deps: CoreDeps, row: CallbackRow, lease: string, order: Order, facts: PaymentFacts): Promise<ReplyKind> {
-  const actionJson = JSON.stringify(facts.action);
-  const expiresAt = facts.expiresAt && !Number.isNaN(facts.expiresAt.getTime()) ? facts.expiresAt.getTime() : order.expiresAt.getTime();
-  const same = JSON.stringify(order.action) === actionJson && order.expiresAt.getTime() === expiresAt;
-  const outcome = await deps.db.transaction(async (trx) => {
-    let updated = 0;
-    if (!same) {
-      updated = await trx('orders')
-        .where({ id: order.id, version: order.version, status: 'pending' })
-        .update({ action_json: actionJson, expires_at: expiresAt, version: order.version + 1, updated_at: deps.now().getTime() });
-      // The order moved meanwhile: still waiting means try again (the inbox retries the row).
-      if (updated === 0 && (await findOrder(trx, order.id))?.status === 'pending') throw new Error('order changed while its instructions were stored');
-    }
-    const outcome = updated === 1 ? 'instructions' : 'duplicate';
-    const finished = await trx('provider_callbacks')
-      .where({ id: row.id, lease_owner: lease })
-      .whereNull('processed_at')
-      .update(finishFields(deps, row, { verified: true, outcome, orderId: order.id }));
-    return finished === 1 ? outcome : null;
-  });
-  if (outcome) deps.metrics?.callback(row.provider, row.account, outcome);
+  if (plan.kind === 'flag') deps.logger.error({ callbackId: row.id, orderId: result.before?.id, outcome: plan.outcome }, 'callback raised attention');
   return 'ack';
 }
 
@@ -242,8 +174,7 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
   const judged = new Promise<boolean | null>((resolve) => (judge = resolve));
   const onVerified = (verified: boolean) => judge(verified);
 
-  const downUntil = storageDownUntil.get(deps.db) ?? 0;
-  if (Date.now() < downUntil) {
+  if (storageDown(deps.db)) {
     deps.metrics?.callback(providerId, account, 'unstored');
     judge(null);
     return { reply: provider.reply('retry', request), rowId: null, judged };
@@ -256,7 +187,7 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
     stored = await storeRaw(deps, provider, request, envelope, { lease });
   } catch (err) {
     // Not stored means not acknowledged: the provider's own "try again" keeps the callback alive.
-    if (isConnectionError(err)) storageDownUntil.set(deps.db, Date.now() + STORAGE_BACKOFF_MS);
+    noteStorageFault(deps.db, err);
     deps.logger.error({ provider: providerId, account, err: errorSummary(err) }, 'callback could not be stored');
     deps.metrics?.callback(providerId, account, 'unstored');
     judge(null);

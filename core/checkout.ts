@@ -8,7 +8,7 @@ import { isKnownCurrency, multiplyMinor, sumMinor } from './money.ts';
 import { newOrderNo } from './order-no.ts';
 import { findOrder, toSnapshot, type Order } from './orders.ts';
 import type { CreatePaymentResult, OrderItemSnapshot, PaymentProvider } from './payment-provider.ts';
-import { transition } from './transition.ts';
+import { applyNews, insertOrder, unbindChoice, withdrawOrder } from './order-writer.ts';
 
 export const DEFAULT_EXPIRES_IN_MINUTES = 1440;
 
@@ -56,7 +56,9 @@ export async function createPayment(deps: CoreDeps, merchantId: string, input: C
     orderNo = (deps.newOrderNo ?? newOrderNo)(now);
     try {
       await deps.db.transaction(async (trx) => {
-        await trx('orders').insert({
+        await insertOrder(
+          trx,
+          {
           id,
           merchant_id: merchantId,
           merchant_order_id: input.merchantOrderId,
@@ -82,8 +84,7 @@ export async function createPayment(deps: CoreDeps, merchantId: string, input: C
           version: 0,
           created_at: now.getTime(),
           updated_at: now.getTime(),
-        });
-        await trx('order_items').insert(
+          },
           items.map((item, i) => ({
             order_id: id,
             line_no: i + 1,
@@ -187,16 +188,8 @@ export async function startAtProvider(
     const urls = deps.registry.callbackUrlsFor(provider.id, provider.account);
     result = await provider.create({ order: toSnapshot(created, items), urls });
   } catch (err) {
-    await deps.db.transaction(async (trx) => {
-      if (options.withdrawOnFault) {
-        await trx('order_items').where({ order_id: id }).delete();
-        await trx('orders').where({ id, status: 'created' }).delete();
-      } else {
-        await trx('orders')
-          .where({ id, status: 'created', provider: provider.id })
-          .update({ provider: null, provider_account: null, provider_method: null, version: trx.raw('version + 1'), updated_at: deps.now().getTime() });
-      }
-    });
+    if (options.withdrawOnFault) await withdrawOrder(deps.db, id);
+    else await unbindChoice(deps.db, id, provider.id, deps.now());
     if (err instanceof GatewayError && err.httpStatus < 500) throw err;
     if (err instanceof ProviderMisconfiguredError) throw err;
     // The answer proved the keys refused (the account is now marked rejected): not "try again".
@@ -205,24 +198,22 @@ export async function startAtProvider(
     throw new ProviderUnavailableError(`${provider.id} could not create the payment; nothing was charged, try again`, err);
   }
 
-  if (result.outcome === 'failed') {
-    const done = await transition(deps, id, {
-      to: 'failed',
-      cause: `provider declined: ${result.code} ${result.message}`,
-      source: 'api',
-      failure: { code: result.code, message: result.message },
-    });
-    return done.order;
-  }
-  if (result.expiresAt && result.expiresAt.getTime() !== created.expiresAt.getTime()) {
-    await deps.db('orders').where({ id, status: 'created' }).update({ expires_at: result.expiresAt.getTime() });
-  }
-  const done = await transition(deps, id, {
-    to: 'pending',
-    cause: 'created at the provider',
-    source: 'api',
-    action: result.action,
-    providerTradeNo: result.providerTradeNo ?? null,
-  });
-  return done.order;
+  // The provider's answer is news like any other: the one decision takes it (a notify may have
+  // moved the order already, and then the answer changes nothing).
+  const done = await applyNews(
+    deps,
+    { id },
+    result.outcome === 'failed'
+      ? { kind: 'created', outcome: 'failed', action: null, providerTradeNo: null, expiresAt: null, failure: { code: result.code, message: result.message } }
+      : {
+          kind: 'created',
+          outcome: 'pending',
+          action: result.action,
+          providerTradeNo: result.providerTradeNo ?? null,
+          expiresAt: result.expiresAt && result.expiresAt.getTime() !== created.expiresAt.getTime() ? result.expiresAt : null,
+          failure: null,
+        },
+    'api',
+  );
+  return done.after!;
 }

@@ -158,6 +158,27 @@ export function isConnectionError(err: unknown): boolean {
   ].includes(e.code ?? '');
 }
 
+/**
+ * After the database fails with a connection or lock error, callers stay off it for a moment: a
+ * locked SQLite file makes every attempt block the process for the busy timeout (the driver waits
+ * synchronously), so a job that tried each of its rows in turn would freeze the gateway. One try
+ * a second finds out whether it is back.
+ */
+export const STORAGE_BACKOFF_MS = 1_000;
+const storageDownUntil = new WeakMap<object, number>();
+
+/** Records `err` when it says the database is unreachable; returns whether it did. */
+export function noteStorageFault(db: object, err: unknown): boolean {
+  if (!isConnectionError(err)) return false;
+  storageDownUntil.set(db, Date.now() + STORAGE_BACKOFF_MS);
+  return true;
+}
+
+/** Whether the database failed so recently that callers should not try it yet. */
+export function storageDown(db: object): boolean {
+  return Date.now() < (storageDownUntil.get(db) ?? 0);
+}
+
 /** BIGINT and COUNT/SUM come back as numbers or strings depending on driver and expression. */
 export function toNumber(value: unknown): number {
   if (typeof value === 'number') return value;

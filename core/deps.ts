@@ -2,7 +2,7 @@ import type { Db } from './db.ts';
 import type { Logger } from './logger.ts';
 import type { CoreMetrics } from './metrics.ts';
 import type { ProviderRegistry } from './registry.ts';
-import type { TransitionHook } from './transition.ts';
+import type { TransitionHook } from './order-writer.ts';
 
 /** What the services need from the outside world; tests swap the clock and the logger. */
 export interface CoreDeps {

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { describeAmount, providerMaximum, providerTakes } from './amount-limits.ts';
 import { startAtProvider, type ResolvedChoice } from './checkout.ts';
+import { bindChoice } from './order-writer.ts';
 import type { CoreDeps } from './deps.ts';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
 import { findOrder, loadItems, type Order } from './orders.ts';
@@ -71,12 +72,9 @@ export async function chooseProvider(deps: CoreDeps, orderId: string, choice: Re
     throw ValidationError.field('choice', 'is not one of the ways to pay this order', 'invalid_choice');
   }
   const provider = deps.registry.find(choice.provider, choice.account)!;
-  const taken = await deps.db('orders')
-    .where({ id: orderId, status: 'created', version: order.version })
-    .whereNull('provider')
-    .update({ provider: provider.id, provider_account: provider.account, provider_method: choice.method, version: order.version + 1, updated_at: deps.now().getTime() });
+  const taken = await bindChoice(deps.db, order, { provider: provider.id, account: provider.account, method: choice.method }, deps.now());
   const current = (await findOrder(deps.db, orderId))!;
-  if (taken !== 1) return current;
+  if (!taken) return current;
   return startAtProvider(deps, current, provider, await loadItems(deps.db, orderId), { withdrawOnFault: false });
 }
 

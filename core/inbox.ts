@@ -54,7 +54,11 @@ export type InboxOutcome =
   | 'simulated'
   | 'ignored'
   | 'displayed'
-  | 'instructions';
+  | 'instructions'
+  /** Attention raised (a refund total above the payment, news that contradicts the order). */
+  | 'flagged'
+  /** A refund the provider made on its own was recorded. */
+  | 'refunded';
 
 /** Outcomes the provider hears as "not accepted". */
 export const REJECTED_OUTCOMES: ReadonlySet<string> = new Set(['rejected', 'malformed', 'unknown_order', 'account_mismatch', 'amount_mismatch']);

@@ -97,6 +97,14 @@ export interface PaymentFacts {
   /** A test or simulated payment (a provider's "simulate paid" flag): never counted as paid. */
   simulated?: boolean;
   /**
+   * How much of the payment the provider says has gone back, in all (minor units), when it says:
+   * with outcome `refunded` (absent: all of it) or `paid` (a partial refund). More than paygate
+   * made is recorded as a refund made at the provider (core/decide.ts).
+   */
+  refundedAmount?: number;
+  /** The provider's number of the refund that news is about, when it gives one. */
+  providerRefundNo?: string | null;
+  /**
    * With outcome `pending`: what the buyer must do now, when the provider hands it out after
    * create (an ATM account issued by a notify once the buyer picked a bank on the provider's page).
    * It replaces the order's next action; `expiresAt` (the account's own deadline) replaces the

@@ -1,11 +1,12 @@
 import type { ListPaymentsQuery } from './api-schemas.ts';
 import { toNumber } from './db.ts';
 import type { CoreDeps } from './deps.ts';
-import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from './errors.ts';
+import { decide } from './decide.ts';
+import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
 import { findMerchantOrder, loadItems, loadSnapshot, rowToOrder, type Order, type OrderRow } from './orders.ts';
 export { actionUsable, toPaymentView, type PaymentView } from './payment-view.ts';
 import { toPaymentView, type PaymentView } from './payment-view.ts';
-import { transition } from './transition.ts';
+import { applyNews } from './order-writer.ts';
 
 export async function getPayment(deps: CoreDeps, merchantId: string, id: string): Promise<PaymentView> {
   const order = await findMerchantOrder(deps.db, merchantId, id);
@@ -63,13 +64,14 @@ export async function listPayments(
  * provider that cannot close it may still take the money; that payment then lands as paid with an
  * attention flag (DESIGN §4).
  */
-export async function cancelPayment(deps: CoreDeps, merchantId: string, id: string, reason?: string): Promise<PaymentView> {
+export async function cancelPayment(deps: CoreDeps, merchantId: string, id: string, reason?: string, source: 'api' | 'admin' = 'api'): Promise<PaymentView> {
   const order = await findMerchantOrder(deps.db, merchantId, id);
   if (!order) throw new NotFoundError('Payment');
-  if (order.status === 'cancelled') return toPaymentView(order, deps.now(), await loadItems(deps.db, id));
-  if (!['created', 'pending', 'failed'].includes(order.status)) {
-    throw new ConflictError('not_cancellable', `A ${order.status} payment cannot be cancelled${order.status === 'paid' ? '; refund it instead' : ''}`);
-  }
+  // Asked of the one decision first, on the order as read: nothing is sent to a provider for an
+  // order that cannot be cancelled.
+  const first = decide({ order, news: { kind: 'cancel', how: '', reason }, source, now: deps.now(), pendingRefunds: 0 });
+  if (first.kind === 'refuse') throw new ConflictError(first.code, first.reason);
+  if (first.kind === 'none') return toPaymentView(order, deps.now(), await loadItems(deps.db, id));
   const provider = deps.registry.find(order.provider, order.account);
   let atProvider = 'the provider cannot close payments; cancelled here only';
   if (provider?.cancel && provider.capabilities.has('cancel')) {
@@ -79,19 +81,11 @@ export async function cancelPayment(deps: CoreDeps, merchantId: string, id: stri
     }
     atProvider = result.outcome === 'cancelled' ? 'closed at the provider' : `cancelled here only: ${result.message}`;
   }
-  try {
-    const done = await transition(deps, id, {
-      to: 'cancelled',
-      cause: `merchant cancelled${reason ? `: ${reason}` : ''} (${atProvider})`,
-      source: 'api',
-    });
-    return toPaymentView(done.order, deps.now(), await loadItems(deps.db, id));
-  } catch (err) {
-    if (err instanceof IllegalTransitionError) {
-      throw new ConflictError('not_cancellable', `The payment became ${err.from} meanwhile and cannot be cancelled`);
-    }
-    throw err;
+  const done = await applyNews(deps, { id }, { kind: 'cancel', how: atProvider, reason }, source);
+  if (done.plan.kind === 'refuse') {
+    throw new ConflictError('not_cancellable', `The payment became ${done.before?.status} meanwhile and cannot be cancelled`);
   }
+  return toPaymentView(done.after!, deps.now(), await loadItems(deps.db, id));
 }
 
 export async function countOrders(deps: CoreDeps): Promise<number> {

@@ -4,12 +4,11 @@ import type { CreateRefundInput } from './api-schemas.ts';
 import { dbKind, errorSummary, toNumber } from './db.ts';
 import type { CoreDeps } from './deps.ts';
 import { ConflictError, NotFoundError } from './errors.ts';
-import { newId, randomUpperAlnum } from './ids.ts';
-import { findMerchantOrder, findOrder, loadSnapshot, rowToOrder, type OrderRow } from './orders.ts';
-import { recordEvent } from './outbox.ts';
+import { newId } from './ids.ts';
+import { applyNews } from './order-writer.ts';
+import { findMerchantOrder, loadSnapshot, rowToOrder, type OrderRow } from './orders.ts';
 import type { RefundResult } from './payment-provider.ts';
-import { checkTransition } from './state-machine.ts';
-import { applyTransition } from './transition.ts';
+import { newRefundNo, refundStamp, toRefundView, type RefundRow, type RefundView } from './refund-rows.ts';
 
 /**
  * Refunds (issue 5). The amount is reserved first, in a transaction that locks the order, so the
@@ -17,64 +16,10 @@ import { applyTransition } from './transition.ts';
  * many requests race. Then the provider is asked, with our refund number as its idempotency key.
  */
 
-export type RefundStatus = 'pending' | 'succeeded' | 'failed';
-
-export interface RefundView {
-  id: string;
-  refundNo: string;
-  paymentId: string;
-  amount: number;
-  currency: string;
-  status: RefundStatus;
-  reason: string | null;
-  providerRefundNo: string | null;
-  failure: { code: string; message: string } | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface RefundRow {
-  id: string;
-  refund_no: string;
-  order_id: string;
-  merchant_id: string;
-  amount_minor: number | string;
-  currency: string;
-  status: RefundStatus;
-  provider_refund_no: string | null;
-  reason: string | null;
-  failure_code: string | null;
-  failure_message: string | null;
-  created_at: number | string;
-  updated_at: number | string;
-}
-
-function toView(row: RefundRow): RefundView {
-  return {
-    id: row.id,
-    refundNo: row.refund_no,
-    paymentId: row.order_id,
-    amount: toNumber(row.amount_minor),
-    currency: row.currency,
-    status: row.status,
-    reason: row.reason,
-    providerRefundNo: row.provider_refund_no,
-    failure: row.failure_code ? { code: row.failure_code, message: row.failure_message ?? '' } : null,
-    createdAt: new Date(toNumber(row.created_at)).toISOString(),
-    updatedAt: new Date(toNumber(row.updated_at)).toISOString(),
-  };
-}
+export type { RefundRow, RefundStatus, RefundView } from './refund-rows.ts';
+const toView = toRefundView;
 
 const REFUNDABLE = ['paid', 'partially_refunded'];
-
-/** R + yyMMddHHmmss + 8 random: 21 characters, within every provider's refund-number limits. */
-function refundStamp(at: Date): string {
-  return at.toISOString().replace(/[-:T]/g, '').slice(2, 14);
-}
-
-function newRefundNo(now: Date): string {
-  return `R${refundStamp(now)}${randomUpperAlnum(8)}`;
-}
 
 /**
  * The refund number for one deliberate request, the same every time that request is sent again
@@ -168,33 +113,33 @@ export async function createRefund(
   }
 }
 
-/** Records the provider's answer; a success moves the order and tells the merchant, in one transaction. */
+/**
+ * Records the provider's answer. A failure only marks the refund; a success goes through the one
+ * decision (core/decide.ts) and its writer: the refund row, the order's refunded amount and status,
+ * and the merchant's event in one transaction, under the order's lock (locks in one order
+ * everywhere: the order, then its refunds, so refunds of one order never deadlock on MariaDB).
+ */
 export async function settleRefund(deps: CoreDeps, refund: RefundRow, result: RefundResult): Promise<RefundRow> {
   const now = deps.now();
   if (result.outcome === 'pending') return refund;
-  return deps.db.transaction(async (trx) => {
-    // Locks in one order everywhere (the order, then its refunds), so refunds of one order never
-    // deadlock each other on MariaDB.
-    const locked = rowToOrder((await lockOrder(trx, refund.order_id))!);
-    if (result.outcome === 'failed') {
-      const patch = { status: 'failed' as const, failure_code: result.code.slice(0, 64), failure_message: result.message.slice(0, 500), updated_at: now.getTime() };
-      await trx('refunds').where({ id: refund.id, status: 'pending' }).update(patch);
-      return { ...refund, ...patch };
-    }
-    const patch = { status: 'succeeded' as const, provider_refund_no: result.providerRefundNo?.slice(0, 128) ?? null, updated_at: now.getTime() };
-    const moved = await trx('refunds').where({ id: refund.id, status: 'pending' }).update(patch);
-    if (moved !== 1) return { ...refund, ...patch };
-    const refunded = locked.refundedAmount + toNumber(refund.amount_minor);
-    await trx('orders').where({ id: locked.id }).update({ refunded_minor: refunded, updated_at: now.getTime() });
-    const eventData = { refund: toView({ ...refund, ...patch }) };
-    const to = refunded >= locked.amount ? 'refunded' : 'partially_refunded';
-    // The status only moves forward: a provider's own notify may already have said "refunded".
-    const moves = checkTransition(locked.status, to) === 'apply';
-    const moved2 = moves ? await applyTransition(trx, locked.id, { to, cause: `refund ${refund.refund_no} of ${refund.amount_minor}`, source: 'api', eventData }, { now, hooks: deps.hooks, metrics: deps.metrics }) : null;
-    // A further partial refund does not change the status, but the merchant still hears of it.
-    if (!moved2 || moved2.result === 'noop') await recordEvent(trx, (await findOrder(trx, locked.id))!, 'payment.refunded', now, eventData);
+  if (result.outcome === 'failed') {
+    const patch = { status: 'failed' as const, failure_code: result.code.slice(0, 64), failure_message: result.message.slice(0, 500), updated_at: now.getTime() };
+    await deps.db('refunds').where({ id: refund.id, status: 'pending' }).update(patch);
     return { ...refund, ...patch };
-  });
+  }
+  const patch = { status: 'succeeded' as const, provider_refund_no: result.providerRefundNo?.slice(0, 128) ?? null, updated_at: now.getTime() };
+  const settled = { ...refund, ...patch };
+  await applyNews(
+    deps,
+    { id: refund.order_id },
+    { kind: 'refund_succeeded', refundNo: refund.refund_no, amount: toNumber(refund.amount_minor), providerRefundNo: patch.provider_refund_no },
+    'api',
+    {
+      // Whoever moves the row out of pending settles it; anyone else writes nothing.
+      before: async (trx) => ((await trx('refunds').where({ id: refund.id, status: 'pending' }).update(patch)) === 1 ? settled : false),
+    },
+  );
+  return settled;
 }
 
 export async function listRefunds(deps: CoreDeps, merchantId: string, paymentId: string): Promise<RefundView[]> {

@@ -37,6 +37,12 @@ export const TERMINAL_STATUSES: readonly OrderStatus[] = ORDER_STATUSES.filter(
   (s) => ALLOWED_TRANSITIONS[s].length === 0,
 );
 
+/** Orders still waiting for their money: asked about by reconciliation, ended by expiry or cancel. */
+export const WAITING_STATUSES: readonly OrderStatus[] = ['created', 'pending', 'failed'];
+
+/** Orders whose money arrived (some of it may have gone back since). */
+export const SETTLED_PAID_STATUSES: readonly OrderStatus[] = ['paid', 'partially_refunded', 'refunded'];
+
 /** Statuses in which the buyer may still pay, so the provider's next action is still usable. */
 export const PAYABLE_STATUSES: readonly OrderStatus[] = ['pending', 'failed'];
 

@@ -1,4 +1,4 @@
-import { errorSummary, toNumber } from './db.ts';
+import { errorSummary, noteStorageFault, toNumber } from './db.ts';
 import type { CoreDeps } from './deps.ts';
 import type { EventRow } from './events.ts';
 import { claimRows } from './jobs/lease.ts';
@@ -201,6 +201,8 @@ export async function deliverEvent(deps: CoreDeps, row: EventRow, options: Deliv
     return outcome;
   } catch (err) {
     log.warn({ err: errorSummary(err) }, 'webhook delivery could not be completed; retrying later');
+    // The database is away: the lease runs out by itself; trying to release it would only block again.
+    if (noteStorageFault(deps.db, err)) return 'error';
     const retryAt = deps.now().getTime() + WEBHOOK_RETRY_SCHEDULE_MS[0]!;
     await mine()
       .update({ lease_owner: null, lease_until: null, next_attempt_at: retryAt })

@@ -1,8 +1,8 @@
-import { errorSummary } from '../db.ts';
+import { errorSummary, noteStorageFault, storageDown } from '../db.ts';
 import type { CoreDeps } from '../deps.ts';
-import { IllegalTransitionError } from '../errors.ts';
+import { applyNews, releaseOrderLease, renewOrderLease } from '../order-writer.ts';
 import { findOrder, loadSnapshot, rowToOrder, type OrderRow } from '../orders.ts';
-import { transition } from '../transition.ts';
+import { WAITING_STATUSES } from '../state-machine.ts';
 import { claimRows } from './lease.ts';
 import { applyQueriedFacts } from './reconcile.ts';
 import type { Job } from './runner.ts';
@@ -31,7 +31,7 @@ export function expiryJob(
         where: (q) =>
           q
             .where((m) => (options.merchantId ? m.where('merchant_id', options.merchantId) : m))
-            .whereIn('status', ['created', 'pending', 'failed'])
+            .whereIn('status', WAITING_STATUSES)
             // A flagged order waits for a person, not for this job.
             .andWhere('attention', false)
             .andWhere('expires_at', '<=', now.getTime() - grace),
@@ -43,20 +43,21 @@ export function expiryJob(
         now,
       });
       for (const row of rows) {
-        const stillMine = await deps.db('orders').where({ id: row.id, lease_owner: row.lease_owner }).update({ lease_until: deps.now().getTime() + leaseMs });
-        if (stillMine !== 1) continue;
+        // The database went away mid-batch (core/db.ts): the rest waits for the next run.
+        if (storageDown(deps.db)) break;
+        if (!(await renewOrderLease(deps.db, row.id, row.lease_owner, deps.now().getTime() + leaseMs))) continue;
         const order = rowToOrder(row);
         const provider = deps.registry.find(order.provider, order.account);
         try {
           // 1. Ask: paid at the last minute, or closed by the provider already?
           if (provider) {
             const answer = await provider.query({ order: await loadSnapshot(deps.db, order) });
-            if (answer.found && answer.facts.outcome !== 'pending' && (await applyQueriedFacts(deps, order, answer.facts, 'reconcile'))) {
+            if (answer.found && answer.facts.outcome !== 'pending' && (await applyQueriedFacts(deps, order, answer.facts))) {
               await release(deps, row);
               continue;
             }
             const now2 = (await findOrder(deps.db, order.id))!;
-            if (now2.attention || !['created', 'pending', 'failed'].includes(now2.status)) {
+            if (now2.attention || !WAITING_STATUSES.includes(now2.status)) {
               await release(deps, row);
               continue;
             }
@@ -72,15 +73,12 @@ export function expiryJob(
                   ? `expired here: ${result.message}`
                   : `the provider would not close it (${result.code}); expired here, a late payment is flagged`;
           }
-          // 3. Expire.
-          await transition(deps, order.id, { to: 'expired', cause: `past its deadline ${order.expiresAt.toISOString()} (${how})`, source: 'expiry' });
+          // 3. Expire (unless it moved meanwhile: paid, say; the decision sees the order as locked).
+          await applyNews(deps, { id: order.id }, { kind: 'deadline', how }, 'expiry');
           await release(deps, row);
         } catch (err) {
-          if (err instanceof IllegalTransitionError) {
-            await release(deps, row); // it moved meanwhile (paid, say)
-            continue;
-          }
           deps.logger.warn({ orderId: order.id, err: errorSummary(err) }, 'expiry could not finish; will retry when the lease runs out');
+          noteStorageFault(deps.db, err);
         }
       }
       return rows.length === batch ? rows.length : 0;
@@ -89,5 +87,5 @@ export function expiryJob(
 }
 
 async function release(deps: CoreDeps, row: { id: string; lease_owner: string }): Promise<void> {
-  await deps.db('orders').where({ id: row.id, lease_owner: row.lease_owner }).update({ lease_owner: null, lease_until: null });
+  await releaseOrderLease(deps.db, row.id, row.lease_owner);
 }

@@ -1,5 +1,5 @@
 import { processInboxRow } from '../callbacks.ts';
-import { errorSummary } from '../db.ts';
+import { errorSummary, noteStorageFault, storageDown } from '../db.ts';
 import { PROCESSING_LEASE_MS, type CallbackRow } from '../inbox.ts';
 import type { CoreDeps } from '../deps.ts';
 import { claimRows } from './lease.ts';
@@ -26,6 +26,8 @@ export function inboxRetryJob(deps: CoreDeps, owner: string, options: { batch?: 
         now,
       });
       for (const row of rows) {
+        // The database went away mid-batch (core/db.ts): the rest waits for the next run.
+        if (storageDown(deps.db)) break;
         const provider = deps.registry.find(row.provider, row.account);
         if (!provider) {
           deps.logger.warn({ callbackId: row.id, provider: row.provider, account: row.account }, 'inbox row for an account that is no longer configured');
@@ -36,6 +38,7 @@ export function inboxRetryJob(deps: CoreDeps, owner: string, options: { batch?: 
           await processInboxRow(deps, provider, row, { lease: row.lease_owner ?? undefined });
         } catch (err) {
           deps.logger.warn({ callbackId: row.id, err: errorSummary(err) }, 'inbox retry failed');
+          noteStorageFault(deps.db, err);
         }
       }
       return rows.length === batch ? rows.length : 0;

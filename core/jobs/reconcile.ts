@@ -1,13 +1,11 @@
 import type { Knex } from 'knex';
-import { errorSummary, toNumber } from '../db.ts';
+import { errorSummary, toNumber, storageDown } from '../db.ts';
 import type { CoreDeps } from '../deps.ts';
-import { IllegalTransitionError } from '../errors.ts';
+import type { Plan } from '../decide.ts';
+import { applyNews, flagOrder, recordReconcileAsked, renewOrderLease } from '../order-writer.ts';
 import { findOrder, findOrderByNo, loadSnapshot, rowToOrder, type Order, type OrderRow } from '../orders.ts';
-import { recordEvent } from '../outbox.ts';
-import { targetStatus } from '../facts.ts';
 import type { PaymentFacts, PaymentProvider } from '../payment-provider.ts';
-import { ATTENTION_ON_PAID_FROM, checkTransition, type OrderStatus } from '../state-machine.ts';
-import { transition, type TransitionRequest } from '../transition.ts';
+import { ATTENTION_ON_PAID_FROM, WAITING_STATUSES, type OrderStatus } from '../state-machine.ts';
 import { claimRows } from './lease.ts';
 import type { Job } from './runner.ts';
 
@@ -34,7 +32,7 @@ export interface ReconcileOptions {
   merchantId?: string;
 }
 
-export const WAITING_STATUSES: readonly OrderStatus[] = ['created', 'pending', 'failed'];
+export { WAITING_STATUSES };
 const WAITING = WAITING_STATUSES as OrderStatus[];
 /** Expired orders are still asked about for this long: a transfer made just before the deadline. */
 export const AFTER_EXPIRY_MS = 48 * 60 * 60_000;
@@ -45,104 +43,50 @@ export function whereStillWaiting(q: Knex.QueryBuilder, now: Date): Knex.QueryBu
   return q.whereNotNull('provider').where((s) => s.whereIn('status', WAITING).orWhere((e) => e.where('status', 'expired').andWhere('expires_at', '>', now.getTime() - AFTER_EXPIRY_MS)));
 }
 
-async function flag(deps: CoreDeps, order: Order, reason: string): Promise<void> {
-  await deps.db.transaction(async (trx) => {
-    await trx('orders').where({ id: order.id }).update({ attention: true, attention_reason: reason.slice(0, 500), version: trx.raw('version + 1'), updated_at: deps.now().getTime() });
-    await recordEvent(trx, (await findOrder(trx, order.id))!, 'payment.attention', deps.now(), { reason });
-  });
-}
-
-/**
- * What a provider's answer would do to one of our orders, decided without writing: nothing, raise
- * the attention flag (a wrong amount), or a transition. `legal` predicts the state machine's verdict
- * on the order as read; the transition itself decides on the row it locks.
- */
-export type QueriedPlan =
-  | { kind: 'none' }
-  | { kind: 'flag'; reason: string }
-  | { kind: 'move'; to: OrderStatus; legal: boolean; request: TransitionRequest; flagIfIllegal: string | null };
-
-export function planQueriedFacts(order: Order, facts: PaymentFacts, now: Date, source: 'reconcile'): QueriedPlan {
-  if (facts.outcome === 'pending') return { kind: 'none' };
-  if (facts.currency !== order.currency || facts.amount !== order.amount) {
-    if (facts.outcome === 'paid' && !order.attention) {
-      return { kind: 'flag', reason: `Amount mismatch found by reconciliation: provider says ${facts.outcome} for ${facts.amount} ${facts.currency}; the order is ${order.amount} ${order.currency}` };
-    }
-    return { kind: 'none' };
-  }
-  if (facts.simulated) return { kind: 'none' };
-  const to = targetStatus(facts.outcome, order, now);
-  if (to === order.status) return { kind: 'none' };
-  const paidAt = facts.paidAt && !Number.isNaN(facts.paidAt.getTime()) ? facts.paidAt : null;
-  return {
-    kind: 'move',
-    to,
-    legal: checkTransition(order.status, to) === 'apply',
-    request: {
-      to,
-      cause: `reconciliation: provider reports ${facts.outcome}`,
-      source,
-      providerTradeNo: facts.providerTradeNo?.slice(0, 128) ?? null,
-      paidAt,
-      ...(facts.outcome === 'failed' ? { failure: { code: facts.code ?? 'declined', message: facts.message ?? '' } } : {}),
-    },
-    // Money moved in a way our record cannot follow (refunded while we think it waits): a person looks.
-    flagIfIllegal:
-      (facts.outcome === 'paid' || facts.outcome === 'refunded') && !order.attention
-        ? `The provider reports ${facts.outcome} but the order is ${order.status}; check it at the provider`
-        : null,
-  };
-}
-
 /** What applying (or, dry, planning) one answer did: `attention` when the order now asks for a person. */
 export type FactsChange =
   | { change: 'none' }
   | { change: 'moved'; from: OrderStatus; to: OrderStatus; attention: string | null }
-  | { change: 'flagged'; reason: string };
+  | { change: 'flagged'; reason: string }
+  | { change: 'refunded'; amount: number; to: OrderStatus | null };
 
-/**
- * Applies what a provider says about one of our orders (or with `dryRun` only says what it would
- * do): the amount must match, a repeat is a no-op, stale news is ignored.
- */
-export async function reconcileFacts(
-  deps: CoreDeps,
-  order: Order,
-  facts: PaymentFacts,
-  source: 'reconcile',
-  options: { dryRun?: boolean } = {},
-): Promise<FactsChange> {
-  const plan = planQueriedFacts(order, facts, deps.now(), source);
-  if (plan.kind === 'none') return { change: 'none' };
-  if (plan.kind === 'flag') {
-    if (!options.dryRun) await flag(deps, order, plan.reason);
-    return { change: 'flagged', reason: plan.reason };
-  }
-  if (options.dryRun) {
-    if (plan.legal) {
-      const raises = plan.to === 'paid' && ATTENTION_ON_PAID_FROM.includes(order.status) && !order.attention;
-      return { change: 'moved', from: order.status, to: plan.to, attention: raises ? `Paid after the order was ${order.status}` : null };
+/** What a plan of the one decision means to reconciliation's callers (the CLI prints it). */
+function changeOf(plan: Plan, before: Order): FactsChange {
+  switch (plan.kind) {
+    case 'move': {
+      const raises = plan.to === 'paid' && ATTENTION_ON_PAID_FROM.includes(before.status) && !before.attention;
+      return { change: 'moved', from: before.status, to: plan.to, attention: raises ? `Paid after the order was ${before.status}` : null };
     }
-    return plan.flagIfIllegal ? { change: 'flagged', reason: plan.flagIfIllegal } : { change: 'none' };
-  }
-  try {
-    const result = await transition(deps, order.id, plan.request);
-    if (result.result !== 'applied') return { change: 'none' };
-    const raised = result.order.attention && !order.attention ? result.order.attentionReason ?? 'attention' : null;
-    return { change: 'moved', from: result.from, to: result.order.status, attention: raised };
-  } catch (err) {
-    if (!(err instanceof IllegalTransitionError)) throw err;
-    if (!plan.flagIfIllegal) return { change: 'none' };
-    await flag(deps, order, plan.flagIfIllegal);
-    return { change: 'flagged', reason: plan.flagIfIllegal };
+    case 'flag':
+      return { change: 'flagged', reason: plan.reason };
+    case 'reject':
+      return plan.flag ? { change: 'flagged', reason: plan.flag } : { change: 'none' };
+    case 'refund':
+      return { change: 'refunded', amount: plan.amount, to: plan.to };
+    default:
+      return { change: 'none' };
   }
 }
 
 /**
- * Applies what a provider's query says about one of our orders: the amount must match, a repeat
- * is a no-op, stale news is ignored. Returns whether the order moved.
+ * Applies what a provider says about one of our orders (or with `dryRun` only says what it would
+ * do), through the one decision (core/decide.ts) and its writer: the same rules as a callback.
  */
-export async function applyQueriedFacts(deps: CoreDeps, order: Order, facts: PaymentFacts, source: 'reconcile'): Promise<boolean> {
-  return (await reconcileFacts(deps, order, facts, source)).change === 'moved';
+export async function reconcileFacts(deps: CoreDeps, order: Order, facts: PaymentFacts, options: { dryRun?: boolean } = {}): Promise<FactsChange> {
+  const result = await applyNews(
+    deps,
+    { id: order.id },
+    { kind: 'facts', facts, reporter: { provider: order.provider ?? '', account: order.account ?? '' } },
+    'reconcile',
+    { dryRun: options.dryRun },
+  );
+  if (!result.before) return { change: 'none' };
+  return changeOf(result.plan, result.before);
+}
+
+/** Applies what a provider's query says about one of our orders. Returns whether the order moved. */
+export async function applyQueriedFacts(deps: CoreDeps, order: Order, facts: PaymentFacts): Promise<boolean> {
+  return (await reconcileFacts(deps, order, facts)).change === 'moved';
 }
 
 export type OrderReconcileResult =
@@ -160,7 +104,7 @@ export async function reconcileOrder(deps: CoreDeps, order: Order, options: { dr
   try {
     const answer = await provider.query({ order: await loadSnapshot(deps.db, order) });
     if (!answer.found) return { asked: 'not_found' };
-    return { asked: 'answered', facts: answer.facts, result: await reconcileFacts(deps, order, answer.facts, 'reconcile', options) };
+    return { asked: 'answered', facts: answer.facts, result: await reconcileFacts(deps, order, answer.facts, options) };
   } catch (err) {
     const fault = errorSummary(err);
     deps.logger.warn({ orderId: order.id, err: fault }, 'reconciliation could not ask the provider');
@@ -192,9 +136,10 @@ export function reconcileJob(deps: CoreDeps, owner: string, options: ReconcileOp
         now,
       });
       for (const row of rows) {
+        // The database went away mid-batch (core/db.ts): the rest waits for the next run.
+        if (storageDown(deps.db)) break;
         // One lease covers the batch; renew it for this row, and skip the row if another worker has it now.
-        const stillMine = await deps.db('orders').where({ id: row.id, lease_owner: row.lease_owner }).update({ lease_until: deps.now().getTime() + 5 * 60_000 });
-        if (stillMine !== 1) continue;
+        if (!(await renewOrderLease(deps.db, row.id, row.lease_owner, deps.now().getTime() + 5 * 60_000))) continue;
         const order = rowToOrder(row);
         const attempts = toNumber(row.reconcile_attempts) + 1;
         const next = now.getTime() + Math.min(cap, base * 2 ** Math.min(attempts - 1, 30));
@@ -203,13 +148,11 @@ export function reconcileJob(deps: CoreDeps, owner: string, options: ReconcileOp
         // Faults are counted apart from attempts, and an answer resets them: one blip after a day of
         // "still waiting" is not a reason to call a person.
         const faults = fault ? toNumber(row.reconcile_faults) + 1 : 0;
-        await deps.db('orders')
-          .where({ id: order.id, lease_owner: row.lease_owner })
-          .update({ reconcile_attempts: attempts, reconcile_faults: faults, next_reconcile_at: next, lease_owner: null, lease_until: null });
+        await recordReconcileAsked(deps.db, order.id, row.lease_owner, { attempts, faults, next });
         if (fault && faults >= maxFaults) {
           const fresh = (await findOrder(deps.db, order.id))!;
           if (!fresh.attention && WAITING.includes(fresh.status)) {
-            await flag(deps, fresh, `Reconciliation could not learn this payment's state after ${faults} failed tries (${fault}); check it at the provider`);
+            await flagOrder(deps, fresh.id, `Reconciliation could not learn this payment's state after ${faults} failed tries (${fault}); check it at the provider`);
           }
         }
       }
@@ -253,7 +196,7 @@ export async function sweepAccount(
     if (!order || order.provider !== provider.id || order.account !== provider.account) continue;
     if (fact.outcome === 'pending') continue;
     if (options.accept && !options.accept(order)) continue;
-    applied.push({ order, facts: fact, result: await reconcileFacts(deps, order, fact, 'reconcile', { dryRun: options.dryRun }) });
+    applied.push({ order, facts: fact, result: await reconcileFacts(deps, order, fact, { dryRun: options.dryRun }) });
   }
   return { listed: facts.length, applied };
 }

@@ -1,7 +1,7 @@
-import { errorSummary } from '../db.ts';
+import { errorSummary, storageDown } from '../db.ts';
 import type { CoreDeps } from '../deps.ts';
 import { findOrder, loadSnapshot } from '../orders.ts';
-import { recordEvent } from '../outbox.ts';
+import { applyNews } from '../order-writer.ts';
 import { settleRefund, type RefundRow } from '../refunds.ts';
 import type { Job } from './runner.ts';
 
@@ -20,6 +20,8 @@ export function refundRecheckJob(deps: CoreDeps, options: { minAgeMs?: number; b
       const now = deps.now().getTime();
       const rows = (await deps.db('refunds').where({ status: 'pending' }).andWhere('updated_at', '<=', now - minAge).orderBy('updated_at').limit(batch)) as RefundRow[];
       for (const row of rows) {
+        // The database went away mid-batch (core/db.ts): the rest waits for the next run.
+        if (storageDown(deps.db)) break;
         // Optimistic claim: whoever moves updated_at first handles this refund this round.
         const mine = await deps.db('refunds').where({ id: row.id, status: 'pending', updated_at: row.updated_at }).update({ updated_at: now });
         if (mine !== 1) continue;
@@ -27,13 +29,8 @@ export function refundRecheckJob(deps: CoreDeps, options: { minAgeMs?: number; b
         const provider = order ? deps.registry.find(order.provider, order.account) : undefined;
         if (!order || !provider?.refund) continue;
         if (!provider.refundIdempotent) {
-          if (!order.attention) {
-            const reason = `Refund ${row.refund_no} of ${row.amount_minor}: the provider never confirmed it and it cannot be repeated safely; check it at the provider`;
-            await deps.db.transaction(async (trx) => {
-              await trx('orders').where({ id: order.id }).update({ attention: true, attention_reason: reason, version: trx.raw('version + 1'), updated_at: now });
-              await recordEvent(trx, (await findOrder(trx, order.id))!, 'payment.attention', deps.now(), { reason });
-            });
-          }
+          // The one decision raises attention once (core/decide.ts, refund_unconfirmed).
+          await applyNews(deps, { id: order.id }, { kind: 'refund_unconfirmed', refundNo: row.refund_no, amount: Number(row.amount_minor) }, 'refund_recheck');
           continue;
         }
         try {

@@ -1,3 +1,4 @@
+import { storageDown } from '../db.ts';
 import type { CoreDeps } from '../deps.ts';
 import { claimDueEvents, deliverEvent, WEBHOOK_LEASE_MS, WEBHOOK_TIMEOUT_MS } from '../webhooks.ts';
 import type { Job } from './runner.ts';
@@ -28,7 +29,8 @@ export function webhookDeliveryJob(
       const rows = await claimDueEvents(deps, owner, batch, leaseMs);
       let next = 0;
       const lane = async (): Promise<void> => {
-        while (next < rows.length) {
+        // A database that went away mid-batch: the rest of the batch waits for its leases to run out.
+        while (next < rows.length && !storageDown(deps.db)) {
           const row = rows[next++]!;
           await deliverEvent(deps, row, { timeoutMs, leaseMs, fetchImpl });
         }

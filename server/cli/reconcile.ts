@@ -63,6 +63,10 @@ class Tally {
       if (result.attention) this.flagged.push(`${describe(order)}  ${result.attention}`);
     } else if (result.change === 'flagged') {
       this.flagged.push(`${describe(order)}  ${result.reason}`);
+    } else if (result.change === 'refunded') {
+      // A refund made at the provider, recorded here: listed as a change when it moves the status.
+      if (result.to) this.changes.push({ order, from: order.status, to: result.to, via });
+      this.flagged.push(`${describe(order)}  refund of ${result.amount} made at the provider recorded`);
     }
   }
 

@@ -86,6 +86,7 @@ export const refundView = z.strictObject({
   status: z.enum(['pending', 'succeeded', 'failed']),
   reason: z.string().nullable(),
   providerRefundNo: z.string().nullable(),
+  source: z.enum(['merchant', 'provider']).meta({ description: '`provider`: made in the provider\'s own back office and learned from its news; `merchant`: through the API or the dashboard' }),
   failure,
   createdAt: isoTime,
   updatedAt: isoTime,

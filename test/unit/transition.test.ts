@@ -8,7 +8,7 @@ import { findOrder } from '../../core/orders.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import { newOrderNo } from '../../core/order-no.ts';
 import { ORDER_STATUSES, checkTransition, type OrderStatus } from '../../core/state-machine.ts';
-import { transition, type TransitionEvent, type TransitionHook, type TransitionRequest } from '../../core/transition.ts';
+import { transition, type TransitionEvent, type TransitionHook, type TransitionRequest } from '../../core/order-writer.ts';
 import { dbTest } from '../helpers/db.ts';
 
 const CREATED_AT = Date.parse('2026-11-22T01:00:00.000Z');
