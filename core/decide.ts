@@ -68,8 +68,11 @@ export type Plan =
   | { kind: 'refuse'; code: 'not_cancellable'; reason: string }
   /** A person must look: attention is raised with `reason`, the status stays. */
   | { kind: 'flag'; outcome: FlagOutcome; reason: string }
-  /** The order moves (one transition row, one event). */
-  | { kind: 'move'; to: OrderStatus; cause: string; fields: MoveFields }
+  /**
+   * The order moves (one transition row, one event). `thenAgain`: the news says more than this move
+   * (paid, and partly refunded since): the writer asks the decision again on the moved order.
+   */
+  | { kind: 'move'; to: OrderStatus; cause: string; fields: MoveFields; thenAgain?: boolean }
   /** A pending order gets new instructions for the buyer (an account issued after create). */
   | { kind: 'instructions'; action: NextAction; expiresAt: Date }
   /**
@@ -209,10 +212,19 @@ function decideFacts(input: DecideInput, facts: PaymentFacts, reporter: { provid
         to: 'paid',
         cause: causeFor(facts, source),
         fields: { ...noFields(), providerTradeNo: tradeNo, paidAt: paidAtOf(facts) },
+        ...(facts.refundedAmount !== undefined && facts.refundedAmount > 0 ? { thenAgain: true } : {}),
       };
     case 'refunded':
+      // Paid and refunded before we heard of the payment (its notify lost): first the money that
+      // came (paid), then, asked again, the money that went back.
       if (!settled) {
-        return flagOnce(order, 'conflict', `The provider reports refunded but the order is ${order.status}; check it at the provider`);
+        return {
+          kind: 'move',
+          to: 'paid',
+          cause: `${causeFor(facts, source)} (so it was paid first)`,
+          fields: { ...noFields(), providerTradeNo: tradeNo, paidAt: paidAtOf(facts) },
+          thenAgain: true,
+        };
       }
       return decideProviderRefund(input, order, facts, facts.refundedAmount ?? order.amount);
     case 'pending':

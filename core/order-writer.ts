@@ -315,7 +315,14 @@ export async function applyNews(deps: WriterDeps, ref: OrderRef, news: News, sou
         const now = deps.now();
         const pendingRefunds = order && needsPendingRefunds(news) ? await pendingRefundTotal(trx, order.id) : 0;
         const plan = decide({ order, news, source, now, pendingRefunds });
-        const after = row ? await execute(trx, row, plan, options.sourceLabel ?? source, { now, hooks: deps.hooks, metrics: deps.metrics }, refund) : null;
+        const writing = { now, hooks: deps.hooks, metrics: deps.metrics };
+        let after = row ? await execute(trx, row, plan, options.sourceLabel ?? source, writing, refund) : null;
+        // The news says more than the move (paid, then partly refunded): decided again on the moved order.
+        if (plan.kind === 'move' && plan.thenAgain && after) {
+          const movedRow = (await lockOrder(trx, { id: after.id }))!;
+          const next = decide({ order: after, news, source, now, pendingRefunds });
+          if (next.kind === 'refund') after = await execute(trx, movedRow, next, options.sourceLabel ?? source, writing, null);
+        }
         const result: NewsResult = { plan, before: order, after };
         if (options.inside) await options.inside(trx, result);
         return result;

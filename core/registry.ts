@@ -146,8 +146,7 @@ export const SIMULATORS_BESIDE_REAL_ACCOUNTS = (configured: readonly string[]): 
   `Provider simulators cannot run beside real accounts (configured: ${configured.join(', ')}): anyone could pay an order ` +
   `through a simulator's control API and the goods would ship for money that never moved. Either remove ` +
   `PAYGATE_SIMULATORS=on (real accounts only; providers without an account are simply not offered), or run the ` +
-  `demo without PAYGATE_CONFIG, or run a simulator as its own process (npm run paygate -- simulate <provider>) and ` +
-  `configure an account pointing at it.`;
+  `demo without PAYGATE_CONFIG (every provider on its simulator, no real account).`;
 
 const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 

@@ -41,6 +41,7 @@ const DESCRIPTION: Record<Exclude<AddressClass, 'public'>, string> = {
 /** [first octets, prefix length, class]: the first match wins, so narrower entries come first. */
 const IPV4_RULES: readonly [readonly number[], number, AddressClass][] = [
   [[169, 254, 169, 254], 32, 'metadata'],
+  [[168, 63, 129, 16], 32, 'metadata'], // Azure's WireServer
   [[0], 8, 'unspecified'], // 0.0.0.0/8, "this network"; 0.0.0.0 reaches the local host on Linux
   [[10], 8, 'private'],
   [[100, 64], 10, 'cgnat'],
@@ -62,6 +63,8 @@ const IPV4_RULES: readonly [readonly number[], number, AddressClass][] = [
 const IPV6_RULES: readonly [readonly number[], number, AddressClass][] = [
   [[0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54], 128, 'metadata'], // fd00:ec2::254
   [[0x01, 0x00, 0, 0, 0, 0, 0, 0], 64, 'reserved'], // 100::/64 discard
+  [[0x00, 0x64, 0xff, 0x9b, 0x00, 0x01], 48, 'private'], // 64:ff9b:1::/48 local-use NAT64 (RFC 8215)
+  [[0x20, 0x01, 0x00, 0x00], 32, 'reserved'], // 2001::/32 Teredo: tunnels to an address it hides
   [[0x20, 0x01, 0x0d, 0xb8], 32, 'reserved'], // documentation
   [[0xfc], 7, 'unique-local'],
   [[0xfe, 0x80], 10, 'link-local'],

@@ -89,6 +89,11 @@ export function notifyFacts(params: Record<string, string>, currency: string): P
     currency,
     providerTradeNo: params.trade_no || null,
     paidAt: outcome === 'paid' || outcome === 'refunded' ? parseBeijingTime(params.gmt_payment) : null,
+    // §3.3: a refund (ours, or one made in Alipay's back office) notifies with refund_fee, the
+    // trade's refunded total, and out_biz_no, the refund request's number.
+    ...((outcome === 'paid' || outcome === 'refunded') && refund > 0 && !Number.isNaN(refund)
+      ? { refundedAmount: refund, providerRefundNo: params.out_biz_no || null }
+      : {}),
     ...(outcome === 'closed' ? { code: 'TRADE_CLOSED', message: 'The trade was closed before payment' } : {}),
   };
 }

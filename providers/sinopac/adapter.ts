@@ -112,7 +112,16 @@ export class SinopacProvider implements PaymentProvider {
     }
     const card = response.CardParam as { CardPayURL?: unknown } | undefined;
     if (typeof card?.CardPayURL !== 'string') throw new Error('OrderCreate answered without CardParam.CardPayURL');
-    return { outcome: 'pending', providerTradeNo: tsNo, action: { type: 'redirect', url: card.CardPayURL } };
+    // The card link lives ExpMinutes (OrderCreate CardParam, at most 30): the payment lives exactly as long, so
+    // nobody is sent to a dead link and a link that ran out ends as expired, never cancelled.
+    const minutes = (message.CardParam as { ExpMinutes: number }).ExpMinutes;
+    const linkDies = new Date(Date.now() + minutes * 60_000);
+    return {
+      outcome: 'pending',
+      providerTradeNo: tsNo,
+      action: { type: 'redirect', url: card.CardPayURL },
+      ...(linkDies.getTime() < order.expiresAt.getTime() ? { expiresAt: linkDies } : {}),
+    };
   }
 
   private fields(request: CallbackRequest): Record<string, string> {

@@ -206,5 +206,7 @@ export function orderQueryFacts(item: Obj): PaymentFacts {
     currency: 'TWD',
     providerTradeNo: str(item.TSNo) || null,
     paidAt: outcome === 'paid' || outcome === 'refunded' ? (parseTaipei(item.PayDate) ?? null) : null,
+    // §7.3: RefundAmount is what has gone back in all (a refund made at the bank counts too).
+    ...((outcome === 'paid' || outcome === 'refunded') && str(item.RefundFlag) === 'Y' && refunded > 0 ? { refundedAmount: refunded } : {}),
   };
 }

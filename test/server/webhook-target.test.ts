@@ -55,6 +55,9 @@ const TABLE: [string, AddressClass][] = [
   ['192.0.2.10', 'reserved'],
   ['2001:db8::1', 'reserved'],
   ['not-an-ip', 'reserved'],
+  ['168.63.129.16', 'metadata'], // Azure WireServer
+  ['64:ff9b:1::a00:1', 'private'], // local-use NAT64
+  ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'reserved'], // Teredo
   // Public: allowed.
   ['8.8.8.8', 'public'],
   ['1.1.1.1', 'public'],

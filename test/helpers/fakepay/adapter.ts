@@ -19,6 +19,7 @@ import type {
   RefundInput,
   RefundResult,
   ReplyKind,
+  ListTransactionsInput,
 } from '../../../core/payment-provider.ts';
 import { fakePayConfig, type FakePayConfig } from './config.ts';
 import { signed, verify } from './crypto.ts';
@@ -34,7 +35,7 @@ const OUTCOMES: Record<string, PaymentOutcome> = {
 /** The test-only provider's adapter: what a real provider folder's adapter.ts looks like. */
 export class FakePayProvider implements PaymentProvider {
   readonly id = 'fakepay';
-  readonly capabilities: ReadonlySet<ProviderCapability> = new Set(['refund', 'cancel']);
+  readonly capabilities: ReadonlySet<ProviderCapability> = new Set(['refund', 'cancel', 'listTransactions']);
   readonly methods = ['card', 'atm'] as const;
   readonly currencies = ['TWD', 'CNY'] as const;
   readonly ackAfter: 'stored' | 'applied';
@@ -115,6 +116,7 @@ export class FakePayProvider implements PaymentProvider {
       providerTradeNo: fields.trade_no ?? null,
       paidAt: fields.paid_at ? new Date(fields.paid_at) : null,
       code: fields.status === 'FAILED' ? 'DECLINED' : undefined,
+      ...(Number(fields.refunded_amount) > 0 ? { refundedAmount: Number(fields.refunded_amount), providerRefundNo: fields.refund_id ?? null } : {}),
       // An account issued after create (as ECPay's PaymentInfoURL does): the buyer's new instructions.
       ...(fields.atm_account && fields.atm_deadline
         ? {
@@ -159,6 +161,14 @@ export class FakePayProvider implements PaymentProvider {
     const out = await this.call('refund', { order_no: order.orderNo, refund_no: refundNo, amount: String(amount) });
     if (out.result === 'OK') return { outcome: 'succeeded', providerRefundNo: out.refund_id ?? null };
     return { outcome: 'failed', code: out.code ?? 'ERROR', message: 'refund refused' };
+  }
+
+  /** Every payment FakePay took in the window, each under its own trade number (a second payment too). */
+  async listTransactions({ from, to }: ListTransactionsInput): Promise<PaymentFacts[]> {
+    const out = await this.call('list', { from: from.toISOString(), to: to.toISOString() });
+    if (out.result !== 'OK') throw new ProviderUnavailableError(`fakepay list: ${out.code}`);
+    const items = JSON.parse(out.items ?? '[]') as Record<string, string>[];
+    return items.map((fields) => this.facts(fields));
   }
 
   async cancel({ order }: CancelInput): Promise<CancelResult> {

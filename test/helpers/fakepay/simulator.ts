@@ -18,6 +18,8 @@ export interface Trade {
   refunded: number;
   refunds: Map<string, { refundId: string; amount: number }>;
   paidAt: string | null;
+  /** Further payments of the same order (pay-twice), each under its own trade number. */
+  secondPayments: number;
   notifyCount: number;
   lastNotify: Record<string, string> | null;
 }
@@ -77,7 +79,7 @@ export class FakePaySimulator implements SimulatorInstance<FakePayConfig> {
     if (req.method === 'POST' && path.startsWith('/api/')) return this.api(path.slice(5), body, res);
     if (req.method === 'GET' && path.startsWith('/pay/')) return this.payPage(decodeURIComponent(path.slice(5)), res);
     if (req.method === 'POST' && path.startsWith('/_control/')) {
-      const input = JSON.parse(body || '{}') as { orderNo?: string };
+      const input = JSON.parse(body || '{}') as { orderNo?: string; notify?: boolean; amount?: number };
       const trade = input.orderNo ? this.byOrderNo(input.orderNo) : undefined;
       if (!trade) return send(res, 404, 'application/json', JSON.stringify({ error: 'no such order' }));
       const action = path.slice('/_control/'.length);
@@ -87,8 +89,33 @@ export class FakePaySimulator implements SimulatorInstance<FakePayConfig> {
         }
         trade.status = action === 'pay' ? 'PAID' : 'FAILED';
         trade.paidAt = action === 'pay' ? new Date().toISOString() : null;
+        // notify: false plays a notify that never arrives (reconciliation must find the payment).
+        if (input.notify === false) return send(res, 200, 'application/json', JSON.stringify({ tradeNo: trade.tradeNo, status: trade.status, firstNotify: null }));
         const first = await this.notify(trade, 0);
         return send(res, 200, 'application/json', JSON.stringify({ tradeNo: trade.tradeNo, status: trade.status, firstNotify: first }));
+      }
+      if (action === 'refund') {
+        // A refund made in FakePay's own back office: paygate did not ask for it.
+        const amount = Number(input.amount);
+        if ((trade.status !== 'PAID' && trade.status !== 'REFUNDED') || !Number.isSafeInteger(amount) || amount <= 0 || trade.refunded + amount > trade.amount) {
+          return send(res, 409, 'application/json', JSON.stringify({ error: `cannot refund ${input.amount} of a ${trade.status} trade` }));
+        }
+        const refundId = `FRB${randomBytes(4).toString('hex').toUpperCase()}`;
+        trade.refunds.set(refundId, { refundId, amount });
+        trade.refunded += amount;
+        if (trade.refunded === trade.amount) trade.status = 'REFUNDED';
+        const fields = signed({ ...this.tradeFields(trade), refund_id: refundId, notify_id: `N${trade.tradeNo}${refundId}` }, this.secret);
+        const first = input.notify === false ? null : await this.deliver(trade, fields);
+        return send(res, 200, 'application/json', JSON.stringify({ refundId, refunded: trade.refunded, status: trade.status, firstNotify: first }));
+      }
+      if (action === 'pay-twice') {
+        // The buyer pays the same order a second time (another trade number): real money twice.
+        if (trade.status !== 'PAID') return send(res, 409, 'application/json', JSON.stringify({ error: `trade is ${trade.status}` }));
+        trade.secondPayments += 1;
+        const second = `${trade.tradeNo}B${trade.secondPayments}`;
+        const fields = signed({ ...this.tradeFields(trade), trade_no: second, refunded_amount: '0', notify_id: `N${second}` }, this.secret);
+        const first = await this.deliver(trade, fields);
+        return send(res, 200, 'application/json', JSON.stringify({ tradeNo: second, firstNotify: first }));
       }
       if (action === 'renotify') {
         const answer = await this.deliver(trade, trade.lastNotify ?? this.notifyFields(trade));
@@ -120,6 +147,7 @@ export class FakePaySimulator implements SimulatorInstance<FakePayConfig> {
           refunded: 0,
           refunds: new Map(),
           paidAt: null,
+          secondPayments: 0,
           notifyCount: 0,
           lastNotify: null,
         };
@@ -143,6 +171,18 @@ export class FakePaySimulator implements SimulatorInstance<FakePayConfig> {
         trade.refunded += amount;
         if (trade.refunded === trade.amount) trade.status = 'REFUNDED';
         return reply({ result: 'OK', refund_id: refundId });
+      }
+      case 'list': {
+        // Payments made in [from, to), each under its own trade number: a second payment is listed too.
+        const from = Date.parse(fields.from ?? '');
+        const to = Date.parse(fields.to ?? '');
+        const items: Record<string, string>[] = [];
+        for (const t of this.trades.values()) {
+          if (!t.paidAt || Date.parse(t.paidAt) < from || Date.parse(t.paidAt) >= to) continue;
+          items.push(this.tradeFields(t));
+          for (let n = 1; n <= t.secondPayments; n++) items.push({ ...this.tradeFields(t), status: 'PAID', trade_no: `${t.tradeNo}B${n}`, refunded_amount: '' });
+        }
+        return reply({ result: 'OK', items: JSON.stringify(items) });
       }
       case 'close':
         if (!trade) return reply({ result: 'ERROR', code: 'NOT_FOUND' });
@@ -174,6 +214,8 @@ export class FakePaySimulator implements SimulatorInstance<FakePayConfig> {
       currency: trade.currency,
       status: trade.status,
       paid_at: trade.paidAt ?? '',
+      // What has gone back in all (refunds through the API and in the back office); empty when none.
+      refunded_amount: trade.refunded > 0 ? String(trade.refunded) : '',
     };
   }
 

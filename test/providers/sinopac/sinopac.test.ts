@@ -297,3 +297,18 @@ test('reconciliation over a window holding more than 300 orders finds every one'
     await new Promise((r) => server.close(r));
   }
 });
+
+dbTest('card: the payment lives as long as the bank\'s card link (ExpMinutes), not the 24 h asked for', async (t, h) => {
+  await withSinopac(h, async (app) => {
+    const before = Date.now();
+    const created = await app.api('POST', '/v1/payments', body('card', { expiresInMinutes: 1440 }));
+    t.is(created.status, 201, created.text);
+    const expiresAt = Date.parse(created.body.expiresAt);
+    // The account's cardExpMinutes (10 by default): the link and the payment end together.
+    t.true(expiresAt <= Date.now() + 10 * 60_000 + 1_000, `expires ${created.body.expiresAt}`);
+    t.true(expiresAt >= before + 9 * 60_000);
+    t.is(created.body.action.type, 'redirect');
+    const row = await h.db('orders').where({ id: created.body.id }).first();
+    t.is(Number(row.expires_at), expiresAt, 'the order row holds the link\'s deadline');
+  });
+});
