@@ -17,7 +17,7 @@ import type { PaymentProvider } from './payment-provider.ts';
 /** paygate's maximum per order in minor units, per currency paygate accepts (core/money.ts). */
 export const MAX_ORDER_AMOUNT_MINOR: Readonly<Record<string, number>> = Object.freeze({
   TWD: 9_999_999_999, // NT$99,999,999.99
-  CNY: 9_999_999_999, // ¥99,999,999.99 (Alipay's own ceiling is 100,000,000.00)
+  CNY: 9_999_999_999, // ¥99,999,999.99 (a provider's own lower ceiling comes from its maxAmount)
   HKD: 9_999_999_999, // HK$99,999,999.99
   USD: 9_999_999_999, // US$99,999,999.99
   EUR: 9_999_999_999, // €99,999,999.99

@@ -31,12 +31,16 @@ export interface NotifyResult {
   /** Work that goes on after the answer (providers acknowledged on store); tests may await it. */
   background?: Promise<void>;
   /**
-   * Whether the request proved to come from the provider: true once it verified, false once it
-   * failed verification, null when that was not learned (a fault, a duplicate someone else holds).
-   * The callback endpoints charge or trust the sender's address by it (core/callback-guard.ts).
+   * What the request proved (core/callback-guard.ts gives back its sender's token or trusts the
+   * address by it): `news` a fresh row, first under its dedupe key, that verified (the provider's
+   * own new message); `verified` a verified row that is not news (a redelivery, other bytes under a
+   * known key: anyone holding a signed notify can replay it); `rejected` it failed verification or
+   * could not be read; null when that was not learned (a fault, a duplicate someone else holds).
    */
-  judged: Promise<boolean | null>;
+  judged: Promise<Verdict>;
 }
+
+export type Verdict = 'news' | 'verified' | 'rejected' | null;
 
 /** How long a duplicate waits for the delivery processing the same row (under providers' ~10 s timeouts). */
 const DUPLICATE_WAIT_MS = 5_000;
@@ -170,9 +174,8 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
     unreadable = err;
   }
 
-  let judge: (verified: boolean | null) => void = () => undefined;
-  const judged = new Promise<boolean | null>((resolve) => (judge = resolve));
-  const onVerified = (verified: boolean) => judge(verified);
+  let judge: (verdict: Verdict) => void = () => undefined;
+  const judged = new Promise<Verdict>((resolve) => (judge = resolve));
 
   if (storageDown(deps.db)) {
     deps.metrics?.callback(providerId, account, 'unstored');
@@ -182,7 +185,7 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
   // A readable fresh row is stored leased to this request, which processes it next (inline or, for
   // providers acknowledged on store, in the background). An unreadable one is finished unleased.
   const lease = unreadable ? undefined : inlineLease();
-  let stored: { row: CallbackRow; fresh: boolean };
+  let stored: Awaited<ReturnType<typeof storeRaw>>;
   try {
     stored = await storeRaw(deps, provider, request, envelope, { lease });
   } catch (err) {
@@ -194,20 +197,22 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
     return { reply: provider.reply('retry', request), rowId: null, judged };
   }
   const { row } = stored;
+  const news = stored.fresh && !stored.variant;
+  const onVerified = (verified: boolean) => judge(verified ? (news ? 'news' : 'verified') : 'rejected');
 
   if (unreadable) {
     const message = unreadable instanceof Error ? unreadable.message : String(unreadable);
     await finishRow(deps, row, null, { verified: false, outcome: 'malformed', error: message });
+    judge('rejected');
     // Bad input is the sender's 4xx, naming the field; anything else is our fault: "try again".
     if (unreadable instanceof GatewayError && unreadable.httpStatus < 500) throw unreadable;
     deps.logger.error({ callbackId: row.id, err: message }, 'callback could not be read');
-    judge(null);
     return { reply: provider.reply('retry', request), rowId: row.id, judged };
   }
   if (!stored.fresh && row.processed_at !== null) {
     deps.metrics?.callback(providerId, account, 'redelivered');
-    const verified = row.verified === null ? null : row.verified === true || Number(row.verified) === 1;
-    judge(verified);
+    // Not news, whatever it proved the first time: a replay must not buy trust or a token back.
+    judge(row.verified === true || Number(row.verified) === 1 ? 'verified' : 'rejected');
     return { reply: provider.reply(replyForFinished(row), request), rowId: row.id, judged };
   }
   if (provider.ackAfter === 'stored') {
@@ -236,7 +241,7 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
 }
 
 /** Resolves `judged` with null unless a verification already resolved it (a promise settles once). */
-function settle(judge: (verified: boolean | null) => void, judged: Promise<boolean | null>): Promise<boolean | null> {
+function settle(judge: (verdict: Verdict) => void, judged: Promise<Verdict>): Promise<Verdict> {
   judge(null);
   return judged;
 }
@@ -247,13 +252,15 @@ export interface ReturnOutcome {
   /** What the provider's return says happened; display only, never applied. */
   reported: PaymentOutcome | null;
   rowId: number;
+  /** The same return (query and body) was on record already: a refreshed page or a replay, not news. */
+  replayed: boolean;
 }
 
 /**
  * The buyer's browser coming back (DESIGN §5.4): verified, displayed, recorded; never applied.
  * Verification comes first here (a return changes nothing, so there is nothing to make durable
- * before it), and the record is one insert: a flood of returns costs one write each, and an
- * unverified one is kept only in part (storeReturn).
+ * before it), and the record is one insert, once per content: a flood of returns costs one write
+ * each, a replay none, and an unverified one is kept only in part (storeReturn).
  */
 export async function receiveReturn(deps: CoreDeps, providerId: string, account: string, request: CallbackRequest): Promise<ReturnOutcome> {
   const provider = deps.registry.resolveForCallback(providerId, account);
@@ -268,9 +275,9 @@ export async function receiveReturn(deps: CoreDeps, providerId: string, account:
     const found = await findOrderByNo(deps.db, verification.facts.orderNo);
     if (found && found.provider === provider.id && found.account === provider.account) order = found;
   }
-  let rowId: number;
+  let stored: { id: number; replayed: boolean };
   try {
-    rowId = await storeReturn(deps, provider, request, {
+    stored = await storeReturn(deps, provider, request, {
       verified: verification.verified,
       outcome: 'displayed',
       error: verification.verified ? null : verification.reason,
@@ -284,6 +291,7 @@ export async function receiveReturn(deps: CoreDeps, providerId: string, account:
     order,
     verified: verification.verified,
     reported: verification.verified ? verification.facts.outcome : null,
-    rowId,
+    rowId: stored.id,
+    replayed: stored.replayed,
   };
 }

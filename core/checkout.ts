@@ -127,12 +127,15 @@ export function checkoutChoices(deps: CoreDeps, currency: string, requested: rea
       return { provider: provider.id, account: provider.account, method: choice.method };
     });
     const seen = new Set<string>();
-    return resolved.filter((c) => {
-      const key = `${c.provider}/${c.account}/${c.method}`;
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    });
+    return someUsable(
+      deps,
+      resolved.filter((c) => {
+        const key = `${c.provider}/${c.account}/${c.method}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      }),
+    );
   }
   const all: ResolvedChoice[] = [];
   let tooLarge = 0;
@@ -148,7 +151,18 @@ export function checkoutChoices(deps: CoreDeps, currency: string, requested: rea
     throw ValidationError.field('amount', `${describeAmount(amount, currency)} is more than any configured provider takes`, 'amount_too_large');
   }
   if (all.length === 0) throw ValidationError.field('currency', `no configured provider takes ${currency}`, 'unsupported_currency');
-  return all;
+  return someUsable(deps, all);
+}
+
+/**
+ * The whole list is kept with the order (an account whose keys are refused now is offered again
+ * once a probe accepts them; the buyer's page leaves it out meanwhile: core/hosted-checkout.ts), but
+ * an order none of whose choices could be paid now is refused like a direct create would be.
+ */
+function someUsable(deps: CoreDeps, choices: ResolvedChoice[]): ResolvedChoice[] {
+  const rejected = (c: ResolvedChoice) => deps.registry.credentials.get(c.provider, c.account).state === 'rejected';
+  if (choices.length > 0 && choices.every(rejected)) throw new ProviderMisconfiguredError(choices[0]!.provider, choices[0]!.account);
+  return choices;
 }
 
 export interface ResolvedChoice {
@@ -192,8 +206,11 @@ export async function startAtProvider(
     else await unbindChoice(deps.db, id, provider.id, deps.now());
     if (err instanceof GatewayError && err.httpStatus < 500) throw err;
     if (err instanceof ProviderMisconfiguredError) throw err;
-    // The answer proved the keys refused (the account is now marked rejected): not "try again".
-    if (isCredentialsRejection(err)) throw new ProviderMisconfiguredError(provider.id, provider.account, err);
+    // The answer suggested refused keys and the probe it triggered confirmed it (the account is now
+    // marked rejected): not "try again". Unconfirmed, it stays an ordinary, retryable fault.
+    if (isCredentialsRejection(err) && deps.registry.credentials.get(provider.id, provider.account).state === 'rejected') {
+      throw new ProviderMisconfiguredError(provider.id, provider.account, err);
+    }
     deps.logger.warn({ orderNo: created.orderNo, provider: provider.id, account: provider.account, err: errorSummary(err) }, 'provider could not create the payment; order withdrawn');
     throw new ProviderUnavailableError(`${provider.id} could not create the payment; nothing was charged, try again`, err);
   }

@@ -27,8 +27,10 @@ const envSchema = z.object({
   PAYGATE_CALLBACK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   PAYGATE_CALLBACK_FAILURE_BURST: z.coerce.number().int().min(1).max(100_000).default(20),
   PAYGATE_CALLBACK_FAILURES_PER_MINUTE: z.coerce.number().min(0.1).max(100_000).default(20),
+  PAYGATE_CALLBACK_GLOBAL_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(600),
   PAYGATE_METRICS_PUBLIC: z.enum(['true', 'false']).default('false'),
   PAYGATE_SECRETS_FILE: z.string().min(1).optional(),
+  PAYGATE_SECRETS_TO: z.enum(['auto', 'file', 'terminal']).default('auto'),
   PAYGATE_PROBE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   PAYGATE_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -62,14 +64,19 @@ export interface AppConfig {
   workers: number;
   /** Rejected and unverified callback rows older than this are deleted; verified ones are kept. */
   callbackRetentionDays: number;
-  /** Failed callback requests an address may make at once, and earns back per minute (core/callback-guard.ts). */
-  callbackGuard: { burst: number; refillPerMinute: number };
+  /**
+   * Failed callback requests an address may make at once, and earns back per minute; the same for
+   * all untrusted addresses together (burst = one minute's worth) (core/callback-guard.ts).
+   */
+  callbackGuard: { burst: number; refillPerMinute: number; globalBurst: number; globalRefillPerMinute: number };
   /** When set, GET /metrics answers only `Authorization: Bearer <this>`, from anywhere. */
   metricsToken: string | undefined;
-  /** PAYGATE_METRICS_PUBLIC=true: /metrics open to every client without a token (else loopback only). */
+  /** PAYGATE_METRICS_PUBLIC=true: /metrics open to every client without a token (else loopback only, and only with a localhost publicUrl: server/metrics.ts). */
   metricsPublic: boolean;
   /** Where secrets made up at start go when stdout is not a terminal (server/secrets-output.ts). */
   secretsFile: string;
+  /** PAYGATE_SECRETS_TO: `auto` (the file unless stdout is a terminal), `file` always, `terminal` always. */
+  secretsTo: 'auto' | 'file' | 'terminal';
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -122,9 +129,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     workers: e.PAYGATE_WORKERS,
     metricsToken: e.PAYGATE_METRICS_TOKEN,
     callbackRetentionDays: e.PAYGATE_CALLBACK_RETENTION_DAYS,
-    callbackGuard: { burst: e.PAYGATE_CALLBACK_FAILURE_BURST, refillPerMinute: e.PAYGATE_CALLBACK_FAILURES_PER_MINUTE },
+    callbackGuard: {
+      burst: e.PAYGATE_CALLBACK_FAILURE_BURST,
+      refillPerMinute: e.PAYGATE_CALLBACK_FAILURES_PER_MINUTE,
+      globalBurst: e.PAYGATE_CALLBACK_GLOBAL_FAILURES_PER_MINUTE,
+      globalRefillPerMinute: e.PAYGATE_CALLBACK_GLOBAL_FAILURES_PER_MINUTE,
+    },
     metricsPublic: e.PAYGATE_METRICS_PUBLIC === 'true',
     secretsFile: e.PAYGATE_SECRETS_FILE ?? defaultSecretsFile(e.DATABASE_URL),
+    secretsTo: e.PAYGATE_SECRETS_TO,
   };
 }
 

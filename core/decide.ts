@@ -191,19 +191,21 @@ function decideFacts(input: DecideInput, facts: PaymentFacts, reporter: { provid
     const raise = facts.outcome === 'paid' && !(order.attention && order.attentionReason === flag.slice(0, ATTENTION_REASON_MAX));
     return { kind: 'reject', outcome: 'amount_mismatch', reason, flag: raise ? flag : null };
   }
-  // A provider's "test payment" flag (ECPay SimulatePaid): recorded, never money.
+  // A provider's "test payment" flag (PaymentFacts.simulated): recorded, never money.
   if (facts.simulated && (facts.outcome === 'paid' || facts.outcome === 'refunded')) {
     return { kind: 'none', outcome: 'simulated', note: 'a simulated payment never counts as paid' };
   }
   const tradeNo = tradeNoOf(facts);
   const settled = SETTLED_PAID_STATUSES.includes(order.status);
+  // News of a different payment (another trade number) for an order already paid, whether that
+  // payment is still held or already (partly) refunded: real money twice, never a "duplicate", and
+  // never booked against the payment we know. A person decides which one to keep.
+  const otherPayment = settled && tradeNo !== null && order.providerTradeNo !== null && tradeNo !== order.providerTradeNo.slice(0, TRADE_NO_MAX);
+  const doublePayment = (): Plan => flagOnce(order, 'double_payment', `Second payment ${tradeNo} for an order already paid by ${order.providerTradeNo}: refund one of them`);
   switch (facts.outcome) {
     case 'paid':
       if (settled) {
-        // A second, different payment for an order already paid: real money twice, never a "duplicate".
-        if (tradeNo && order.providerTradeNo && tradeNo !== order.providerTradeNo.slice(0, TRADE_NO_MAX)) {
-          return flagOnce(order, 'double_payment', `Second payment ${tradeNo} for an order already paid by ${order.providerTradeNo}: refund one of them`);
-        }
+        if (otherPayment) return doublePayment();
         if (facts.refundedAmount !== undefined && facts.refundedAmount > 0) return decideProviderRefund(input, order, facts, facts.refundedAmount);
         return { kind: 'none', outcome: 'duplicate', note: null };
       }
@@ -226,6 +228,7 @@ function decideFacts(input: DecideInput, facts: PaymentFacts, reporter: { provid
           thenAgain: true,
         };
       }
+      if (otherPayment) return doublePayment();
       return decideProviderRefund(input, order, facts, facts.refundedAmount ?? order.amount);
     case 'pending':
       if (facts.action && order.status === 'pending') {

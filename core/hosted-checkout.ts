@@ -3,7 +3,7 @@ import { describeAmount, providerMaximum, providerTakes } from './amount-limits.
 import { startAtProvider, type ResolvedChoice } from './checkout.ts';
 import { bindChoice } from './order-writer.ts';
 import type { CoreDeps } from './deps.ts';
-import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
+import { ConflictError, NotFoundError, ProviderMisconfiguredError, ValidationError } from './errors.ts';
 import { findOrder, loadItems, type Order } from './orders.ts';
 
 /**
@@ -35,11 +35,8 @@ export function checkLink(secret: string, orderId: string, e: unknown, s: unknow
   return Number(e) * 1000 < now.getTime() ? 'expired' : 'valid';
 }
 
-/**
- * What the buyer may still pick from: the order's list, less what is no longer configured or no
- * longer takes the amount (a provider maximum lowered since the order was made; core/amount-limits.ts).
- */
-export function availableChoices(deps: CoreDeps, order: Order): ResolvedChoice[] {
+/** The order's choices its account could still take, rejected credentials or not. */
+function configuredChoices(deps: CoreDeps, order: Order): ResolvedChoice[] {
   const list = order.choices ?? [];
   return list.filter((c) => {
     const provider = deps.registry.find(c.provider, c.account);
@@ -52,6 +49,19 @@ export function availableChoices(deps: CoreDeps, order: Order): ResolvedChoice[]
   });
 }
 
+const isRejected = (deps: CoreDeps, c: ResolvedChoice): boolean => deps.registry.credentials.get(c.provider, c.account).state === 'rejected';
+
+/**
+ * What the buyer may still pick from: the order's list, less what is no longer configured or no
+ * longer takes the amount (a provider maximum lowered since the order was made; core/amount-limits.ts),
+ * and less any account whose credentials its provider refuses (core/provider-health.ts): a buyer is
+ * never sent to an account that cannot take the payment. The order keeps its whole list, so an
+ * account is offered again once a probe accepts its keys.
+ */
+export function availableChoices(deps: CoreDeps, order: Order): ResolvedChoice[] {
+  return configuredChoices(deps, order).filter((c) => !isRejected(deps, c));
+}
+
 /**
  * The buyer picked a way to pay. The choice is written first (once: a second tab that also chose
  * finds the order taken and gets its state), then the provider is asked. A provider fault puts the
@@ -62,7 +72,11 @@ export async function chooseProvider(deps: CoreDeps, orderId: string, choice: Re
   if (!order) throw new NotFoundError('Payment');
   if (order.provider !== null || order.status !== 'created') return order; // chosen already
   if (order.expiresAt.getTime() <= deps.now().getTime()) throw new ConflictError('expired', 'This payment has expired');
-  const allowed = availableChoices(deps, order).some((c) => c.provider === choice.provider && c.account === choice.account && c.method === choice.method);
+  const same = (c: ResolvedChoice) => c.provider === choice.provider && c.account === choice.account && c.method === choice.method;
+  // One of the order's ways to pay, but its account's keys are refused (a page shown before the
+  // verdict, or a hand-made post): the existing "choose another way" answer, nothing asked.
+  if (configuredChoices(deps, order).some((c) => same(c) && isRejected(deps, c))) throw new ProviderMisconfiguredError(choice.provider, choice.account);
+  const allowed = availableChoices(deps, order).some(same);
   if (!allowed) {
     const named = deps.registry.find(choice.provider, choice.account);
     const max = named ? providerMaximum(named, order.currency, choice.method) : undefined;

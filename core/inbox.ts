@@ -104,7 +104,7 @@ export async function storeRaw(
   request: CallbackRequest,
   envelope: CallbackEnvelope | null,
   options: { lease?: string } = {},
-): Promise<{ row: CallbackRow; fresh: boolean }> {
+): Promise<{ row: CallbackRow; fresh: boolean; variant: boolean }> {
   const now = deps.now().getTime();
   const base = normaliseKey(envelope?.dedupeKey);
   const keys = base === null ? [null] : [base, `${base.slice(0, 170)}~${fingerprint(request)}`];
@@ -132,7 +132,8 @@ export async function storeRaw(
     };
     try {
       const [id] = await deps.db('provider_callbacks').insert(row);
-      return { row: { ...row, id: Number(id) }, fresh: true };
+      // variant: other bytes under a key already on record (a forgery, a changed retry), not news.
+      return { row: { ...row, id: Number(id) }, fresh: true, variant: key !== base };
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
     }
@@ -140,7 +141,7 @@ export async function storeRaw(
       .where({ provider: provider.id, account: provider.account, kind: request.kind, dedupe_key: key })
       .first()) as CallbackRow | undefined;
     if (existing && existing.raw_body === request.rawBody && existing.raw_query === request.rawQuery) {
-      return { row: existing, fresh: false };
+      return { row: existing, fresh: false, variant: key !== base };
     }
   }
   throw new Error('could not store the callback under its dedupe key');
@@ -160,33 +161,64 @@ function summarise(text: string): string {
  * state, so nothing is lost if the process dies before this). A return that verified is kept byte
  * for byte; one that did not (anyone can send those, as often as they like) keeps only its first
  * UNVERIFIED_RETURN_KEPT_CHARS characters and a digest of the rest, so it cannot fill the disk.
+ *
+ * Each content (query and body) is recorded once: its SHA-256 is the row's dedupe key, so a
+ * refreshed page or a replayed signed return URL finds the row on record (`replayed`) instead of
+ * adding one. A content on record unverified that verifies now (the provider could not be asked
+ * the first time) completes that row.
  */
-export async function storeReturn(deps: CoreDeps, provider: PaymentProvider, request: CallbackRequest, fields: Finish): Promise<number> {
+export async function storeReturn(
+  deps: CoreDeps,
+  provider: PaymentProvider,
+  request: CallbackRequest,
+  fields: Finish,
+): Promise<{ id: number; replayed: boolean }> {
   const now = deps.now().getTime();
   const keep = fields.verified ? (text: string) => text : summarise;
-  const [id] = await deps.db('provider_callbacks').insert({
-    provider: provider.id,
-    account: provider.account,
-    kind: 'return',
-    dedupe_key: null,
-    http_method: request.httpMethod.slice(0, 8),
-    content_type: request.contentType.slice(0, 200),
-    raw_body: keep(request.rawBody),
-    raw_query: keep(request.rawQuery),
-    headers_json: JSON.stringify(request.headers),
-    received_at: now,
-    verified: fields.verified,
-    processed_at: now,
-    outcome: fields.outcome,
-    error: fields.error?.slice(0, 1000) ?? null,
-    order_id: fields.orderId ?? null,
-    attempts: 0,
-    next_attempt_at: now,
-    lease_owner: null,
-    lease_until: null,
-  });
-  deps.metrics?.callback(provider.id, provider.account, fields.outcome);
-  return Number(id);
+  const key = createHash('sha256').update(`${request.rawQuery}\n${request.rawBody}`, 'utf8').digest('hex');
+  const where = { provider: provider.id, account: provider.account, kind: 'return', dedupe_key: key };
+  const kept = { raw_body: keep(request.rawBody), raw_query: keep(request.rawQuery) };
+  try {
+    const [id] = await deps.db('provider_callbacks').insert({
+      ...where,
+      http_method: request.httpMethod.slice(0, 8),
+      content_type: request.contentType.slice(0, 200),
+      ...kept,
+      headers_json: JSON.stringify(request.headers),
+      received_at: now,
+      verified: fields.verified,
+      processed_at: now,
+      outcome: fields.outcome,
+      error: fields.error?.slice(0, 1000) ?? null,
+      order_id: fields.orderId ?? null,
+      attempts: 0,
+      next_attempt_at: now,
+      lease_owner: null,
+      lease_until: null,
+    });
+    deps.metrics?.callback(provider.id, provider.account, fields.outcome);
+    return { id: Number(id), replayed: false };
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+  }
+  const existing = (await deps.db('provider_callbacks').where(where).first()) as CallbackRow | undefined;
+  if (!existing) throw new Error('could not store the return under its content digest');
+  const wasVerified = existing.verified === true || Number(existing.verified) === 1;
+  if (fields.verified && !wasVerified) {
+    const completed = await deps.db('provider_callbacks')
+      .where({ id: existing.id, verified: false })
+      .update({ ...kept, verified: true, error: null, order_id: fields.orderId ?? existing.order_id ?? null });
+    if (completed === 1) return { id: Number(existing.id), replayed: false };
+  }
+  deps.metrics?.callback(provider.id, provider.account, 'return_replayed');
+  return { id: Number(existing.id), replayed: true };
+}
+
+/** Of `ids`, the rows still awaiting verification (not finished, not given up on). */
+export async function awaitingVerification(deps: CoreDeps, ids: readonly number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const rows = (await deps.db('provider_callbacks').whereIn('id', ids).whereNull('processed_at').whereNull('outcome').select('id')) as { id: number | string }[];
+  return new Set(rows.map((r) => Number(r.id)));
 }
 
 /**

@@ -9,8 +9,8 @@ import type { PaymentProvider, ProbeResult } from './payment-provider.ts';
 /**
  * Whether each provider account's credentials work (issue 13 item 6). A wrong key used to look like
  * a provider outage forever: every create "try again". Now a cheap probe (PaymentProvider.probe) at
- * start and every PAYGATE_PROBE_INTERVAL_SECONDS, and any payment call whose answer proves the
- * credentials refused, mark the account `rejected`: /readyz, the dashboard and a metric say so, and
+ * start and every PAYGATE_PROBE_INTERVAL_SECONDS, and a probe run at once when a payment call's
+ * fault suggests refused credentials, mark the account `rejected`: /readyz, the dashboard and a metric say so, and
  * its creates answer provider_misconfigured (503) without calling the provider. Only a probe that
  * succeeds clears it. Each process keeps its own view (one registry per process).
  */
@@ -25,7 +25,7 @@ export interface AccountHealth {
   state: CredentialsState;
   /** Why (rejected or unreachable), in the provider's words, never with a key; null when ok. */
   reason: string | null;
-  /** What set the state: a probe, or a payment call whose answer proved the credentials refused. */
+  /** What set the state: the periodic probe, or a probe a payment call's suspicious fault triggered (watchCredentials). */
   source: 'probe' | 'call' | null;
   /** The last probe or verdict. */
   checkedAt: Date | null;
@@ -163,16 +163,51 @@ export function providerProbeJob(target: ProbeTarget, intervalMs: number): Job {
   };
 }
 
-/** Contract methods that reach the provider with the account's credentials. */
-const WATCHED: ReadonlySet<string> = new Set(['create', 'query', 'refund', 'cancel', 'listTransactions', 'verifyCallback']);
+/**
+ * Contract methods whose fault may say the credentials were refused. verifyCallback is not one of
+ * them: it runs on anonymous input (anyone can post a forged notify), and a bank or its WAF that
+ * refuses a flood of the calls it causes must not take the account down on demand.
+ */
+const WATCHED: ReadonlySet<string> = new Set(['create', 'query', 'refund', 'cancel', 'listTransactions']);
 
 /**
- * The provider with every call watched: a fault that proves the credentials refused
- * (isCredentialsRejection) marks the account rejected before it is rethrown. Success clears nothing:
- * some creates never reach the provider (Alipay and ECPay sign locally), only a probe proves the keys.
+ * After a confirming probe, a new call-time verdict within this long reuses it instead of probing
+ * again: a stream of faults costs the provider at most one extra call per this interval.
  */
-export function watchCredentials(provider: PaymentProvider, health: CredentialsHealth): PaymentProvider {
+export const CONFIRM_COOLDOWN_MS = 10_000;
+
+/**
+ * The provider with every watched call observed. A fault that looks like refused credentials
+ * (isCredentialsRejection) is only a suspicion: one answer may be a transient refusal or come from
+ * something in between. It triggers a probe at once (one at a time per account, awaited before the
+ * fault is rethrown so the caller sees the verdict), and only the probe's answer is recorded (with
+ * source `call`); the account stays usable unless the probe answers rejected. A provider that
+ * cannot probe is never marked by a call. Success clears nothing: some creates never reach the
+ * provider (a provider that signs locally answers without asking anyone), only a probe proves the keys.
+ */
+export function watchCredentials(
+  provider: PaymentProvider,
+  health: CredentialsHealth,
+  options: { timeoutMs?: number; now?: () => number } = {},
+): PaymentProvider {
+  const now = options.now ?? Date.now;
   const wrappers = new WeakMap<object, unknown>();
+  let confirming: Promise<void> | null = null;
+  let confirmedAt = Number.NEGATIVE_INFINITY;
+  const confirm = (): Promise<void> => {
+    if (confirming) return confirming;
+    if (now() - confirmedAt < CONFIRM_COOLDOWN_MS) return Promise.resolve();
+    confirming = (async () => {
+      try {
+        const result = await probeProvider(provider, options.timeoutMs);
+        if (result) health.record(provider.id, provider.account, result, 'call');
+      } finally {
+        confirmedAt = now();
+        confirming = null;
+      }
+    })();
+    return confirming;
+  };
   return new Proxy(provider, {
     get(target, name) {
       const value: unknown = Reflect.get(target, name, target);
@@ -184,7 +219,7 @@ export function watchCredentials(provider: PaymentProvider, health: CredentialsH
           try {
             return await fn.apply(target, args);
           } catch (err) {
-            if (isCredentialsRejection(err)) health.record(target.id, target.account, { status: 'rejected', reason: err.message }, 'call');
+            if (isCredentialsRejection(err)) await confirm();
             throw err;
           }
         };

@@ -33,7 +33,7 @@ export async function bootstrap(config: AppConfig, options: { migrate?: boolean 
     const applied = await migrateLatest(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
   }
-  const metrics = new GatewayMetrics({ db, logger, token: config.metricsToken, open: config.metricsPublic });
+  const metrics = new GatewayMetrics({ db, logger, token: config.metricsToken, open: config.metricsPublic, publicUrl: config.publicUrl });
   const { registry, simulators } = buildRegistry({
     metrics,
     modules: providerModules,
@@ -53,7 +53,7 @@ export async function bootstrap(config: AppConfig, options: { migrate?: boolean 
     logger,
     simulators,
     metrics,
-    secrets: secretsOutput({ file: config.secretsFile, logger }),
+    secrets: secretsOutput({ file: config.secretsFile, to: config.secretsTo, logger }),
     async close() {
       await Promise.allSettled(simulators.map((s) => s.instance.close()));
       await db.destroy();
@@ -76,15 +76,16 @@ export async function ensureDemoMerchant(db: Db, demoApiKey: string | undefined,
   }
   const { merchant, apiKey } = created;
   secrets.reveal({
-    // A key from PAYGATE_DEMO_API_KEY was not made up: a terminal shows it, no file keeps it.
+    // A key from PAYGATE_DEMO_API_KEY was not made up: no terminal shows it, no file keeps it.
     chosen: demoApiKey !== undefined,
     name: 'demo_api_key',
     value: apiKey,
     context: { demo_merchant: merchant.id },
+    // A key the operator chose is never printed (secrets-output masks it too): they have it already.
     banner: [
       `Demo merchant created: ${merchant.id}`,
-      `API key (shown once): ${apiKey}`,
-      `Try: curl -H "Authorization: Bearer ${apiKey}" http://localhost:${process.env.PORT ?? 3000}/v1/payments`,
+      demoApiKey !== undefined ? 'API key: the key you set in PAYGATE_DEMO_API_KEY' : `API key (shown once): ${apiKey}`,
+      `Try: curl -H "Authorization: Bearer ${demoApiKey !== undefined ? '$PAYGATE_DEMO_API_KEY' : apiKey}" http://localhost:${process.env.PORT ?? 3000}/v1/payments`,
     ],
     logMessage: `demo merchant ${merchant.id} created with ${demoApiKey ? 'the API key in PAYGATE_DEMO_API_KEY' : 'a made-up API key (PAYGATE_DEMO_API_KEY is not set)'}`,
     setting: 'PAYGATE_DEMO_API_KEY',

@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import cluster from 'node:cluster';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { errorSummary, toNumber, type Db } from '../core/db.ts';
@@ -14,8 +15,14 @@ export interface GatewayMetricsOptions {
   logger: Logger;
   /** PAYGATE_METRICS_TOKEN: when set, GET /metrics wants `Authorization: Bearer <token>`, from anywhere. */
   token?: string;
-  /** PAYGATE_METRICS_PUBLIC=true: without a token, answer every client (else loopback only). */
+  /** PAYGATE_METRICS_PUBLIC=true: without a token, answer every client (else see publicUrl). */
   open?: boolean;
+  /**
+   * PAYGATE_PUBLIC_URL. Without a token (and not open), /metrics answers loopback clients only when
+   * it is a localhost URL (the demo), and nobody otherwise (metricsAccess). Left out (tests, tools
+   * with no public URL), it counts as local; bootstrap always passes it.
+   */
+  publicUrl?: string;
   /** Where job health comes from; by default every job runner started in this process. */
   jobs?: () => JobHealth[];
 }
@@ -51,6 +58,8 @@ export class GatewayMetrics implements CoreMetrics {
   private readonly logger: Logger;
   private readonly token: Buffer | null;
   private readonly open: boolean;
+  /** PAYGATE_PUBLIC_URL is a localhost URL (metricsAccess). */
+  private readonly local: boolean;
   private readonly jobs: () => JobHealth[];
 
   private readonly callbacks = new Counter({
@@ -129,7 +138,15 @@ export class GatewayMetrics implements CoreMetrics {
     this.logger = options.logger;
     this.token = options.token ? digest(options.token) : null;
     this.open = options.open ?? false;
+    this.local = options.publicUrl === undefined || isLocalUrl(options.publicUrl);
     this.jobs = options.jobs ?? runningJobs;
+    // Once per installation start: a cluster's primary says it, its workers (same settings) do not.
+    if (this.token === null && !this.open && !this.local && !cluster.isWorker) {
+      this.logger.warn(
+        { publicUrl: options.publicUrl },
+        'GET /metrics answers 403 to every client: PAYGATE_PUBLIC_URL is not a localhost URL and PAYGATE_METRICS_TOKEN is not set; set the token (Prometheus sends it as a bearer token) to scrape',
+      );
+    }
   }
 
   callback(provider: string, account: string, outcome: string): void {
@@ -155,7 +172,7 @@ export class GatewayMetrics implements CoreMetrics {
   access(request: { authorization: string; socketAddress: string | undefined; forwarded: boolean }): MetricsAccess {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(request.authorization);
     const tokenValid = this.token !== null && match !== null && timingSafeEqual(digest(match[1]!), this.token);
-    return metricsAccess({ token: this.token !== null, open: this.open }, { ...request, tokenValid });
+    return metricsAccess({ token: this.token !== null, open: this.open, local: this.local }, { ...request, tokenValid });
   }
 
   /** The exposition text, with what is read at scrape time (outbox, jobs) brought up to date. */
@@ -260,19 +277,33 @@ export type MetricsAccess = 'allow' | 'unauthorized' | 'forbidden';
 
 /**
  * Who may read /metrics (it shows business volume). With a token: whoever carries it, from
- * anywhere, and nobody else (401). Without: everyone when PAYGATE_METRICS_PUBLIC=true, else only
- * a client on this machine (403 for the rest). "On this machine" is the TCP peer, never a header a
- * client writes, and a request that came through a proxy (it carries X-Forwarded-For, Forwarded
- * or X-Real-IP) is not local even when the proxy itself is on loopback: behind a reverse proxy on
- * the same host every request arrives from 127.0.0.1.
+ * anywhere, and nobody else (401). Without: everyone when PAYGATE_METRICS_PUBLIC=true. Otherwise
+ * only a demo (PAYGATE_PUBLIC_URL on localhost: `local`) answers, and only a client on this machine;
+ * everything else gets 403. "On this machine" is the TCP peer, never a header a client writes, and a
+ * request that came through a proxy (X-Forwarded-For, Forwarded or X-Real-IP) is not local. That is
+ * not enough on its own: a TLS proxy on the same host that adds no forwarding header (nginx
+ * `proxy_pass` as written in most guides) makes every internet client look like 127.0.0.1, so an
+ * installation with a public URL needs the token.
  */
 export function metricsAccess(
-  policy: { token: boolean; open: boolean },
+  policy: { token: boolean; open: boolean; local: boolean },
   request: { tokenValid: boolean; socketAddress: string | undefined; forwarded: boolean },
 ): MetricsAccess {
   if (policy.token) return request.tokenValid ? 'allow' : 'unauthorized';
   if (policy.open) return 'allow';
+  if (!policy.local) return 'forbidden';
   return isLoopback(request.socketAddress) && !request.forwarded ? 'allow' : 'forbidden';
+}
+
+/** `http(s)://localhost…`, `127.x.x.x` or `[::1]`: a demo on this machine, not a public installation. */
+export function isLocalUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** 127.0.0.0/8, ::1, and 127.x as an IPv4-mapped IPv6 address (a dual-stack socket's view of it). */
@@ -289,7 +320,7 @@ const PROXY_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'];
 /**
  * GET /metrics in Prometheus text format, answered as metricsAccess decides: with
  * PAYGATE_METRICS_TOKEN set, only `Authorization: Bearer <token>` (401 otherwise); without, only
- * loopback clients (403 otherwise) unless PAYGATE_METRICS_PUBLIC=true.
+ * loopback clients of a localhost demo (403 otherwise) unless PAYGATE_METRICS_PUBLIC=true.
  */
 export function metricsRoutes(deps: { metrics?: GatewayMetrics }): Router {
   const router = new Router();
@@ -308,7 +339,7 @@ export function metricsRoutes(deps: { metrics?: GatewayMetrics }): Router {
     if (access === 'forbidden') {
       throw new GatewayError(
         'forbidden',
-        'Metrics are answered only to clients on this machine; set PAYGATE_METRICS_TOKEN (or PAYGATE_METRICS_PUBLIC=true) to read them from elsewhere',
+        'Metrics need PAYGATE_METRICS_TOKEN here (without it only a localhost demo answers clients on its own machine); or PAYGATE_METRICS_PUBLIC=true',
         { httpStatus: 403 },
       );
     }

@@ -17,7 +17,10 @@ export interface MadeUpSecret {
   logMessage: string;
   /** The variable that would have spared making it up. */
   setting: string;
-  /** The value came from that variable: shown on a terminal as a reminder, never stored in the file. */
+  /**
+   * The value came from that variable: never printed (the banner says which variable holds it, and
+   * any copy of the value in it is masked) and never stored in the file.
+   */
   chosen?: boolean;
 }
 
@@ -31,8 +34,14 @@ export interface SecretsOutput {
 export interface SecretsOutputOptions {
   /** PAYGATE_SECRETS_FILE (core/config.ts defaultSecretsFile). */
   file: string;
+  /**
+   * PAYGATE_SECRETS_TO. `auto` (default): the banner when `out` is a terminal, else the file.
+   * `file`: always the file, e.g. under `docker run -t`, where stdout is a terminal and still the
+   * log. `terminal`: always the banner, even into a pipe (the operator reads it there on purpose).
+   */
+  to?: 'auto' | 'file' | 'terminal';
   logger: Logger;
-  /** Where the banner goes on a terminal; process.stdout by default. Only `isTTY` decides. */
+  /** Where the banner goes; process.stdout by default. With `to: 'auto'` only its `isTTY` decides. */
   out?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
@@ -43,17 +52,19 @@ const HEADER = [
 
 /**
  * Secrets made up at start never go where logs go. stdout carries the JSON log stream, and under
- * systemd, Docker or Kubernetes stdout is the log aggregator: there (stdout not a terminal) the
- * value goes to a 0600 file in a 0700 directory and only the file's path is logged. On a terminal a
- * person is watching: the banner is shown there, framed apart from the log lines.
+ * systemd, Docker or Kubernetes stdout is the log aggregator: there (stdout not a terminal, or
+ * PAYGATE_SECRETS_TO=file) the value goes to a 0600 file and only the file's path is logged. On a
+ * terminal a person is watching: the banner is shown there, framed apart from the log lines. A value
+ * the operator set (`chosen`) is never printed nor stored.
  */
 export function secretsOutput(options: SecretsOutputOptions): SecretsOutput {
   const out = options.out ?? process.stdout;
+  const to = options.to ?? 'auto';
   return {
     file: options.file,
     reveal(secret) {
-      if (out.isTTY) {
-        out.write(frame(secret.banner));
+      if (to === 'terminal' || (to === 'auto' && out.isTTY)) {
+        out.write(frame(secret.chosen ? masked(secret) : secret.banner));
         return;
       }
       if (secret.chosen) {
@@ -74,6 +85,12 @@ export function secretsOutput(options: SecretsOutputOptions): SecretsOutput {
   };
 }
 
+/** The banner with every copy of a value the operator set replaced by where it is set. */
+function masked(secret: MadeUpSecret): string[] {
+  const mask = `<the key you set in ${secret.setting}>`;
+  return secret.value === '' ? secret.banner : secret.banner.map((line) => line.split(secret.value).join(mask));
+}
+
 function frame(lines: string[]): string {
   const rule = `  ${'='.repeat(72)}`;
   return `\n${rule}\n${lines.map((l) => `  ${l}`).join('\n')}\n  (shown on this terminal only, never written to the logs)\n${rule}\n\n`;
@@ -91,7 +108,9 @@ function parse(text: string): Map<string, string> {
 
 /**
  * Written whole to a new 0600 file beside it, then renamed over it: never readable by others for a
- * moment, never written through a symlink someone left at the path.
+ * moment, never written through a symlink someone left at the path. The file's own mode is what
+ * protects it: a directory paygate creates is 0700, but one that exists already (./data, made 0755
+ * by the SQLite file's creation, or an operator's) is left as it is, since other things live there.
  */
 export function storeSecret(file: string, secret: Pick<MadeUpSecret, 'name' | 'value' | 'context'>): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });

@@ -7,17 +7,31 @@ import { splitDescription } from './codec.ts';
  * Faults talking to the bank. They are ProviderUnavailableErrors to core (retry later); the `kind`
  * says which of the §6.3 checks failed. They never carry keys, HashID or the KeyID.
  */
-export type SinopacFaultKind = 'transport' | 'rejected' | 'bad_sign' | 'protocol';
+export type SinopacFaultKind = 'transport' | 'unauthorized' | 'forbidden' | 'nonce_refused' | 'rejected' | 'bad_sign' | 'protocol';
 
 /**
- * Which faults prove the bank refused this shop's credentials (core marks the account rejected):
- * `rejected` is a gateway-level refusal (§6.2: wrong KeyID, a message it could not decrypt or whose
- * Sign failed, an unknown ShopNo; its exact shape and codes are UNVERIFIED), HTTP 401/403 (§2), or a
- * refused Nonce. Whether the bank also refuses this way for something transient (a stale nonce) is
- * UNVERIFIED: a probe that succeeds clears the verdict. `bad_sign` is left out: one answer whose
- * Sign fails may be a quirk of that order's values, not the keys.
+ * Which faults suggest the bank refused this shop's credentials (core then probes at once and marks
+ * the account rejected only if the probe is refused too; core/provider-health.ts):
+ * - `rejected`: an Order answer without Message/Nonce/Sign, the gateway-level refusal of §6.2 (a
+ *   message it could not decrypt or whose Sign failed; its exact shape and codes are UNVERIFIED);
+ * - `unauthorized`: HTTP 401, what the sandbox's WAF answers (§2; for a wrong X-KeyID UNVERIFIED).
+ * Left out, so "unreachable" (UNVERIFIED either way):
+ * - `forbidden`: HTTP 403, what a WAF or rate limiter typically answers to a flood; counting it would
+ *   let anyone who makes us call the bank often take the account down;
+ * - `nonce_refused`: a Nonce call answered without a Nonce. It carries only ShopNo and X-KeyID, and
+ *   whether the bank refuses it for a wrong KeyID or ShopNo, or also when throttling, is UNVERIFIED;
+ *   the reason (the bank's Description) is logged with the "unreachable" verdict;
+ * - `bad_sign`: one answer whose Sign fails may be a quirk of that order's values (the probe still
+ *   counts it, on its own made-up order).
+ * An answer our keys cannot decrypt is a credentials fault too (SinopacClient.call).
  */
-export const CREDENTIAL_FAULT_KINDS_UNVERIFIED: ReadonlySet<SinopacFaultKind> = new Set(['rejected']);
+export const CREDENTIAL_FAULT_KINDS_UNVERIFIED: ReadonlySet<SinopacFaultKind> = new Set(['rejected', 'unauthorized']);
+
+/** HTTP statuses that are a refusal of the call, with the fault kind each becomes. */
+const REFUSAL_STATUS: ReadonlyMap<number, SinopacFaultKind> = new Map([
+  [401, 'unauthorized'],
+  [403, 'forbidden'],
+]);
 
 export class SinopacFault extends ProviderUnavailableError {
   constructor(
@@ -76,7 +90,7 @@ export class SinopacClient {
     }
     const text = await response.text().catch(() => '');
     if (response.status !== 200) {
-      throw new SinopacFault(response.status === 401 || response.status === 403 ? 'rejected' : 'transport', service, `${path} answered HTTP ${response.status}`);
+      throw new SinopacFault(REFUSAL_STATUS.get(response.status) ?? 'transport', service, `${path} answered HTTP ${response.status}`);
     }
     try {
       const parsed = JSON.parse(text) as unknown;
@@ -90,7 +104,7 @@ export class SinopacClient {
   async nonce(service: string): Promise<string> {
     const answer = await this.post(service, 'Nonce', { ShopNo: this.settings.ShopNo });
     if (typeof answer.Nonce !== 'string' || answer.Nonce === '') {
-      throw new SinopacFault('rejected', service, `Nonce refused${typeof answer.Description === 'string' ? `: ${answer.Description}` : ''}`);
+      throw new SinopacFault('nonce_refused', service, `Nonce refused${typeof answer.Description === 'string' ? `: ${answer.Description}` : ''}`);
     }
     return answer.Nonce;
   }

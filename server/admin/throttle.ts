@@ -26,7 +26,7 @@ export const DEFAULT_THROTTLE: LoginThrottleOptions = {
 
 /** Why a sign-in is refused before its password is even looked at, and for how long. */
 export interface Refusal {
-  scope: 'address' | 'account' | 'global';
+  scope: 'address' | 'device' | 'account' | 'global';
   waitMs: number;
 }
 
@@ -43,11 +43,17 @@ export interface Refusal {
  * - globally: `globalMaxFailures` failures within `windowMs` (sliding), whatever the address or
  *   account, and every sign-in waits until the oldest leaves the window: a ceiling on guessing
  *   across all accounts and addresses at once.
+ * A known device (a browser that signed in successfully before and shows its signed cookie:
+ * server/admin/routes/auth.ts) skips the per-account backoff and the global ceiling, which anyone
+ * can trip on purpose: one wrong guess a minute would otherwise keep the real admin out for good.
+ * It is held to the per-address limit and to a limit of its own (`maxFailures` per `windowMs`, by
+ * device id), so a stolen device cookie is worth a handful of guesses, not a bypass.
  * A refused try is not a failure (it never reached the password). Each server process counts on
  * its own, so N processes behind one port allow up to N times as many tries; a restart forgets.
  */
 export class LoginThrottle {
   private readonly addresses = new Map<string, { count: number; first: number }>();
+  private readonly devices = new Map<string, { count: number; first: number }>();
   private readonly accounts = new Map<string, { count: number; last: number }>();
   /** Times of recent failures, oldest first; at most globalMaxFailures long. */
   private readonly recent: number[] = [];
@@ -57,18 +63,27 @@ export class LoginThrottle {
     this.options = { ...DEFAULT_THROTTLE, ...options };
   }
 
-  /** Why `ip` (null: unknown, see above) may not try `user` now, or null when it may. */
-  check(ip: string | null, user: string, now: number): Refusal | null {
+  /**
+   * Why `ip` (null: unknown, see above) may not try `user` now, or null when it may. `device` is the
+   * id of a known device (null: none), checked against its own count instead of the account's and
+   * the global one.
+   */
+  check(ip: string | null, user: string, now: number, device: string | null = null): Refusal | null {
     const o = this.options;
     while (this.recent.length > 0 && this.recent[0]! + o.windowMs <= now) this.recent.shift();
-    if (this.recent.length >= o.globalMaxFailures) return { scope: 'global', waitMs: this.recent[0]! + o.windowMs - now };
+    if (device === null && this.recent.length >= o.globalMaxFailures) return { scope: 'global', waitMs: this.recent[0]! + o.windowMs - now };
 
-    const address = ip === null ? undefined : this.addresses.get(ip);
-    if (ip !== null && address) {
-      const left = address.first + o.windowMs - now;
-      if (left <= 0) this.addresses.delete(ip);
-      else if (address.count >= o.maxFailures) return { scope: 'address', waitMs: left };
+    for (const [scope, map, key] of [
+      ['address', this.addresses, ip],
+      ['device', this.devices, device],
+    ] as const) {
+      const entry = key === null ? undefined : map.get(key);
+      if (key === null || !entry) continue;
+      const left = entry.first + o.windowMs - now;
+      if (left <= 0) map.delete(key);
+      else if (entry.count >= o.maxFailures) return { scope, waitMs: left };
     }
+    if (device !== null) return null;
 
     const account = this.accounts.get(user);
     if (account) {
@@ -81,17 +96,21 @@ export class LoginThrottle {
     return null;
   }
 
-  fail(ip: string | null, user: string, now: number): void {
+  fail(ip: string | null, user: string, now: number, device: string | null = null): void {
     const o = this.options;
     this.recent.push(now);
     if (this.recent.length > o.globalMaxFailures) this.recent.shift();
 
-    if (ip !== null) {
-      const address = this.addresses.get(ip);
-      if (address && address.first + o.windowMs > now) address.count++;
+    for (const [map, key] of [
+      [this.addresses, ip],
+      [this.devices, device],
+    ] as const) {
+      if (key === null) continue;
+      const entry = map.get(key);
+      if (entry && entry.first + o.windowMs > now) entry.count++;
       else {
-        this.addresses.delete(ip);
-        this.addresses.set(ip, { count: 1, first: now });
+        map.delete(key);
+        map.set(key, { count: 1, first: now });
       }
     }
 
@@ -103,8 +122,9 @@ export class LoginThrottle {
     this.prune(now);
   }
 
-  succeed(ip: string | null, user: string): void {
+  succeed(ip: string | null, user: string, device: string | null = null): void {
     if (ip !== null) this.addresses.delete(ip);
+    if (device !== null) this.devices.delete(device);
     this.accounts.delete(user);
   }
 
@@ -120,6 +140,7 @@ export class LoginThrottle {
     const { windowMs, maxEntries } = this.options;
     for (const [map, start] of [
       [this.addresses, (e: { first: number }) => e.first],
+      [this.devices, (e: { first: number }) => e.first],
       [this.accounts, (e: { last: number }) => e.last],
     ] as [Map<string, any>, (e: any) => number][]) {
       if (map.size <= maxEntries) continue;

@@ -193,7 +193,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'get', path: '/readyz', id: 'ready', tag: 'Operations', auth: 'none',
     summary: 'Ready for traffic: the database answers within two seconds', body: null,
-    responses: { 200: { description: 'Ready', json: readyBody }, 503: { description: 'The database is not reachable (storage_unavailable), or a provider refuses an account\'s credentials (provider_misconfigured, naming the account)', json: unreadyBody } },
+    responses: { 200: { description: 'Ready', json: readyBody }, 503: { description: 'The database is not reachable (storage_unavailable), or a provider refuses an account\'s credentials (provider_misconfigured with `rejectedAccounts`, the number of such accounts; which ones is in the log and on the dashboard, never in this public answer)', json: unreadyBody } },
   },
   {
     method: 'get', path: '/metrics', id: 'metrics', tag: 'Operations', auth: 'metrics',

@@ -109,7 +109,12 @@ export const eventView = z.strictObject({
 
 export const healthBody = z.strictObject({ status: z.literal('ok') });
 export const readyBody = z.strictObject({ status: z.literal('ready') });
-export const unreadyBody = z.strictObject({ status: z.literal('unavailable'), error: errorBody.shape.error });
+export const unreadyBody = z.strictObject({
+  status: z.literal('unavailable'),
+  /** With provider_misconfigured: how many accounts (which ones are in the log and on the dashboard, not here). */
+  rejectedAccounts: z.number().int().min(1).optional(),
+  error: errorBody.shape.error,
+});
 
 /** Named schemas: components/schemas in the document, `$ref`'d wherever they are used. */
 export const REQUEST_SCHEMAS: Record<string, z.ZodType> = {

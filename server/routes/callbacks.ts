@@ -2,7 +2,8 @@ import Router from '@koa/router';
 import type Koa from 'koa';
 import { receiveNotify, receiveReturn } from '../../core/callbacks.ts';
 import type { CoreDeps } from '../../core/deps.ts';
-import type { CallbackGuard } from '../../core/callback-guard.ts';
+import type { CallbackGuard, Ticket } from '../../core/callback-guard.ts';
+import { awaitingVerification } from '../../core/inbox.ts';
 import { GatewayError, NotFoundError } from '../../core/errors.ts';
 import type { CallbackRequest, CallbackKind, PaymentProvider } from '../../core/payment-provider.ts';
 import { checkoutPath } from '../../core/hosted-checkout.ts';
@@ -60,60 +61,97 @@ export function callbackRoutes(deps: CoreDeps, background: BackgroundTasks, link
   const router = new Router();
 
   /**
-   * Before anything is read or stored: an address that has run out of failures is answered 429, and
-   * an endpoint no account serves is a 404 that costs the sender one. Returns the account's adapter.
+   * Behind a proxy paygate does not trust, every request carries the proxy's address: a budget per
+   * address would be one bucket shared by everyone (three junk requests would throttle the provider),
+   * and trusting it would exempt everyone. Such requests count against the global budget only.
    */
-  const admit = (ctx: Koa.Context): PaymentProvider | null => {
-    const ip = ctx.ip;
-    const provider = deps.registry.find(ctx.params.provider!, ctx.params.account!);
-    if (!guard.allow(ip)) {
-      // Labels only for endpoints that exist: a sender must not mint metric series.
-      deps.metrics?.callback(provider ? provider.id : 'unknown', provider ? provider.account : 'unknown', 'throttled');
-      ctx.set('Retry-After', String(guard.retryAfterSeconds(ip)));
-      throw new GatewayError('too_many_requests', 'Too many requests from this address failed verification; try again later', { httpStatus: 429, expose: true, retryable: true });
+  const shared = (ctx: Koa.Context): boolean => {
+    if (ctx.app.proxy) return false;
+    const h = ctx.req.headers;
+    if (h['x-forwarded-for'] === undefined && h.forwarded === undefined && h['x-real-ip'] === undefined) return false;
+    if (guard.firstShared()) {
+      deps.logger.error(
+        { remoteAddress: ctx.ip },
+        'callback requests arrive with forwarding headers but PAYGATE_TRUST_PROXY is off: every client has the proxy\'s address, so the callback budget per address cannot work and only the global one applies; set PAYGATE_TRUST_PROXY=true behind your proxy',
+      );
     }
-    if (!provider) {
-      guard.charge(ip);
-      throw new NotFoundError('Callback endpoint');
-    }
-    return provider;
+    return true;
   };
 
-  /** Runs `fn`, charging the sender for a 4xx it causes (malformed, too large, unknown). */
-  const charging = async <T>(ctx: Koa.Context, fn: () => Promise<T>): Promise<T> => {
+  /**
+   * Before anything is read or stored: a ticket for the request (a token taken unless the address
+   * is trusted), or 429 when the address or everyone together has run out, or the address has too
+   * many rows awaiting verification. An endpoint no account serves is a 404 that keeps the token.
+   */
+  const admit = async (ctx: Koa.Context): Promise<{ provider: PaymentProvider; ticket: Ticket }> => {
+    const ip = ctx.ip;
+    const isShared = shared(ctx);
+    let admission = guard.admit(ip, { shared: isShared });
+    if (admission.refused === 'unfinished' && admission.waiting.length > 0) {
+      // Rows finished since (by the worker, perhaps in another process) stop counting. With the
+      // database away, they all still count: the sender hears 429, not 500.
+      const ids = admission.waiting.map((w) => w.rowId!);
+      const still = await awaitingVerification(deps, ids).catch(() => new Set(ids));
+      for (const waiting of admission.waiting) if (!still.has(waiting.rowId!)) guard.spent(waiting);
+      admission = guard.admit(ip, { shared: isShared });
+    }
+    const provider = deps.registry.find(ctx.params.provider!, ctx.params.account!);
+    if (admission.refused) {
+      // Labels only for endpoints that exist: a sender must not mint metric series.
+      deps.metrics?.callback(provider ? provider.id : 'unknown', provider ? provider.account : 'unknown', 'throttled');
+      ctx.set('Retry-After', String(admission.retryAfterSeconds));
+      const why = admission.refused === 'unfinished' ? 'Too many callbacks from this address await verification' : 'Too many callback requests failed verification';
+      throw new GatewayError('too_many_requests', `${why}; try again later`, { httpStatus: 429, expose: true, retryable: true });
+    }
+    if (!provider) {
+      guard.spent(admission.ticket);
+      throw new NotFoundError('Callback endpoint');
+    }
+    return { provider, ticket: admission.ticket };
+  };
+
+  /** Runs `fn`; a request that throws (malformed, too large, a fault) keeps its token spent. */
+  const spending = async <T>(ticket: Ticket, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof GatewayError && err.httpStatus >= 400 && err.httpStatus < 500) guard.charge(ctx.ip);
+      guard.spent(ticket);
       throw err;
     }
   };
 
   router.post('/callbacks/:provider/:account/notify', async (ctx) => {
-    const provider = admit(ctx)!;
-    const ip = ctx.ip;
-    const result = await charging(ctx, async () => {
+    const { provider, ticket } = await admit(ctx);
+    const result = await spending(ticket, async () => {
       const request = await toCallbackRequest(ctx, 'notify', provider.maxCallbackBytes ?? CALLBACK_BODY_LIMIT);
       return receiveNotify(deps, ctx.params.provider!, ctx.params.account!, request);
     });
     if (result.background) background.track(result.background);
-    void result.judged.then((verified) => {
-      if (verified === true) guard.trust(ip);
-      else if (verified === false) guard.charge(ip);
-    });
+    // A trusted address's notify skips this (one map lookup was its whole cost), unless its trust is
+    // in its second half, when a fresh verified notify renews it.
+    if (ticket.wantsVerdict) {
+      const rowId = result.rowId;
+      void result.judged.then((verdict) => {
+        if (verdict === 'news') guard.proved(ticket, { trust: true });
+        else if (verdict === null && rowId !== null) guard.unfinished(ticket, rowId);
+        else guard.spent(ticket);
+      });
+    }
     ctx.status = result.reply.status;
     ctx.type = result.reply.contentType;
     ctx.body = result.reply.body;
   });
 
   const onReturn = async (ctx: Koa.Context) => {
-    const provider = admit(ctx)!;
-    const outcome = await charging(ctx, async () => {
+    const { provider, ticket } = await admit(ctx);
+    const outcome = await spending(ticket, async () => {
       const request = await toCallbackRequest(ctx, 'return', provider.maxCallbackBytes ?? CALLBACK_BODY_LIMIT);
       return receiveReturn(deps, ctx.params.provider!, ctx.params.account!, request);
     });
-    if (outcome.verified) guard.trust(ctx.ip);
-    else guard.charge(ctx.ip);
+    // A return never grants trust (a signed return URL can be replayed by anyone who has it); a
+    // first verified one gives its token back, a replayed one (a refreshed page too) keeps it spent.
+    if (outcome.verified && !outcome.replayed) guard.proved(ticket, { trust: false });
+    else guard.spent(ticket);
     const locale = pickLocale(typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined, ctx.get('accept-language'));
     const order = outcome.order;
     const now = deps.now();

@@ -103,7 +103,7 @@ export async function startApp(handle: TestDbHandle, options: StartOptions = {})
   // As in production: one secret per database, so apps on one database are processes of one installation.
   const linkSecret = await sharedSecret(handle.db, 'link_secret');
   // Tests send forgeries by the thousand from 127.0.0.1: the callback guard is off unless a test sets it.
-  const callbackGuard = new CallbackGuard(options.callbackGuard ?? { burst: 1e9, refillPerMinute: 1e9 });
+  const callbackGuard = new CallbackGuard(options.callbackGuard ?? { burst: 1e9, refillPerMinute: 1e9, globalBurst: 1e9, globalRefillPerMinute: 1e9 });
   const app = createApp({ ...deps, callbackGuard, metrics, simulators, background, bodyLimitKb: options.bodyLimitKb, trustProxy: options.trustProxy, linkSecret, admin: options.admin === undefined ? ADMIN : options.admin });
   handler = app.callback();
 

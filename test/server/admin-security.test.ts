@@ -3,12 +3,15 @@
  * the sign-in throttle limits per address, per account and overall, and the session cookie is
  * `Secure` whenever the public URL is https.
  */
+import test from 'ava';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { silentLogger } from '../../core/logger.ts';
 import { ProviderRegistry } from '../../core/registry.ts';
 import { sharedSecret } from '../../core/settings.ts';
 import { createApp } from '../../server/app.ts';
+import { isNearPeer, viaUntrustedProxy } from '../../server/peer-address.ts';
 import { Browser, signedIn } from '../helpers/admin-browser.ts';
 import { ADMIN, startApp, withApp } from '../helpers/app.ts';
 import { dbTest, type TestDbHandle } from '../helpers/db.ts';
@@ -239,4 +242,137 @@ dbTest('the session cookie is Secure when PAYGATE_PUBLIC_URL is https, even over
     t.is(res.status, 303);
     t.notRegex(res.setCookies.find((c) => c.startsWith('paygate_admin=')) ?? 'missing', /;\s*secure/i, 'plain http stays usable for the demo');
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// "Through a proxy" is the socket peer AND the header; a browser that signed in before is known
+
+test('through a proxy means a forwarding header AND a loopback or private peer: a header alone proves nothing', (t) => {
+  const request = (socketAddress: string | undefined, headers: Record<string, string>, trustProxy = false) => ({
+    trustProxy,
+    socketAddress,
+    header: (name: string) => headers[name] ?? '',
+  });
+  const xff = { 'x-forwarded-for': '203.0.113.7' };
+  for (const peer of ['127.0.0.1', '::1', '::ffff:127.0.0.1', '10.1.2.3', '172.20.0.5', '192.168.1.10', '100.64.0.9', 'fd00::2', '::ffff:10.0.0.7']) {
+    t.true(viaUntrustedProxy(request(peer, xff)), peer);
+    t.true(viaUntrustedProxy(request(peer, { forwarded: 'for=203.0.113.7' })), `${peer} Forwarded`);
+    t.false(viaUntrustedProxy(request(peer, {})), `${peer} without a header`);
+  }
+  for (const peer of ['203.0.113.9', '198.51.100.1', '::ffff:8.8.8.8', '2001:db8::1', '172.32.0.1', '11.0.0.1', undefined]) {
+    t.false(viaUntrustedProxy(request(peer, xff)), `${peer}: a client from the internet adding the header is still counted by address`);
+  }
+  t.false(viaUntrustedProxy(request('127.0.0.1', xff, true)), 'a trusted proxy gives ctx.ip the client itself');
+  t.false(isNearPeer('not-an-address'));
+});
+
+/** This machine's first IPv4 address that is neither loopback nor private: a peer that is no proxy of ours. */
+const publicLocal = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i && !i.internal && i.family === 'IPv4' && !isNearPeer(i.address))?.address;
+
+const PUBLIC_PEER_TITLE = 'trust off: a client connecting from a public address that adds X-Forwarded-For is still counted by address';
+if (!publicLocal) test.skip(`${PUBLIC_PEER_TITLE} (skipped: this machine has no public IPv4 address to connect from)`, () => {});
+else dbTest(
+  PUBLIC_PEER_TITLE,
+  async (t, h) => {
+    let clock = Date.now();
+    const app = createApp({
+      db: h.db,
+      registry: new ProviderRegistry([]),
+      logger: silentLogger,
+      now: () => new Date(clock),
+      linkSecret: await sharedSecret(h.db, 'link_secret'),
+      trustProxy: false,
+      admin: ADMIN,
+    });
+    const server = http.createServer(app.callback());
+    await new Promise<void>((resolve) => server.listen(0, publicLocal!, resolve));
+    const url = `http://${publicLocal}:${(server.address() as AddressInfo).port}`;
+    try {
+      // A new made-up X-Forwarded-For and a new name each time: only the per-address count can stop it.
+      for (let i = 0; i < 5; i++) t.is((await loginFrom(url, `203.0.113.${i + 1}`, `name-${i}`, 'guess')).status, 401);
+      const blocked = await loginFrom(url, '203.0.113.99', ADMIN.username, ADMIN.password);
+      t.is(blocked.status, 429);
+      t.regex(await blocked.text(), /from your address/);
+      clock += 15 * 60_000;
+      t.is((await loginFrom(url, '203.0.113.99', ADMIN.username, ADMIN.password)).status, 303);
+    } finally {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+  },
+);
+
+/** Signs in through the trusted proxy as `address`, keeping the browser's cookies. */
+async function signInAs(b: Browser, address: string, password = ADMIN.password, username = ADMIN.username) {
+  b.headers['x-forwarded-for'] = address;
+  return b.post('/admin/login', { username, password });
+}
+
+dbTest('a browser that signed in before gets past the account backoff and the global ceiling someone else tripped; a stranger with the right password waits', async (t, h) => {
+  const clock = Date.now();
+  await withApp(
+    t,
+    h,
+    async (app) => {
+      const admin = new Browser(app.url);
+      const first = await signInAs(admin, '198.51.100.10');
+      t.is(first.status, 303);
+      const device = first.setCookies.find((c) => c.startsWith('paygate_admin_device='));
+      t.truthy(device, first.setCookies.join(' | '));
+      t.regex(device!, /;\s*httponly/i);
+      t.regex(device!, /;\s*samesite=strict/i);
+      t.regex(device!, /;\s*path=\/admin(;|$)/i);
+      await admin.post('/admin/logout', { _csrf: await admin.csrf() });
+      t.true(admin.jar.has('paygate_admin_device'), 'signing out keeps the device known');
+
+      // Someone guesses from new addresses: the account backs off...
+      for (let i = 0; i < 5; i++) await loginFrom(app.url, `203.0.113.${i + 1}`, ADMIN.username, `guess-${i}`);
+      const stranger = await loginFrom(app.url, '203.0.113.50', ADMIN.username, ADMIN.password);
+      t.is(stranger.status, 429, 'an unknown browser with the right password waits');
+      t.regex(await stranger.text(), /for this account/);
+      t.is((await signInAs(admin, '198.51.100.11')).status, 303, 'the known device is let through');
+      await admin.post('/admin/logout', { _csrf: await admin.csrf() });
+
+      // ...and a flood trips the global ceiling: the known device still gets in.
+      for (let i = 0; i < 100; i++) await loginFrom(app.url, `10.3.${Math.floor(i / 250)}.${i % 250}`, `name-${i}`, 'guess');
+      t.is((await loginFrom(app.url, '203.0.113.51', ADMIN.username, ADMIN.password)).status, 429);
+      t.is((await signInAs(admin, '198.51.100.12')).status, 303, 'past the global ceiling too');
+
+      // A made-up or altered device cookie is nobody's.
+      const forger = new Browser(app.url);
+      forger.jar.set('paygate_admin_device', admin.jar.get('paygate_admin_device')!.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')));
+      t.is((await signInAs(forger, '203.0.113.52')).status, 429);
+      const other = new Browser(app.url);
+      other.jar.set('paygate_admin_device', 'eyJ1c2VyIjoiYWRtaW4iLCJpZCI6IngiLCJleHAiOjk5OTk5OTk5OTk5OTl9.bm90LWEtbWFj');
+      t.is((await signInAs(other, '203.0.113.53')).status, 429);
+    },
+    { trustProxy: true, now: () => new Date(clock) },
+  );
+});
+
+dbTest('a known device is held to a limit of its own: five wrong passwords, whatever its addresses, and it waits the window', async (t, h) => {
+  let clock = Date.now();
+  await withApp(
+    t,
+    h,
+    async (app) => {
+      const device = new Browser(app.url);
+      t.is((await signInAs(device, '198.51.100.20')).status, 303);
+      // The device cookie (stolen, say) from a new address each time: the device's own count stops it.
+      for (let i = 0; i < 5; i++) {
+        t.is((await signInAs(device, `198.51.100.${30 + i}`, `guess-${i}`)).status, 401);
+        clock += 61_000; // past any account backoff: only the device's count is left
+      }
+      const refused = await signInAs(device, '198.51.100.40');
+      t.is(refused.status, 429);
+      t.regex(refused.text, /from this browser/);
+      clock += 15 * 60_000;
+      t.is((await signInAs(device, '198.51.100.41')).status, 303);
+    },
+    { trustProxy: true, now: () => new Date(clock) },
+  );
 });

@@ -6,8 +6,14 @@
  */
 import { callbackRetentionJob } from '../../core/jobs/callback-retention.ts';
 import { CallbackGuard, addressKey } from '../../core/callback-guard.ts';
+import { silentLogger } from '../../core/logger.ts';
+import { sinopacModule } from '../../providers/sinopac/index.ts';
+import { createSinopacSimulator } from '../../providers/sinopac/simulator/index.ts';
 import test from 'ava';
-import { paymentBody, withApp, type TestApp } from '../helpers/app.ts';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { paymentBody, startApp, withApp, type TestApp } from '../helpers/app.ts';
 import { dbTest } from '../helpers/db.ts';
 import { signed } from '../helpers/fakepay/crypto.ts';
 import { SIM_MERCHANT } from '../helpers/fakepay/simulator.ts';
@@ -107,7 +113,8 @@ dbTest('an unverified return is kept only in part; a verified one byte for byte'
     const junk = 'x'.repeat(8_000);
     const res = await app.raw('GET', `/callbacks/fakepay/default/return?order_no=${created.body.orderNo}&junk=${junk}`);
     t.is(res.status, 200);
-    const unverified = await h.db('provider_callbacks').where({ kind: 'return', verified: false }).orderBy('id', 'desc').first();
+    // This order's rows only: other tests in this file record returns in the same database at once.
+    const unverified = await h.db('provider_callbacks').where({ kind: 'return', verified: false }).andWhere('raw_query', 'like', `%${created.body.orderNo}%`).first();
     t.truthy(unverified);
     t.true(unverified.raw_query.length < 400, `kept ${unverified.raw_query.length} characters`);
     t.regex(unverified.raw_query, /…\[\d+ bytes, sha256 [0-9a-f]{64}\]$/);
@@ -115,7 +122,7 @@ dbTest('an unverified return is kept only in part; a verified one byte for byte'
     const genuine = new URLSearchParams(signed({ merchant_id: SIM_MERCHANT, order_no: created.body.orderNo, trade_no: 'T1', amount: '79900', currency: 'TWD', status: 'PENDING', note: 'y'.repeat(600) }, app.sim.accountConfig().secret)).toString();
     const ok = await app.raw('GET', `/callbacks/fakepay/default/return?${genuine}`);
     t.is(ok.status, 200);
-    const verified = await h.db('provider_callbacks').where({ kind: 'return', verified: true }).orderBy('id', 'desc').first();
+    const verified = await h.db('provider_callbacks').where({ kind: 'return', verified: true }).andWhere('raw_query', 'like', `%${created.body.orderNo}%`).first();
     t.truthy(verified, 'the signed return verified');
     t.is(verified.raw_query, genuine);
   });
@@ -160,4 +167,189 @@ test('the guard: buckets refill, trust exempts, IPv6 counts per /64, memory is b
   t.true(guard.allow('10.0.0.1', t0), 'trusted');
   for (let i = 0; i < 10; i++) guard.charge(`192.0.2.${i}`, t0);
   t.true(guard.size <= 3);
+});
+
+/** A notify for `orderNo` signed with the simulator's own key: what FakePay itself would send. */
+async function genuineNotify(app: TestApp, h: { db: any }, orderNo: string): Promise<string> {
+  const order = await h.db('orders').where({ order_no: orderNo }).first();
+  const fields = {
+    merchant_id: SIM_MERCHANT,
+    order_no: orderNo,
+    trade_no: order.provider_trade_no,
+    amount: '79900',
+    currency: 'TWD',
+    status: 'PAID',
+    paid_at: new Date().toISOString(),
+    refunded_amount: '',
+    notify_id: `N${order.provider_trade_no}PAID`,
+  };
+  return new URLSearchParams(signed(fields, app.sim.accountConfig().secret)).toString();
+}
+
+dbTest('a replayed signed return grants no trust, is stored once, and each replay costs a token', async (t, h) => {
+  await withApp(
+    t,
+    h,
+    async (app) => {
+      const created = await app.api('POST', '/v1/payments', paymentBody());
+      const genuine = new URLSearchParams(
+        signed({ merchant_id: SIM_MERCHANT, order_no: created.body.orderNo, trade_no: 'T1', amount: '79900', currency: 'TWD', status: 'PENDING' }, app.sim.accountConfig().secret),
+      ).toString();
+      const replayer = '203.0.113.60';
+      for (let i = 0; i < 3; i++) {
+        const res = await app.raw('GET', `/callbacks/fakepay/default/return?${genuine}`, { headers: { 'x-forwarded-for': replayer } });
+        t.is(res.status, 200, 'the buyer sees the page each time (a refresh is only charged)');
+        t.regex(res.text, new RegExp(created.body.orderNo));
+      }
+      const rows = await h.db('provider_callbacks').where({ provider: 'fakepay', kind: 'return' }).select('raw_query', 'verified');
+      t.is(rows.filter((r: any) => r.raw_query === genuine).length, 1, 'one row for one content, however often it comes');
+      t.is(metric((await app.raw('GET', '/metrics')).text, 'return_replayed'), 2);
+      // The first return gave its token back, the two replays kept theirs: one of three is left,
+      // and the address is not trusted, so forged notifies from it meet the limit.
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await app.raw('POST', '/callbacks/fakepay/default/notify', { body: forged(created.body.orderNo, i), headers: from(replayer) })).status);
+      t.deepEqual(statuses, [400, 429, 429]);
+    },
+    { trustProxy: true, callbackGuard: { burst: 3, refillPerMinute: 1 } },
+  );
+});
+
+/** An app whose SinoPac account points at a port nobody listens on: every verification is a fault. */
+async function withUnreachableBank(t: any, h: any, guard: Record<string, number>, fn: (app: TestApp, shopNo: string) => Promise<void>): Promise<void> {
+  const closed = http.createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+  await new Promise((resolve) => closed.close(resolve));
+  const keys = createSinopacSimulator({ baseUrl: base, logger: silentLogger, timeScale: 0.001 }, { atmAutoPayMs: null });
+  const account = keys.accountConfig('default');
+  await keys.close();
+  const app = await startApp(h, { modules: [sinopacModule()], providers: { sinopac: { default: account } }, trustProxy: true, callbackGuard: guard });
+  try {
+    await fn(app, account.ShopNo);
+  } finally {
+    await app.close();
+  }
+  t.pass();
+}
+
+async function forgedSinopac(app: TestApp, shopNo: string, address: string): Promise<number> {
+  const res = await app.raw('POST', '/callbacks/sinopac/default/notify', {
+    body: `{"ShopNo":"${shopNo}","PayToken":"${randomBytes(32).toString('hex')}"}`,
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+  });
+  await app.background.drain();
+  return res.status;
+}
+
+async function sinopacRowsFrom(h: { db: any }, address: string): Promise<any[]> {
+  const rows = await h.db('provider_callbacks').where({ provider: 'sinopac', kind: 'notify' }).select('id', 'headers_json', 'processed_at', 'outcome');
+  return rows.filter((r: any) => JSON.parse(r.headers_json)['remote-address'] === address);
+}
+
+dbTest('with the bank unreachable, forged SinoPac notifies are charged at admission: throttled after the burst, stored rows bounded', async (t, h) => {
+  await withUnreachableBank(t, h, { burst: 4, refillPerMinute: 1 }, async (app, shopNo) => {
+    const forger = '203.0.113.70';
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push(await forgedSinopac(app, shopNo, forger));
+    t.deepEqual(statuses, [...Array(4).fill(200), ...Array(6).fill(429)], 'acknowledged on store, then 429: a fault keeps the token spent');
+    const rows = await sinopacRowsFrom(h, forger);
+    t.is(rows.length, 4);
+    t.true(rows.every((r) => r.processed_at === null), 'each waits for a retry');
+  });
+});
+
+dbTest('rows awaiting verification are capped per address; a row finished elsewhere frees its place', async (t, h) => {
+  // Tokens come back within milliseconds here: only the cap on unfinished rows holds the forger.
+  await withUnreachableBank(t, h, { burst: 3, refillPerMinute: 600_000 }, async (app, shopNo) => {
+    const forger = '203.0.113.80';
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      statuses.push(await forgedSinopac(app, shopNo, forger));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    t.deepEqual(statuses, [200, 200, 200, 429, 429, 429, 429, 429]);
+    const rows = await sinopacRowsFrom(h, forger);
+    t.is(rows.length, 3);
+    t.is(await forgedSinopac(app, shopNo, '203.0.113.81'), 200, 'another address is not held by them');
+    // The worker (perhaps another process) gives up on one: the address may send one more.
+    await h.db('provider_callbacks').where({ id: rows[0].id }).update({ processed_at: Date.now(), verified: false, outcome: 'rejected' });
+    t.is(await forgedSinopac(app, shopNo, forger), 200);
+    t.is(await forgedSinopac(app, shopNo, forger), 429);
+    t.is((await sinopacRowsFrom(h, forger)).length, 4);
+  });
+});
+
+dbTest('behind a proxy paygate does not trust: junk from others does not throttle the genuine notify, which trusts no one', async (t, h) => {
+  await withApp(
+    t,
+    h,
+    async (app) => {
+      const created = await app.api('POST', '/v1/payments', paymentBody());
+      t.is(created.status, 201, created.text);
+      // PAYGATE_TRUST_PROXY is off: every request below has the proxy's address (127.0.0.1).
+      const junk: number[] = [];
+      for (let i = 0; i < 5; i++) junk.push((await app.raw('POST', '/callbacks/fakepay/default/notify', { body: forged(created.body.orderNo, i), headers: from('198.51.100.20') })).status);
+      t.deepEqual(junk, [400, 400, 400, 400, 400], 'no per-address bucket for a meaningless address');
+      const res = await app.raw('POST', '/callbacks/fakepay/default/notify', { body: await genuineNotify(app, h, created.body.orderNo), headers: from('198.51.100.21') });
+      t.is(res.status, 200, res.text);
+      t.is((await app.api('GET', `/v1/payments/${created.body.id}`)).body.status, 'paid');
+      // The global budget (8) had 3 left and the genuine notify gave its token back; the proxy's
+      // address was not trusted by it, so junk through the proxy still spends the global budget.
+      const more: number[] = [];
+      for (let i = 0; i < 4; i++) more.push((await app.raw('POST', '/callbacks/fakepay/default/notify', { body: forged(created.body.orderNo, 10 + i), headers: from('198.51.100.22') })).status);
+      t.deepEqual(more, [400, 400, 400, 429]);
+    },
+    { callbackGuard: { burst: 3, refillPerMinute: 1, globalBurst: 8, globalRefillPerMinute: 1 } },
+  );
+});
+
+dbTest('a global budget across addresses: 15 /64s of one /48 share it, and a trusted provider still passes when it is spent', async (t, h) => {
+  await withApp(
+    t,
+    h,
+    async (app) => {
+      const first = await app.api('POST', '/v1/payments', paymentBody());
+      await app.control('pay', first.body.orderNo); // the simulator's fresh verified notify trusts 127.0.0.1
+      t.is((await app.api('GET', `/v1/payments/${first.body.id}`)).body.status, 'paid');
+      const statuses: number[] = [];
+      for (let i = 0; i < 15; i++) {
+        statuses.push((await app.raw('POST', '/callbacks/fakepay/default/notify', { body: forged(first.body.orderNo, i), headers: from(`2001:db8:7:${i.toString(16)}::1`) })).status);
+      }
+      t.deepEqual(statuses, [...Array(10).fill(400), ...Array(5).fill(429)], 'each /64 has budget left, everyone together has not');
+      const second = await app.api('POST', '/v1/payments', paymentBody());
+      await app.control('pay', second.body.orderNo);
+      t.is((await app.api('GET', `/v1/payments/${second.body.id}`)).body.status, 'paid', 'the trusted address is not refused');
+    },
+    { trustProxy: true, callbackGuard: { burst: 3, refillPerMinute: 1, globalBurst: 10, globalRefillPerMinute: 1 } },
+  );
+});
+
+test('the guard: tickets are charged at admission and given back by proof; trust only from a proof that asks for it', (t) => {
+  const guard = new CallbackGuard({ burst: 2, refillPerMinute: 1, globalBurst: 3, globalRefillPerMinute: 1, trustedForMs: 1_000 });
+  const t0 = Date.now();
+  const a = guard.admit('10.0.0.1', {}, t0);
+  const b = guard.admit('10.0.0.1', {}, t0);
+  t.truthy(a.ticket && b.ticket);
+  t.is(guard.admit('10.0.0.1', {}, t0).refused, 'address', 'two in flight spend a burst of two');
+  guard.proved(a.ticket!, { trust: false }, t0);
+  t.truthy(guard.admit('10.0.0.1', {}, t0).ticket, 'a proof gives the token back, without trust');
+  t.truthy(guard.admit('10.0.0.2', {}, t0).ticket);
+  t.is(guard.admit('10.0.0.3', {}, t0).refused, 'global', 'three taken of a global three');
+  guard.proved(b.ticket!, { trust: true }, t0);
+  const trusted = guard.admit('10.0.0.1', {}, t0);
+  t.false(trusted.ticket!.charged, 'trusted: nothing taken');
+  t.false(trusted.ticket!.wantsVerdict, 'and nothing to learn while most of the trust is ahead');
+  t.true(guard.admit('10.0.0.1', {}, t0 + 600).ticket!.wantsVerdict, 'in its second half a proof renews it');
+  const shared = guard.admit('10.0.0.1', { shared: true }, t0).ticket!;
+  t.true(shared.charged, 'a shared request is never exempt (its address is a proxy’s)');
+  t.is(shared.key, null, 'and its proof cannot trust that address');
+  const u = new CallbackGuard({ burst: 2, refillPerMinute: 1e6 });
+  const held = u.admit('10.0.0.9', {}, t0).ticket!;
+  u.unfinished(held, 42);
+  u.unfinished(u.admit('10.0.0.9', {}, t0).ticket!, 43);
+  const capped = u.admit('10.0.0.9', {}, t0 + 60_000);
+  t.is(capped.refused, 'unfinished');
+  t.deepEqual(capped.waiting!.map((w) => w.rowId).sort(), [42, 43]);
+  u.spent(held);
+  t.truthy(u.admit('10.0.0.9', {}, t0 + 60_000).ticket, 'a finished row frees its place');
 });

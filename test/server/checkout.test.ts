@@ -1,8 +1,12 @@
 import sinon from 'sinon';
 import { ProviderUnavailableError } from '../../core/errors.ts';
 import { checkoutPath } from '../../core/hosted-checkout.ts';
-import { paymentBody, withApp, type TestApp } from '../helpers/app.ts';
+import { silentLogger } from '../../core/logger.ts';
+import { paymentBody, startApp, withApp, type TestApp } from '../helpers/app.ts';
 import { dbTest } from '../helpers/db.ts';
+import { fakePayModule } from '../helpers/fakepay/index.ts';
+import { createFakePaySimulator } from '../helpers/fakepay/simulator.ts';
+import { mountSimulator } from '../helpers/sim-server.ts';
 
 /** A payment the buyer will choose for: no provider, no method. */
 function hostedBody(overrides: Record<string, unknown> = {}) {
@@ -214,4 +218,59 @@ dbTest('reconciliation leaves an order waiting on the buyer\'s choice alone; exp
     },
     { now: () => now },
   );
+});
+
+dbTest('an account whose keys are rejected is not offered; choosing it anyway gets the 503 page and nothing is asked; offered again once accepted', async (t, h) => {
+  const bank = await mountSimulator('/sim/fakepay', (baseUrl) => createFakePaySimulator({ baseUrl, logger: silentLogger, timeScale: 0.001 }, 'applied'));
+  const config = bank.sim.accountConfig();
+  const app = await startApp(h, { modules: [fakePayModule()], providers: { fakepay: { default: config, shop2: config } } });
+  try {
+    const order = await hosted(app);
+    const en = { headers: { 'accept-language': 'en' } };
+    t.true((await app.raw('GET', pathOf(order.checkoutUrl), en)).text.includes('value="fakepay/shop2/card"'));
+
+    app.deps.registry.credentials.record('fakepay', 'shop2', { status: 'rejected', reason: 'BAD_SIGN' }, 'probe');
+    const page = await app.raw('GET', pathOf(order.checkoutUrl), en);
+    t.false(page.text.includes('value="fakepay/shop2/'), 'a buyer is never sent to a broken account');
+    t.true(page.text.includes('value="fakepay/default/card"'));
+
+    // A page loaded before the verdict, or a hand-made post: the "choose another way" page, 503.
+    const chosen = await choose(app, order.checkoutUrl, 'fakepay/shop2/card', en.headers);
+    t.is(chosen.status, 503);
+    t.true(chosen.text.includes('choose another way to pay'));
+    t.false(chosen.text.includes('value="fakepay/shop2/'));
+    t.is(bank.sim.trades.size, 0, 'the provider was not asked');
+    t.like(await app.api('GET', `/v1/payments/${order.id}`), { body: { status: 'created', provider: null } });
+
+    // The order kept its whole list: once a probe accepts the keys, the account is offered again.
+    app.deps.registry.credentials.record('fakepay', 'shop2', { status: 'ok' }, 'probe');
+    t.true((await app.raw('GET', pathOf(order.checkoutUrl), en)).text.includes('value="fakepay/shop2/card"'));
+  } finally {
+    await app.close();
+    await bank.close();
+    await bank.sim.close();
+  }
+});
+
+dbTest('a hosted checkout whose every way to pay is on a rejected account is refused at create: 503 provider_misconfigured', async (t, h) => {
+  const bank = await mountSimulator('/sim/fakepay', (baseUrl) => createFakePaySimulator({ baseUrl, logger: silentLogger, timeScale: 0.001 }, 'applied'));
+  const config = bank.sim.accountConfig();
+  const app = await startApp(h, { modules: [fakePayModule()], providers: { fakepay: { default: config, shop2: config } } });
+  try {
+    app.deps.registry.credentials.record('fakepay', 'shop2', { status: 'rejected', reason: 'BAD_SIGN' }, 'probe');
+    const onlyShop2 = await app.api('POST', '/v1/payments', hostedBody({ choices: [{ provider: 'fakepay', account: 'shop2', method: 'card' }] }));
+    t.is(onlyShop2.status, 503, onlyShop2.text);
+    t.is(onlyShop2.body.error.code, 'provider_misconfigured');
+    // One usable choice is enough.
+    const mixed = await app.api('POST', '/v1/payments', hostedBody({ choices: [{ provider: 'fakepay', account: 'shop2', method: 'card' }, { provider: 'fakepay', account: 'default', method: 'card' }] }));
+    t.is(mixed.status, 201, mixed.text);
+    app.deps.registry.credentials.record('fakepay', 'default', { status: 'rejected', reason: 'BAD_SIGN' }, 'probe');
+    const any = await app.api('POST', '/v1/payments', hostedBody());
+    t.is(any.status, 503, any.text);
+    t.is(any.body.error.code, 'provider_misconfigured');
+  } finally {
+    await app.close();
+    await bank.close();
+    await bank.sim.close();
+  }
 });

@@ -9,7 +9,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { errorMiddleware } from '../../server/middleware/errors.ts';
-import { GatewayMetrics, isLoopback, metricsAccess, metricsRoutes, type MetricsAccess } from '../../server/metrics.ts';
+import { loadConfig } from '../../core/config.ts';
+import { bootstrap } from '../../server/bootstrap.ts';
+import { GatewayMetrics, isLocalUrl, isLoopback, metricsAccess, metricsRoutes, type MetricsAccess } from '../../server/metrics.ts';
+import { captureLogger } from '../helpers/sim-server.ts';
 import { paymentBody, startApp, withApp, type TestApp } from '../helpers/app.ts';
 import { dbTest } from '../helpers/db.ts';
 
@@ -153,21 +156,27 @@ test('an unreachable database makes the outbox gauges NaN, and the scrape still 
 // ---------------------------------------------------------------------------------------------
 // Who may read /metrics (issue 13): loopback only by default, a token from anywhere, or open on purpose.
 
-test('the access decision: token, then PAYGATE_METRICS_PUBLIC, then loopback peers that no proxy forwarded', (t) => {
-  const cases: [policy: { token: boolean; open: boolean }, request: { tokenValid: boolean; socketAddress: string | undefined; forwarded: boolean }, expected: MetricsAccess][] = [
-    [{ token: false, open: false }, { tokenValid: false, socketAddress: '127.0.0.1', forwarded: false }, 'allow'],
-    [{ token: false, open: false }, { tokenValid: false, socketAddress: '127.8.9.10', forwarded: false }, 'allow'],
-    [{ token: false, open: false }, { tokenValid: false, socketAddress: '::1', forwarded: false }, 'allow'],
-    [{ token: false, open: false }, { tokenValid: false, socketAddress: '::ffff:127.0.0.1', forwarded: false }, 'allow'],
-    [{ token: false, open: false }, { tokenValid: false, socketAddress: '127.0.0.1', forwarded: true }, 'forbidden'],
-    [{ token: false, open: false }, { tokenValid: false, socketAddress: '203.0.113.9', forwarded: false }, 'forbidden'],
-    [{ token: false, open: false }, { tokenValid: false, socketAddress: '::ffff:10.0.0.1', forwarded: false }, 'forbidden'],
-    [{ token: false, open: false }, { tokenValid: false, socketAddress: '::ffff:128.0.0.1', forwarded: false }, 'forbidden'],
-    [{ token: false, open: false }, { tokenValid: false, socketAddress: undefined, forwarded: false }, 'forbidden'],
-    [{ token: false, open: true }, { tokenValid: false, socketAddress: '203.0.113.9', forwarded: true }, 'allow'],
-    [{ token: true, open: false }, { tokenValid: true, socketAddress: '203.0.113.9', forwarded: true }, 'allow'],
-    [{ token: true, open: false }, { tokenValid: false, socketAddress: '127.0.0.1', forwarded: false }, 'unauthorized'],
-    [{ token: true, open: true }, { tokenValid: false, socketAddress: '203.0.113.9', forwarded: false }, 'unauthorized'],
+test('the access decision: token, then PAYGATE_METRICS_PUBLIC, then (a localhost public URL only) loopback peers that no proxy forwarded', (t) => {
+  const cases: [policy: { token: boolean; open: boolean; local: boolean }, request: { tokenValid: boolean; socketAddress: string | undefined; forwarded: boolean }, expected: MetricsAccess][] = [
+    [{ token: false, open: false, local: true }, { tokenValid: false, socketAddress: '127.0.0.1', forwarded: false }, 'allow'],
+    [{ token: false, open: false, local: true }, { tokenValid: false, socketAddress: '127.8.9.10', forwarded: false }, 'allow'],
+    [{ token: false, open: false, local: true }, { tokenValid: false, socketAddress: '::1', forwarded: false }, 'allow'],
+    [{ token: false, open: false, local: true }, { tokenValid: false, socketAddress: '::ffff:127.0.0.1', forwarded: false }, 'allow'],
+    [{ token: false, open: false, local: true }, { tokenValid: false, socketAddress: '127.0.0.1', forwarded: true }, 'forbidden'],
+    [{ token: false, open: false, local: true }, { tokenValid: false, socketAddress: '203.0.113.9', forwarded: false }, 'forbidden'],
+    [{ token: false, open: false, local: true }, { tokenValid: false, socketAddress: '::ffff:10.0.0.1', forwarded: false }, 'forbidden'],
+    [{ token: false, open: false, local: true }, { tokenValid: false, socketAddress: '::ffff:128.0.0.1', forwarded: false }, 'forbidden'],
+    [{ token: false, open: false, local: true }, { tokenValid: false, socketAddress: undefined, forwarded: false }, 'forbidden'],
+    [{ token: false, open: true, local: true }, { tokenValid: false, socketAddress: '203.0.113.9', forwarded: true }, 'allow'],
+    [{ token: true, open: false, local: true }, { tokenValid: true, socketAddress: '203.0.113.9', forwarded: true }, 'allow'],
+    [{ token: true, open: false, local: true }, { tokenValid: false, socketAddress: '127.0.0.1', forwarded: false }, 'unauthorized'],
+    [{ token: true, open: true, local: true }, { tokenValid: false, socketAddress: '203.0.113.9', forwarded: false }, 'unauthorized'],
+    // A public URL that is not localhost: loopback is no proof (a same-host TLS proxy without
+    // X-Forwarded-For), so only the token or PAYGATE_METRICS_PUBLIC opens it.
+    [{ token: false, open: false, local: false }, { tokenValid: false, socketAddress: '127.0.0.1', forwarded: false }, 'forbidden'],
+    [{ token: false, open: false, local: false }, { tokenValid: false, socketAddress: '::1', forwarded: false }, 'forbidden'],
+    [{ token: false, open: true, local: false }, { tokenValid: false, socketAddress: '127.0.0.1', forwarded: false }, 'allow'],
+    [{ token: true, open: false, local: false }, { tokenValid: true, socketAddress: '127.0.0.1', forwarded: false }, 'allow'],
   ];
   for (const [policy, request, expected] of cases) t.is(metricsAccess(policy, request), expected, JSON.stringify({ policy, request }));
   t.false(isLoopback('127.0.0.1.example'));
@@ -253,3 +262,72 @@ const external = Object.values(networkInterfaces())
     }
   },
 );
+
+/** A Koa app serving only /metrics with `metrics`, on 127.0.0.1: what a same-host TLS proxy reaches. */
+async function serveMetrics(metrics: GatewayMetrics, fn: (url: string) => Promise<void>): Promise<void> {
+  const app = new Koa();
+  app.use(errorMiddleware(silentLogger));
+  app.use(metricsRoutes({ metrics }).routes());
+  const server = http.createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+}
+
+test('a public PAYGATE_PUBLIC_URL without a token: /metrics answers nobody, not even loopback (a same-host TLS proxy adds no header), and says so once at start', async (t) => {
+  const db = openDb('sqlite::memory:');
+  try {
+    const lines: string[] = [];
+    const metrics = new GatewayMetrics({ db, logger: captureLogger(lines), publicUrl: 'https://pay.example.com', jobs: () => [] });
+    await serveMetrics(metrics, async (url) => {
+      // What nginx `proxy_pass http://127.0.0.1:3000;` forwards for any internet client: no X-Forwarded-For.
+      const res = await fetch(`${url}/metrics`);
+      t.is(res.status, 403);
+      const text = await res.text();
+      t.regex(JSON.parse(text).error.message, /PAYGATE_METRICS_TOKEN/);
+      t.notRegex(text, /paygate_/);
+    });
+    const warnings = lines.filter((l) => l.startsWith('warn GET /metrics answers 403 to every client'));
+    t.is(warnings.length, 1, lines.join('\n'));
+    t.regex(warnings[0]!, /PAYGATE_METRICS_TOKEN/);
+
+    // The token, or PAYGATE_METRICS_PUBLIC=true, opens it; neither warns.
+    const token = 'metrics-token-for-tests-0123456789';
+    const quiet: string[] = [];
+    for (const options of [{ token }, { open: true }, { publicUrl: 'http://localhost:3000' }, { publicUrl: 'http://127.0.0.1:3000' }]) {
+      const m = new GatewayMetrics({ db, logger: captureLogger(quiet), publicUrl: 'https://pay.example.com', jobs: () => [], ...options });
+      await serveMetrics(m, async (url) => {
+        const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+        t.is(res.status, 200, JSON.stringify(options));
+      });
+    }
+    t.deepEqual(quiet.filter((l) => l.includes('/metrics')), []);
+  } finally {
+    await db.destroy();
+  }
+});
+
+test('PAYGATE_PUBLIC_URL reaches the metrics policy: https://… needs the token, the demo default (localhost) answers loopback', async (t) => {
+  const statuses: Record<string, string> = {};
+  for (const [name, env] of Object.entries({
+    public: { PAYGATE_PUBLIC_URL: 'https://pay.example.com' },
+    demo: {},
+    publicWithToken: { PAYGATE_PUBLIC_URL: 'https://pay.example.com', PAYGATE_METRICS_TOKEN: 'metrics-token-for-tests-0123456789' },
+  })) {
+    const runtime = await bootstrap(loadConfig({ DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'silent', PAYGATE_SIMULATORS: 'off', ...env }));
+    try {
+      statuses[name] = runtime.metrics.access({ socketAddress: '127.0.0.1', forwarded: false, authorization: 'Bearer metrics-token-for-tests-0123456789' });
+    } finally {
+      await runtime.close();
+    }
+  }
+  t.deepEqual(statuses, { public: 'forbidden', demo: 'allow', publicWithToken: 'allow' });
+  t.true(isLocalUrl('http://localhost:3000') && isLocalUrl('http://127.0.0.1:8080/') && isLocalUrl('http://[::1]:3000'));
+  t.false(isLocalUrl('https://pay.example.com') || isLocalUrl('http://localhost.example.com') || isLocalUrl('http://10.0.0.5:3000'));
+});

@@ -8,8 +8,8 @@ import { loadConfig } from '../../core/config.ts';
 import { ProviderMisconfiguredError, ProviderUnavailableError } from '../../core/errors.ts';
 import { JobRunner } from '../../core/jobs/runner.ts';
 import { silentLogger } from '../../core/logger.ts';
-import type { PaymentProvider, ProviderModule } from '../../core/payment-provider.ts';
-import { CredentialsHealth, probeAccounts, providerProbeJob } from '../../core/provider-health.ts';
+import type { PaymentProvider, ProbeResult, ProviderModule } from '../../core/payment-provider.ts';
+import { CONFIRM_COOLDOWN_MS, CredentialsHealth, probeAccounts, providerProbeJob, watchCredentials } from '../../core/provider-health.ts';
 import { buildRegistry } from '../../core/registry.ts';
 import { chooseProvider } from '../../core/hosted-checkout.ts';
 import { findOrder } from '../../core/orders.ts';
@@ -175,6 +175,163 @@ dbTest('the dashboard overview shows a banner naming a rejected account, and non
     t.false(page.text.includes('not-the-secret-of-this-merchant'));
     app.deps.registry.credentials.record('fakepay', 'shop2', { status: 'ok' }, 'probe');
     t.false((await b.get('/admin')).text.includes('data-testid="alert"'));
+  } finally {
+    await app.close();
+    await bank.close();
+    await bank.sim.close();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// A call's fault is a suspicion, confirmed by a probe at once; anonymous input never marks
+
+/** FakePay under another face: `overrides(plain)` replaces some of its methods. */
+function variantModule(overrides: (plain: PaymentProvider) => Partial<PaymentProvider>): ProviderModule<any> {
+  const plain = fakePayModule();
+  return {
+    ...plain,
+    createProvider: (account, config, context) => {
+      const p = plain.createProvider(account, config, context);
+      return Object.assign(Object.create(Object.getPrototypeOf(p)), p, overrides(p));
+    },
+  };
+}
+
+const refusedKeys = () => new ProviderUnavailableError('FakePay: HTTP 401', undefined, { credentialsRejected: true });
+const anyOrder = { orderNo: '26010100000000000001' } as Parameters<PaymentProvider['query']>[0]['order'];
+
+test('a fault that looks like refused keys triggers one probe at once; only a probe that answers rejected marks the account', async (t) => {
+  const bank = await fakepayBank();
+  try {
+    let probes = 0;
+    let verdict: ProbeResult = { status: 'ok' };
+    const registryWith = () =>
+      buildRegistry({
+        modules: [
+          variantModule(() => ({
+            query: () => Promise.reject(refusedKeys()),
+            probe: async () => {
+              probes++;
+              await new Promise((r) => setTimeout(r, 50)); // long enough for every fault below to join it
+              return verdict;
+            },
+          })),
+        ],
+        config: { fakepay: { default: bank.sim.accountConfig() } },
+        publicUrl: 'http://127.0.0.1:9',
+        logger: silentLogger,
+        simulateUnconfigured: false,
+      }).registry;
+
+    // The provider accepts the keys: ten suspicious faults at once, one probe, the account stays usable.
+    const trusting = registryWith();
+    const provider = trusting.find('fakepay', 'default')!;
+    const faults = await Promise.allSettled(Array.from({ length: 10 }, () => provider.query({ order: anyOrder })));
+    t.true(faults.every((f) => f.status === 'rejected' && f.reason instanceof ProviderUnavailableError && f.reason.credentialsRejected), 'each caller still sees its fault');
+    t.is(probes, 1);
+    t.like(trusting.health('fakepay', 'default'), { state: 'ok', source: 'call' });
+    t.notThrows(() => trusting.credentials.assertUsable('fakepay', 'default'));
+    // Right after, a further fault reuses that answer (CONFIRM_COOLDOWN_MS): no probe per fault.
+    await t.throwsAsync(provider.query({ order: anyOrder }));
+    t.is(probes, 1);
+
+    // The probe refused too: now, and only now, the account is rejected.
+    verdict = { status: 'rejected', reason: 'BAD_SIGN' };
+    const refusing = registryWith();
+    await t.throwsAsync(refusing.find('fakepay', 'default')!.query({ order: anyOrder }));
+    t.is(probes, 2);
+    t.like(refusing.health('fakepay', 'default'), { state: 'rejected', source: 'call', reason: 'BAD_SIGN' });
+  } finally {
+    await bank.close();
+    await bank.sim.close();
+  }
+});
+
+test('the cooldown between confirming probes is CONFIRM_COOLDOWN_MS, then a fault probes again', async (t) => {
+  let clock = 1_000_000;
+  let probes = 0;
+  const health = new CredentialsHealth();
+  const provider = {
+    id: 'x',
+    account: 'a',
+    query: () => Promise.reject(refusedKeys()),
+    probe: async () => (probes++, { status: 'rejected' as const, reason: 'refused' }),
+  } as unknown as PaymentProvider;
+  const watched = watchCredentials(provider, health, { now: () => clock });
+  await t.throwsAsync(watched.query({ order: anyOrder }));
+  clock += CONFIRM_COOLDOWN_MS - 1;
+  await t.throwsAsync(watched.query({ order: anyOrder }));
+  t.is(probes, 1);
+  clock += 1;
+  await t.throwsAsync(watched.query({ order: anyOrder }));
+  t.is(probes, 2);
+  t.like(health.get('x', 'a'), { state: 'rejected', source: 'call' });
+});
+
+test('verifyCallback runs on anonymous input: its faults never probe nor mark the account, however many', async (t) => {
+  const bank = await fakepayBank();
+  try {
+    let probes = 0;
+    const { registry } = buildRegistry({
+      modules: [
+        variantModule(() => ({
+          verifyCallback: () => Promise.reject(refusedKeys()),
+          probe: async () => (probes++, { status: 'rejected' as const, reason: 'would be marked' }),
+        })),
+      ],
+      config: { fakepay: { default: bank.sim.accountConfig() } },
+      publicUrl: 'http://127.0.0.1:9',
+      logger: silentLogger,
+      simulateUnconfigured: false,
+    });
+    const provider = registry.find('fakepay', 'default')!;
+    const request = { kind: 'notify', method: 'POST', contentType: 'application/x-www-form-urlencoded', body: 'notify_id=forged', query: {}, headers: {} } as unknown as Parameters<PaymentProvider['verifyCallback']>[0];
+    for (let i = 0; i < 20; i++) await t.throwsAsync(provider.verifyCallback(request));
+    t.is(probes, 0);
+    t.like(registry.health('fakepay', 'default'), { state: 'unknown' });
+  } finally {
+    await bank.close();
+    await bank.sim.close();
+  }
+});
+
+dbTest('a create whose fault looks like refused keys, while the probe accepts them, stays a retryable 502 and the next create goes through', async (t, h) => {
+  const bank = await fakepayBank();
+  let creates = 0;
+  const app = await startApp(h, {
+    modules: [variantModule((plain) => ({ create: (input) => (++creates === 1 ? Promise.reject(refusedKeys()) : plain.create(input)) }))],
+    providers: { fakepay: { default: bank.sim.accountConfig() } },
+  });
+  try {
+    const first = await app.api('POST', '/v1/payments', paymentBody());
+    t.is(first.status, 502, first.text);
+    t.is(first.body.error.code, 'provider_unavailable');
+    t.like(app.deps.registry.health('fakepay', 'default'), { state: 'ok' }, 'the probe it triggered accepted the keys');
+    t.is((await app.raw('GET', '/readyz')).status, 200);
+    const second = await app.api('POST', '/v1/payments', paymentBody());
+    t.is(second.status, 201, second.text);
+  } finally {
+    await app.close();
+    await bank.close();
+    await bank.sim.close();
+  }
+});
+
+dbTest('public /readyz says how many accounts are rejected, never which or why (the log line and the dashboard do)', async (t, h) => {
+  const bank = await fakepayBank();
+  const config = bank.sim.accountConfig();
+  const app = await startApp(h, { modules: [fakePayModule()], providers: { fakepay: { shop2: { ...config, secret: 'not-the-secret-of-this-merchant' }, shop3: config } } });
+  try {
+    const verdicts = await probeAccounts(app.deps.registry);
+    t.deepEqual(verdicts.map((v) => `${v.account}=${v.state}`).sort(), ['shop2=rejected', 'shop3=ok']);
+    const ready = await app.raw('GET', '/readyz');
+    t.is(ready.status, 503);
+    t.deepEqual(JSON.parse(ready.text), {
+      status: 'unavailable',
+      rejectedAccounts: 1,
+      error: { code: 'provider_misconfigured', message: '1 provider account has its credentials rejected; the log and the dashboard name it', details: [] },
+    });
+    t.notRegex(ready.text, /shop2|fakepay|BAD_SIGN|secret/i);
   } finally {
     await app.close();
     await bank.close();

@@ -87,7 +87,11 @@ const FACT_RULES: Rule[] = [
   { says: 'a paid report for another amount is refused and flags the order', when: (c) => c.amount === 'differs' && c.outcome === 'paid', then: 'reject amount_mismatch +flag' },
   { says: 'any other report for another amount is refused', when: (c) => c.amount === 'differs', then: 'reject amount_mismatch' },
   { says: 'a provider\'s test payment is recorded, never money', when: (c) => c.simulated && (c.outcome === 'paid' || c.outcome === 'refunded'), then: 'none simulated' },
-  { says: 'paid again under another trade number: a double payment for a person', when: (c) => c.outcome === 'paid' && SETTLED.includes(c.status) && c.tradeNo === 'other', then: 'flag double_payment' },
+  {
+    says: 'paid or refunded under another trade number for a paid order: a double payment for a person, never booked against ours',
+    when: (c) => (c.outcome === 'paid' || c.outcome === 'refunded') && SETTLED.includes(c.status) && c.tradeNo === 'other',
+    then: 'flag double_payment',
+  },
   { says: 'paid again for a paid order: a duplicate', when: (c) => c.outcome === 'paid' && SETTLED.includes(c.status), then: 'none duplicate' },
   { says: 'paid moves every other order to paid (from cancelled/expired with attention)', when: (c) => c.outcome === 'paid', then: 'move paid' },
   { says: 'refunded for an order never paid here: it was paid first, then (asked again) refunded', when: (c) => c.outcome === 'refunded' && !SETTLED.includes(c.status), then: 'move paid +again' },

@@ -5,7 +5,7 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -14,7 +14,7 @@ import { ConfigError } from '../../core/errors.ts';
 import { BackgroundTasks } from '../../server/background.ts';
 import { appDeps, bootstrap, ensureDemoMerchant } from '../../server/bootstrap.ts';
 import { createLogger } from '../../server/logger.ts';
-import { secretsOutput } from '../../server/secrets-output.ts';
+import { secretsOutput, storeSecret } from '../../server/secrets-output.ts';
 
 /** A stream that remembers what was written to it; `isTTY` as given. */
 function capture(isTTY: boolean) {
@@ -34,15 +34,15 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
 }
 
 /** What `npm start` does before it listens: the runtime, the demo merchant, the dashboard password. */
-async function start(dir: string, isTTY: boolean) {
-  const config = loadConfig({ DATABASE_URL: `sqlite:${join(dir, 'data', 'paygate.sqlite')}`, LOG_LEVEL: 'silent', PAYGATE_SIMULATORS: 'off' });
+async function start(dir: string, isTTY: boolean, env: Record<string, string> = {}) {
+  const config = loadConfig({ DATABASE_URL: `sqlite:${join(dir, 'data', 'paygate.sqlite')}`, LOG_LEVEL: 'silent', PAYGATE_SIMULATORS: 'off', ...env });
   const out = capture(isTTY);
   const logs = capture(false);
   const runtime = await bootstrap(config);
   try {
     // The logger writes the JSON log stream; here into `logs` instead of stdout.
-    const secrets = secretsOutput({ file: config.secretsFile, logger: createLogger('info', logs.stream), out: out.stream });
-    await ensureDemoMerchant(runtime.db, undefined, secrets);
+    const secrets = secretsOutput({ file: config.secretsFile, to: config.secretsTo, logger: createLogger('info', logs.stream), out: out.stream });
+    await ensureDemoMerchant(runtime.db, config.demoApiKey, secrets);
     const deps = await appDeps(config, runtime, new BackgroundTasks(), secrets);
     return { config, out: out.text(), logs: logs.text(), password: deps.admin!.password };
   } finally {
@@ -138,5 +138,66 @@ test('npm start with stdout into a pipe (as under systemd or Docker): the passwo
     t.is((await stat(file)).mode & 0o777, 0o600);
     // Every stdout line is still a JSON log line: no banner broke the stream.
     for (const line of output.split('\n').filter((l) => l.startsWith('{'))) t.notThrows(() => JSON.parse(line));
+  });
+});
+
+test('PAYGATE_SECRETS_TO=file: on a terminal too (docker run -t makes stdout a terminal that is still the log), nothing is printed', async (t) => {
+  await withTempDir(async (dir) => {
+    const { config, out, logs, password } = await start(dir, true, { PAYGATE_SECRETS_TO: 'file' });
+    t.is(out, '', 'no banner');
+    t.false(logs.includes(password));
+    t.regex(await readFile(config.secretsFile, 'utf8'), new RegExp(`^admin_password=${password}$`, 'm'));
+    t.is((await stat(config.secretsFile)).mode & 0o777, 0o600);
+  });
+});
+
+test('PAYGATE_SECRETS_TO=terminal: the banner even when stdout is not a terminal; auto by default; other values refused', async (t) => {
+  await withTempDir(async (dir) => {
+    const { config, out, password } = await start(dir, false, { PAYGATE_SECRETS_TO: 'terminal' });
+    t.true(out.includes(`password (this run only): ${password}`));
+    t.false(existsSync(config.secretsFile));
+  });
+  t.is(loadConfig({}).secretsTo, 'auto');
+  t.throws(() => loadConfig({ PAYGATE_SECRETS_TO: 'stdout' }), { message: /PAYGATE_SECRETS_TO/ });
+});
+
+test('a key set in PAYGATE_DEMO_API_KEY is never printed: the banner names the variable instead, and no file keeps it', async (t) => {
+  const key = 'demo-key-chosen-by-the-operator-0123456789';
+  await withTempDir(async (dir) => {
+    const { config, out, logs } = await start(dir, true, { PAYGATE_DEMO_API_KEY: key, PAYGATE_ADMIN_PASSWORD: 'an-admin-password-set-0001' });
+    t.regex(out, /Demo merchant created: \S+/);
+    t.regex(out, /the key you set in PAYGATE_DEMO_API_KEY/);
+    t.false(out.includes(key), out);
+    t.false(logs.includes(key));
+    t.false(existsSync(config.secretsFile));
+  });
+  // Whatever banner a caller writes, a chosen value in it is masked.
+  const out = capture(true);
+  secretsOutput({ file: '/nonexistent/never-written', logger: createLogger('silent', capture(false).stream), out: out.stream }).reveal({
+    chosen: true,
+    name: 'demo_api_key',
+    value: key,
+    context: {},
+    banner: [`key: ${key}`, `again ${key}!`],
+    logMessage: 'demo merchant created',
+    setting: 'PAYGATE_DEMO_API_KEY',
+  });
+  t.false(out.text().includes(key));
+  t.is(out.text().split('<the key you set in PAYGATE_DEMO_API_KEY>').length, 3);
+});
+
+test('the secrets file is 0600 whatever its directory: a directory paygate creates is 0700, one that exists (./data at 0755) is left as it is', async (t) => {
+  await withTempDir(async (dir) => {
+    const made = join(dir, 'new', 'deeper', 'paygate-secrets.txt');
+    storeSecret(made, { name: 'admin_password', value: 'v1-made-up-for-tests', context: {} });
+    t.is((await stat(join(dir, 'new', 'deeper'))).mode & 0o777, 0o700);
+    t.is((await stat(made)).mode & 0o777, 0o600);
+
+    const existing = join(dir, 'data');
+    await mkdir(existing, { mode: 0o755 });
+    await chmod(existing, 0o755);
+    storeSecret(join(existing, 'paygate-secrets.txt'), { name: 'admin_password', value: 'v2-made-up-for-tests', context: {} });
+    t.is((await stat(existing)).mode & 0o777, 0o755, 'not changed under whatever else lives there');
+    t.is((await stat(join(existing, 'paygate-secrets.txt'))).mode & 0o777, 0o600);
   });
 });

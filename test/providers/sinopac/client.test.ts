@@ -107,7 +107,11 @@ test('a gateway rejection (wrong keys, so a bad request Sign) is a fault of kind
     const err = await t.throwsAsync(wrongKeys.call('OrderQuery', { ShopNo: config.ShopNo, OrderNo: 'X' }), { instanceOf: SinopacFault });
     t.is(err.kind, 'rejected');
     const wrongKeyId = new SinopacClient({ ...config, KeyID: 'not-the-key-id' });
-    t.is((await t.throwsAsync(wrongKeyId.call('OrderQuery', { ShopNo: config.ShopNo, OrderNo: 'X' }), { instanceOf: SinopacFault })).kind, 'rejected');
+    // Refused at the Nonce step: its own kind, not counted as refused credentials (client.ts).
+    const nonce = await t.throwsAsync(wrongKeyId.call('OrderQuery', { ShopNo: config.ShopNo, OrderNo: 'X' }), { instanceOf: SinopacFault });
+    t.is(nonce.kind, 'nonce_refused');
+    t.false(nonce.credentialsRejected);
+    t.true(err.credentialsRejected);
   });
 });
 

@@ -3,6 +3,8 @@
  * forever. The bank's simulator runs apart from the app, as the real bank does.
  */
 import test from 'ava';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { silentLogger } from '../../../core/logger.ts';
 import { probeAccounts } from '../../../core/provider-health.ts';
 import { sinopacModule } from '../../../providers/sinopac/index.ts';
@@ -19,11 +21,10 @@ probeScenarios({
   id: 'sinopac',
   module: () => sinopacModule(),
   simulator: (baseUrl) => createSinopacSimulator({ baseUrl, logger: silentLogger, timeScale: 0.001 }, { atmAutoPayMs: null }),
+  // A wrong KeyID or ShopNo is refused at the Nonce step, which proves nothing (below).
   wrong: [
     { name: 'wrong B2', change: (c) => ({ ...c, B2: other(c.B2) }) },
     { name: 'wrong A1', change: (c) => ({ ...c, A1: other(c.A1) }) },
-    { name: 'wrong KeyID', change: (c) => ({ ...c, KeyID: '00000000-0000-4000-8000-000000000000' }) },
-    { name: 'wrong ShopNo', change: (c) => ({ ...c, ShopNo: 'NOSUCH_001' }) },
   ],
   unreachable: (c) => ({ ...c, baseUrl: 'http://127.0.0.1:9/funBIZ/QPay.WebAPI/api/', timeoutMs: 2_000 }),
   body: { provider: 'sinopac', method: 'atm' },
@@ -61,7 +62,8 @@ dbTest('sinopac: before any probe, a create the bank refuses for its keys answer
     t.like(app.deps.registry.health('sinopac', 'default'), { state: 'rejected', source: 'call' });
     const ready = await app.raw('GET', '/readyz');
     t.is(ready.status, 503);
-    t.regex(ready.text, /sinopac\/default/);
+    t.is(JSON.parse(ready.text).rejectedAccounts, 1);
+    t.notRegex(ready.text, /sinopac|default/, 'the public answer names no account');
     // Marked: the next create is answered without asking the bank.
     const calls = mounted.sim.orders.length;
     const second = await app.api('POST', '/v1/payments', paymentBody({ provider: 'sinopac', method: 'atm' }));
@@ -75,5 +77,80 @@ dbTest('sinopac: before any probe, a create the bank refuses for its keys answer
     await app.close();
     await mounted.close();
     await mounted.sim.close();
+  }
+});
+
+/** A server answering every request with `status`, as a WAF or rate limiter in front of the bank would. */
+async function answering(status: number, body: string, fn: (baseUrl: string, hits: () => number) => Promise<void>): Promise<void> {
+  let hits = 0;
+  const server = http.createServer((_req, res) => {
+    hits++;
+    res.writeHead(status, { 'content-type': 'text/html' });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}/funBIZ/QPay.WebAPI/api/`, () => hits);
+  } finally {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+}
+
+test('sinopac: HTTP 403 (a WAF or rate limiter answering a flood) and a refused Nonce are unreachable, never rejected; HTTP 401 stays rejected', async (t) => {
+  const mounted = await mountSimulator('/sim/sinopac', (baseUrl) => createSinopacSimulator({ baseUrl, logger: silentLogger, timeScale: 0.001 }, { atmAutoPayMs: null }));
+  try {
+    const config = mounted.sim.accountConfig('default');
+    const make = (c: typeof config) =>
+      sinopacModule().createProvider('default', c, { logger: silentLogger, callbackUrls: { notifyUrl: 'http://127.0.0.1:9/n', returnUrl: 'http://127.0.0.1:9/r' } });
+
+    await answering(403, '<html><title>Forbidden</title></html>', async (baseUrl) => {
+      const result = await make({ ...config, baseUrl }).probe!();
+      t.is(result.status, 'unreachable', JSON.stringify(result));
+      t.regex('reason' in result ? result.reason : '', /403/);
+    });
+    await answering(401, '<html><title>Request Rejected</title></html>', async (baseUrl) => {
+      t.is((await make({ ...config, baseUrl }).probe!()).status, 'rejected');
+    });
+
+    // The Nonce step carries only ShopNo and X-KeyID; the bank's refusal of it is UNVERIFIED, and a
+    // throttled Nonce must not look like wrong keys. The reason keeps the bank's words.
+    for (const change of [{ KeyID: '00000000-0000-4000-8000-000000000000' }, { ShopNo: 'NOSUCH_001' }]) {
+      const result = await make({ ...config, ...change }).probe!();
+      t.is(result.status, 'unreachable', JSON.stringify(result));
+      t.regex('reason' in result ? result.reason : '', /Nonce refused: E000\d/);
+      for (const secret of [config.A1, config.A2, config.B1, config.B2, config.KeyID]) t.false(JSON.stringify(result).includes(String(secret)));
+    }
+  } finally {
+    await mounted.close();
+    await mounted.sim.close();
+  }
+});
+
+dbTest('sinopac: a forged notify flood the bank refuses (its calls answered 403 or 401) never marks the account; /readyz stays 200', async (t, h) => {
+  // The bank behind a WAF that refuses everything from us now (as it might during a flood of the
+  // OrderPayQuery calls forged notifies cause): verifyCallback faults, and the account is untouched.
+  for (const status of [401, 403]) {
+    await answering(status, 'Request Rejected', async (baseUrl, hits) => {
+      const mounted = await mountSimulator('/sim/sinopac', (simUrl) => createSinopacSimulator({ baseUrl: simUrl, logger: silentLogger, timeScale: 0.001 }, { atmAutoPayMs: null }));
+      const config = mounted.sim.accountConfig('default');
+      const app = await startApp(h, { modules: [sinopacModule()], providers: { sinopac: { default: { ...config, baseUrl } } } });
+      try {
+        for (let i = 0; i < 5; i++) {
+          const forged = JSON.stringify({ ShopNo: config.ShopNo, PayToken: `${'ab'.repeat(31)}${String(i).padStart(2, '0')}` });
+          await app.raw('POST', '/callbacks/sinopac/default/notify', { body: forged, headers: { 'content-type': 'application/json' } });
+        }
+        // One call the bank refuses used to be enough to mark the account (callback guards may stop later ones).
+        t.true(hits() > 0, `the forged notifies made us call the bank (${hits()})`);
+        t.like(app.deps.registry.health('sinopac', 'default'), { state: 'unknown' }, `HTTP ${status}`);
+        t.is((await app.raw('GET', '/readyz')).status, 200);
+      } finally {
+        await app.close();
+        await mounted.close();
+        await mounted.sim.close();
+      }
+    });
   }
 });
