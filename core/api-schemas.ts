@@ -40,6 +40,12 @@ export type CheckoutChoice = z.infer<typeof checkoutChoice>;
  * waits for the buyer on paygate's hosted checkout (`checkoutUrl` in the answer), offering
  * `choices` (default: every configured account and method that takes the currency).
  */
+/** Stripe-like notes: at most 50 keys of at most 40 characters, values of at most 500. */
+export const METADATA_MAX_KEYS = 50;
+export const metadataInput = z
+  .record(z.string().min(1, 'keys must not be empty').max(40, 'keys are at most 40 characters'), z.string().max(500, 'values are at most 500 characters'))
+  .refine((m) => Object.keys(m).length <= METADATA_MAX_KEYS, `at most ${METADATA_MAX_KEYS} keys`);
+
 export const createPaymentInput = z
   .strictObject({
     merchantOrderId: z.string().min(1).max(64).regex(printable, 'must be printable ASCII without spaces'),
@@ -53,6 +59,7 @@ export const createPaymentInput = z
     subject: z.string().trim().min(1).max(128).optional(),
     returnUrl: httpUrl.optional(),
     expiresInMinutes: z.int().min(1).max(43_200).optional(),
+    metadata: metadataInput.optional(),
   })
   .superRefine((input, ctx) => {
     if (input.provider !== undefined && input.method === undefined) ctx.addIssue({ code: 'custom', path: ['method'], message: 'is required with provider' });

@@ -81,6 +81,7 @@ export async function createPayment(deps: CoreDeps, merchantId: string, input: C
           // Simulators and real accounts never run in one gateway (buildRegistry), so the whole
           // registry tells, even before a hosted checkout's buyer has chosen.
           simulated: deps.registry.simulated,
+          metadata_json: input.metadata && Object.keys(input.metadata).length > 0 ? JSON.stringify(input.metadata) : null,
           version: 0,
           created_at: now.getTime(),
           updated_at: now.getTime(),

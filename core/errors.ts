@@ -64,6 +64,13 @@ export class ConflictError extends GatewayError {
   }
 }
 
+/** A request well formed and allowed for this payment's state, that can never succeed as asked. */
+export class UnprocessableError extends GatewayError {
+  constructor(code: string, message: string, details: ErrorDetail[] = []) {
+    super(code, message, { httpStatus: 422, details });
+  }
+}
+
 /** A move the state machine does not allow. Logged, never applied. */
 export class IllegalTransitionError extends GatewayError {
   constructor(readonly from: string, readonly to: string) {

@@ -30,6 +30,8 @@ export interface Order {
   attentionReason: string | null;
   /** Taken by a provider simulator: no money moved, whatever its status says. */
   simulated: boolean;
+  /** The merchant's key-value notes (`metadata`), returned and carried in events as given. */
+  metadata: Record<string, string>;
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -59,6 +61,7 @@ export interface OrderRow {
   attention: number | boolean;
   attention_reason: string | null;
   simulated?: number | boolean;
+  metadata_json?: string | null;
   version: number;
   created_at: number | string;
   updated_at: number | string;
@@ -91,6 +94,7 @@ export function rowToOrder(row: OrderRow): Order {
     attention: Boolean(toNumber(row.attention)),
     attentionReason: row.attention_reason,
     simulated: row.simulated === true || toNumber(row.simulated) === 1,
+    metadata: row.metadata_json ? (JSON.parse(row.metadata_json) as Record<string, string>) : {},
     version: toNumber(row.version),
     createdAt: new Date(toNumber(row.created_at)),
     updatedAt: new Date(toNumber(row.updated_at)),

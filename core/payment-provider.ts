@@ -228,6 +228,12 @@ export interface PaymentProvider {
    */
   readonly refundIdempotent?: boolean;
   /**
+   * The methods whose payments refund() can ever give back, when not all of `methods` can (a
+   * bank transfer with no card to credit). A refund of any other method is refused with 422
+   * `refund_unsupported` before anything is stored. Undefined: every method the account offers.
+   */
+  readonly refundMethods?: readonly string[];
+  /**
    * The largest callback body (notify or return) this provider really sends, in bytes; larger ones
    * are refused with 413 before anything is stored. Core's default (CALLBACK_BODY_LIMIT) otherwise.
    */

@@ -22,6 +22,8 @@ export interface PaymentView {
   attention: string | null;
   /** True for a payment taken by a provider simulator (the demo, tests): no money moved. */
   simulated: boolean;
+  /** The merchant's own notes, as given at create (`{}` when none). */
+  metadata: Record<string, string>;
   failure: { code: string; message: string } | null;
   returnUrl: string | null;
   createdAt: string;
@@ -54,6 +56,7 @@ export function toPaymentView(order: Order, now: Date, items?: OrderItemSnapshot
     paidAt: order.paidAt?.toISOString() ?? null,
     attention: order.attention ? (order.attentionReason ?? 'attention needed') : null,
     simulated: order.simulated,
+    metadata: order.metadata,
     failure: order.failure,
     returnUrl: order.returnUrl,
     createdAt: order.createdAt.toISOString(),

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { CreateRefundInput } from './api-schemas.ts';
 import { dbKind, errorSummary, toNumber } from './db.ts';
 import type { CoreDeps } from './deps.ts';
-import { ConflictError, NotFoundError } from './errors.ts';
+import { ConflictError, NotFoundError, UnprocessableError } from './errors.ts';
 import { newId } from './ids.ts';
 import { applyNews } from './order-writer.ts';
 import { findMerchantOrder, loadSnapshot, rowToOrder, type OrderRow } from './orders.ts';
@@ -61,6 +61,12 @@ export async function createRefund(
   const provider = deps.registry.find(order.provider, order.account);
   if (!provider?.refund || !provider.capabilities.has('refund')) {
     throw new ConflictError('refund_not_supported', `${order.provider} payments cannot be refunded through paygate`);
+  }
+  if (provider.refundMethods && order.method !== null && !provider.refundMethods.includes(order.method)) {
+    // Asking again can never help: refused before a refund row exists.
+    throw new UnprocessableError('refund_unsupported', `${order.provider} cannot refund ${order.method} payments; refund the buyer outside paygate`, [
+      { path: 'method', message: `refunds are possible for ${provider.refundMethods.join(', ') || 'no method'} only` },
+    ]);
   }
 
   // 1. Reserve: the order row is locked (MariaDB) or the single writer holds (SQLite) while we add up.

@@ -34,7 +34,11 @@ export function expiryJob(
             .whereIn('status', WAITING_STATUSES)
             // A flagged order waits for a person, not for this job.
             .andWhere('attention', false)
-            .andWhere('expires_at', '<=', now.getTime() - grace),
+            // The grace lets a payment made at the deadline reach us first; an order no one chose
+            // a way to pay for has nothing at any provider to wait for, so it ends on time.
+            .andWhere((d) =>
+              d.where('expires_at', '<=', now.getTime() - grace).orWhere((u) => u.whereNull('provider').andWhere('expires_at', '<=', now.getTime())),
+            ),
         orderBy: 'expires_at',
         limit: batch,
         // A fault leaves the order leased: the lease is the retry delay.

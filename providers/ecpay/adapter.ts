@@ -44,6 +44,8 @@ export class EcpayProvider implements PaymentProvider {
   readonly id = 'ecpay';
   readonly capabilities: ReadonlySet<ProviderCapability>;
   readonly methods: readonly string[];
+  /** Only card authorisations can be given back (CreditCardAction); an ATM transfer cannot. */
+  readonly refundMethods = ['card'] as const;
   readonly currencies = ['TWD'] as const;
   // §5.1: ECPay re-sends until it reads `1|OK` (at most 4 more times), so `1|OK` is said only once
   // the notice is recorded and applied; before that, it is better heard again than lost.

@@ -61,6 +61,8 @@ export class SinopacProvider implements PaymentProvider {
   // payment that still lands becomes paid + attention. Void (Command C) sits behind 'refund'.
   readonly capabilities: ReadonlySet<ProviderCapability> = new Set(['refund', 'listTransactions']);
   readonly methods = ['atm', 'card'] as const;
+  /** Command R/C credit a card; an ATM transfer has no card to go back to. */
+  readonly refundMethods = ['card'] as const;
   readonly currencies = ['TWD'] as const;
   // §8.1: the bank retries only 5 times, 10 minutes apart; the token is safe once stored.
   readonly ackAfter = 'stored' as const;

@@ -131,6 +131,7 @@ export const OPERATIONS: Operation[] = [
       201: { description: 'The provider answered: the refund `succeeded` or `failed`', json: refundView },
       202: { description: 'The provider’s answer is not known yet: `pending`, its amount reserved', json: refundView },
       409: { description: '`refund_not_supported`, `not_refundable`, `refund_exceeds_payment`, or an `Idempotency-Key` reused', json: errorBody },
+      422: { description: '`refund_unsupported`: this provider can never refund this method (an ATM transfer); nothing is stored', json: errorBody },
     },
   },
   {

@@ -65,6 +65,7 @@ export const paymentView = z.strictObject({
   providerTradeNo: z.string().nullable(),
   paidAt: isoTime.nullable(),
   attention: z.string().nullable().meta({ description: 'Why a person must look at this payment (paid after cancel, amount mismatch...)' }),
+  metadata: z.record(z.string(), z.string()).meta({ description: 'The merchant’s own notes given at create (`{}` when none); carried in every event' }),
   simulated: z.boolean().meta({ description: 'Taken by a provider simulator (the demo or tests): no money moved, whatever the status says' }),
   failure,
   returnUrl: z.string().nullable(),

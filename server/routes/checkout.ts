@@ -5,6 +5,7 @@ import type { CoreDeps } from '../../core/deps.ts';
 import { ConflictError, GatewayError, ValidationError } from '../../core/errors.ts';
 import { availableChoices, checkLink, chooseProvider } from '../../core/hosted-checkout.ts';
 import { findOrder, loadItems, type Order } from '../../core/orders.ts';
+import { applyNews } from '../../core/order-writer.ts';
 import { actionUsable } from '../../core/payments.ts';
 import { readRawBody } from '../middleware/raw-body.ts';
 import { renderChoosePage, renderFormPostPage, renderInstructionsPage, renderLinkErrorPage, type ChoiceView } from '../views/checkout-page.ts';
@@ -37,6 +38,29 @@ function selfUrl(ctx: Koa.Context): string {
 }
 
 /**
+ * A payment waiting at its provider whose way to pay is still usable: the buyer is carried there
+ * (a redirect, or the provider's form posted by the page itself, with a button when scripts are
+ * off), whether they come from the hosted checkout's choice or from the merchant's checkoutUrl.
+ * Instructions (ATM) are this link's own page. Returns whether the answer was given.
+ */
+function carryOn(ctx: Koa.Context, deps: CoreDeps, order: Order): boolean {
+  const action = order.status === 'pending' && actionUsable(order, deps.now()) ? order.action : null;
+  if (action?.type === 'redirect') {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = 303;
+    ctx.redirect(action.url);
+    return true;
+  }
+  if (action?.type === 'form') {
+    const nonce = randomBytes(16).toString('base64');
+    html(ctx, 200, renderFormPostPage({ locale: localeOf(ctx), method: action.method, url: action.url, fields: action.fields, nonce }), pageHeaders({ nonce, formAction: 'any' }));
+    ctx.set('Cache-Control', 'no-store');
+    return true;
+  }
+  return false;
+}
+
+/**
  * What the buyer sees for an order at any moment: the choice while it waits for one, the ATM
  * instructions while they hold, otherwise the result page (paid, failed with pay-again, pending with
  * an honest "not heard yet").
@@ -44,6 +68,12 @@ function selfUrl(ctx: Koa.Context): string {
 async function showOrder(ctx: Koa.Context, deps: CoreDeps, order: Order, error?: { status: number; key: MessageKey }): Promise<void> {
   const locale = localeOf(ctx);
   const now = deps.now();
+  if (order.provider === null && order.status === 'created' && order.expiresAt <= now) {
+    // Past its deadline with no way to pay chosen: nothing at any provider can still land, so it
+    // ends now (the same decision and event the expiry job would make), not at the job's next run.
+    await applyNews(deps, { id: order.id }, { kind: 'deadline', how: 'no way to pay was chosen before the deadline' }, 'expiry');
+    order = (await findOrder(deps.db, order.id)) ?? order;
+  }
   if (order.provider === null && order.status === 'created' && order.expiresAt > now) {
     const choices: ChoiceView[] = availableChoices(deps, order).map((c) => ({
       value: `${c.provider}/${c.account}/${c.method}`,
@@ -54,6 +84,8 @@ async function showOrder(ctx: Koa.Context, deps: CoreDeps, order: Order, error?:
     html(ctx, error?.status ?? 200, renderChoosePage({ locale, order, items, choices, formAction: selfUrl(ctx), error: error?.key }), pageHeaders({ formAction: 'any' }));
     return;
   }
+  // A payment the merchant started at a provider (or a choice made on another tab): on to it.
+  if (!error && carryOn(ctx, deps, order)) return;
   if (actionUsable(order, now) && order.action?.type === 'instructions' && order.status === 'pending') {
     const nonce = randomBytes(16).toString('base64');
     html(ctx, error?.status ?? 200, renderInstructionsPage({ locale, order, atm: order.action.atm, refreshUrl: selfUrl(ctx), nonce }), pageHeaders({ nonce }));
@@ -118,18 +150,7 @@ export function checkoutRoutes(deps: CoreDeps, links: BuyerLinks): Router {
       throw err;
     }
     // Sent on: a redirect, the provider's form, or back to this link for instructions and results.
-    const action = chosen.status === 'pending' && actionUsable(chosen, deps.now()) ? chosen.action : null;
-    if (action?.type === 'redirect') {
-      ctx.set('Cache-Control', 'no-store');
-      ctx.status = 303;
-      ctx.redirect(action.url);
-      return;
-    }
-    if (action?.type === 'form') {
-      const nonce = randomBytes(16).toString('base64');
-      html(ctx, 200, renderFormPostPage({ locale: localeOf(ctx), method: action.method, url: action.url, fields: action.fields, nonce }), pageHeaders({ nonce, formAction: 'any' }));
-      return;
-    }
+    if (carryOn(ctx, deps, chosen)) return;
     ctx.status = 303;
     ctx.redirect(selfUrl(ctx));
   });

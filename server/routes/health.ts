@@ -3,9 +3,10 @@ import type { Db } from '../../core/db.ts';
 import type { CredentialsHealth } from '../../core/provider-health.ts';
 
 /**
- * With `credentials`, an account whose provider refuses its keys makes /readyz answer 503. /readyz is
- * public (load balancers call it without credentials), so it says only how many accounts: which ones
- * and why go to the error log line and the dashboard banner (core/provider-health.ts).
+ * With `credentials`, an account whose provider refuses its keys makes /readyz answer 503 naming it
+ * (`provider/account`, already public in its callback URLs). /readyz is public (load balancers call
+ * it without credentials), so the provider's reason goes only to the error log line and the
+ * dashboard banner (core/provider-health.ts).
  */
 export function healthRoutes(db: Db, credentials?: Pick<CredentialsHealth, 'rejected'>): Router {
   const router = new Router();
@@ -29,14 +30,15 @@ export function healthRoutes(db: Db, credentials?: Pick<CredentialsHealth, 'reje
     const rejected = credentials?.rejected() ?? [];
     if (rejected.length > 0) {
       const n = rejected.length;
+      const names = rejected.map((h) => `${h.provider}/${h.account}`);
       ctx.status = 503;
       ctx.body = {
         status: 'unavailable',
         rejectedAccounts: n,
         error: {
           code: 'provider_misconfigured',
-          message: `${n} provider account${n === 1 ? '' : 's'} ha${n === 1 ? 's' : 've'} its credentials rejected; the log and the dashboard name ${n === 1 ? 'it' : 'them'}`,
-          details: [],
+          message: `Provider credentials rejected: ${names.join(', ')}; the log and the dashboard say why`,
+          details: rejected.map((h) => ({ path: `providers.${h.provider}.${h.account}`, message: 'credentials rejected' })),
         },
       };
       return;

@@ -42,7 +42,8 @@ export function paymentRoutes(deps: CoreDeps, links: BuyerLinks): Router<Merchan
   router.get('/v1/payments', async (ctx) => {
     // `?status=&provider=` (empty) means no filter, as in DESIGN §10's example.
     const query = parseWith(listPaymentsQuery, Object.fromEntries(Object.entries(ctx.query).filter(([, v]) => v !== '')));
-    ctx.body = await listPayments(deps, ctx.state.merchant.id, query);
+    const page = await listPayments(deps, ctx.state.merchant.id, query);
+    ctx.body = { ...page, data: page.data.map((view) => withCheckoutUrl(ctx, view)) };
   });
 
   router.get('/v1/payments/:id', async (ctx) => {

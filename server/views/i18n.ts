@@ -19,6 +19,10 @@ const MESSAGES = {
     status_refunded: '已退款',
     status_unknown: '無法確認這筆付款',
     pending_hint: '我們還沒有收到金流的付款通知。如果您已經付款，請稍候再重新整理此頁。',
+    failure_reason: '原因',
+    failure_declined: '發卡銀行或金流拒絕了這筆交易。',
+    failed_no_retry_hint: '這筆付款無法在此重試。請回到商店重新下單，或改用其他付款方式；您的款項未被收取。',
+    expired_unchosen_hint: '這個付款連結已逾期，尚未選擇付款方式，沒有任何款項被收取。請回到商店重新下單以取得新的付款連結。',
     reported_paid_hint: '金流已確認付款成功，訂單狀態將在收到正式通知後更新。',
     unknown_hint: '這個回傳無法驗證，訂單狀態未改變。請回到商店查看訂單。',
     refresh: '重新整理',
@@ -69,6 +73,10 @@ const MESSAGES = {
     status_refunded: '已退款',
     status_unknown: '无法确认这笔支付',
     pending_hint: '我们还没有收到支付机构的通知。如果您已经付款，请稍后刷新此页。',
+    failure_reason: '原因',
+    failure_declined: '发卡银行或支付机构拒绝了这笔交易。',
+    failed_no_retry_hint: '这笔付款无法在此重试。请返回商店重新下单，或改用其他付款方式；您的款项未被扣除。',
+    expired_unchosen_hint: '这个付款链接已过期，尚未选择付款方式，没有收取任何款项。请返回商店重新下单以获取新的付款链接。',
     reported_paid_hint: '支付机构已确认支付成功，订单状态将在收到异步通知后更新。',
     unknown_hint: '此次返回无法验证，订单状态未改变。请回到商店查看订单。',
     refresh: '刷新',
@@ -119,6 +127,10 @@ const MESSAGES = {
     status_refunded: 'Refunded',
     status_unknown: 'We could not confirm this payment',
     pending_hint: 'The payment provider has not confirmed this payment yet. If you have paid, refresh this page in a moment.',
+    failure_reason: 'Reason',
+    failure_declined: 'The card issuer or the payment provider declined this payment.',
+    failed_no_retry_hint: 'This payment cannot be tried again here. Go back to the shop and place the order again, or choose another way to pay; nothing was charged.',
+    expired_unchosen_hint: 'This payment link expired before a way to pay was chosen; nothing was charged. Go back to the shop and place the order again for a new link.',
     reported_paid_hint: 'The provider confirmed this payment; the order will show it as soon as the confirmation is recorded.',
     unknown_hint: 'This return could not be verified and changed nothing. Check your order at the shop.',
     refresh: 'Refresh',
@@ -162,6 +174,18 @@ export type MessageKey = keyof (typeof MESSAGES)['en'];
 
 export function t(locale: Locale, key: MessageKey): string {
   return MESSAGES[locale][key];
+}
+
+/**
+ * Why a payment failed, in the buyer's language: codes paygate itself gives (`declined`) have their
+ * own words; any other code is the provider's own, shown with its text as the provider wrote it
+ * (most Taiwanese and Chinese providers write in the buyer's script already), never hidden.
+ */
+export function failureReason(locale: Locale, failure: { code: string; message: string }): string {
+  const key = `failure_${failure.code}`;
+  if (key in MESSAGES[locale]) return MESSAGES[locale][key as MessageKey];
+  const text = failure.message.trim();
+  return text ? `${text} (${failure.code})` : failure.code;
 }
 
 /** A payment method's name for buyers; a method this table does not know shows as its id. */

@@ -4,7 +4,7 @@ import { PAYABLE_STATUSES } from '../../core/state-machine.ts';
 import type { PaymentOutcome } from '../../core/payment-provider.ts';
 import { escapeHtml, safeHref } from './html.ts';
 import { backLinks } from './checkout-page.ts';
-import { formatTime, t, type Locale, type MessageKey } from './i18n.ts';
+import { failureReason, formatTime, t, type Locale, type MessageKey } from './i18n.ts';
 
 export interface ResultPageInput {
   locale: Locale;
@@ -46,7 +46,8 @@ function statusOf(input: ResultPageInput): { key: MessageKey; tone: Tone; hint: 
     case 'cancelled':
       return { key: 'status_cancelled', tone: 'bad', hint: null, shown };
     case 'expired':
-      return { key: 'status_expired', tone: 'bad', hint: null, shown };
+      // No provider was ever chosen: there is nothing to refresh for, only a new order to place.
+      return { key: 'status_expired', tone: 'bad', hint: order.provider === null ? 'expired_unchosen_hint' : null, shown };
     default:
       return { key: 'status_pending', tone: 'neutral', hint: 'pending_hint', shown: 'pending' };
   }
@@ -108,6 +109,8 @@ export function renderResultPage(input: ResultPageInput): string {
 <main>
   <h1 class="status" role="status" data-status="${escapeHtml(status.shown)}"><span class="icon" aria-hidden="true">${tone.icon}</span>${escapeHtml(t(locale, status.key))}</h1>
   ${status.hint ? `<p class="hint">${escapeHtml(t(locale, status.hint))}</p>` : ''}
+  ${order && status.shown === 'failed' && order.failure ? `<p class="hint" data-testid="failure-reason">${escapeHtml(t(locale, 'failure_reason'))}: ${escapeHtml(failureReason(locale, order.failure))}</p>` : ''}
+  ${order && status.shown === 'failed' && !payAgain ? `<p class="hint" data-testid="no-retry">${escapeHtml(t(locale, 'failed_no_retry_hint'))}</p>` : ''}
   ${order?.simulated ? `<p class="hint simulated" data-testid="simulated">${escapeHtml(t(locale, 'simulatedNote'))}</p>` : ''}
   ${rows}
   <nav class="actions">${actions.join('\n    ')}</nav>

@@ -165,6 +165,12 @@ export function conformance(target: ConformanceTarget): void {
         const refused = await provider.refund({ order: snapshot, refundNo: `R0${snapshot.orderNo.slice(-10)}`, amount: snapshot.amount });
         t.is(refused.outcome, 'failed');
         t.is(refused.outcome === 'failed' ? refused.code : '', 'unsupported');
+        // The contract says so up front, and the API refuses at once: 422, no refund row.
+        t.false((provider.refundMethods ?? provider.methods).includes(snapshot.method), 'refundMethods leaves this method out');
+        const answer = await app.api('POST', `/v1/payments/${created.body.id}/refunds`, { amount: snapshot.amount });
+        t.is(answer.status, 422);
+        t.is(answer.body.error.code, 'refund_unsupported');
+        t.is(Number((await h.db('refunds').where({ order_id: created.body.id }).count({ n: '*' }).first())!.n), 0);
         return;
       }
       const part = Math.floor(snapshot.amount / 2);

@@ -88,7 +88,7 @@ export function probeScenarios(spec: ProbeScenarioSpec): void {
     });
   });
 
-  dbTest(`${id}: a wrong key: probe rejected, /readyz 503 counts the account without naming it, the metric says rejected, creates answer provider_misconfigured 503`, async (t, h) => {
+  dbTest(`${id}: a wrong key: probe rejected, /readyz 503 names the account but not the reason, the metric says rejected, creates answer provider_misconfigured 503`, async (t, h) => {
     await withSimulator(spec, async (config) => {
       await withAccount(spec, h, spec.wrong[0]!.change(config), async (app) => {
         const before = await app.raw('GET', '/readyz');
@@ -102,10 +102,11 @@ export function probeScenarios(spec: ProbeScenarioSpec): void {
         t.is(ready.status, 503);
         const readyBody = JSON.parse(ready.text);
         t.is(readyBody.error.code, 'provider_misconfigured');
-        // Public: how many accounts, never which or why (the log and the dashboard say that).
+        // Public: which account (its id is in its callback URLs already), never the provider's reason
+        // (the log and the dashboard say that).
         t.is(readyBody.rejectedAccounts, 1);
-        t.deepEqual(readyBody.error.details, []);
-        t.false(ready.text.includes('default'), ready.text);
+        t.deepEqual(readyBody.error.details, [{ path: `providers.${id}.default`, message: 'credentials rejected' }]);
+        t.true(readyBody.error.message.includes(`${id}/default`), ready.text);
         t.false(ready.text.includes(health!.reason!.slice(0, 20)), ready.text);
 
         const metrics = await app.metrics.render();

@@ -91,7 +91,8 @@ dbTest(`${ANONYMOUS} anonymous callback requests during ${ORDERS} paid orders: e
       createP99Flood: p(loadedMs, 0.99).toFixed(1),
     });
     t.is(paid, ORDERS, 'every genuine notify applied');
-    t.false(Object.keys(anonymous.statuses).some((s) => s === 'error' || Number(s) >= 500), `no 5xx: ${JSON.stringify(anonymous.statuses)}`);
+    // No 5xx and no broken connection, except an oversized body cut off after its 413 (flood.ts).
+    t.false(Object.keys(anonymous.statuses).some((s) => s.startsWith('error') || Number(s) >= 500), `no 5xx: ${JSON.stringify(anonymous.statuses)}`);
     t.true((anonymous.statuses['429'] ?? 0) > ANONYMOUS / 2, 'most of the flood was turned away before storage');
     t.true(fromFlood.length <= bound, `${fromFlood.length} rows stored from the flood, bound ${bound}`);
     if (FULL) t.true(p(loadedMs, 0.99) <= 2 * p(quietMs, 0.99), 'create p99 beside the flood within 2x of the quiet run');

@@ -185,6 +185,28 @@ dbTest('create-payment input: provider and method go together, choices only on a
   });
 });
 
+dbTest('a direct payment\'s link carries the buyer on to the provider while its way to pay is usable, never to a dead end', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const card = await app.api('POST', '/v1/payments', paymentBody({ method: 'card' }));
+    const first = await app.raw('GET', pathOf(card.body.checkoutUrl));
+    t.is(first.status, 303);
+    t.is(first.headers.get('location'), card.body.action.url);
+    t.is(first.headers.get('cache-control'), 'no-store');
+    // The redirect leads to a page the buyer can pay on.
+    t.is((await fetch(card.body.action.url)).status, 200);
+    // ATM: the link is the instructions page itself.
+    const atm = await app.api('POST', '/v1/payments', paymentBody({ method: 'atm' }));
+    const instructions = await app.raw('GET', pathOf(atm.body.checkoutUrl), { headers: { 'accept-language': 'en' } });
+    t.is(instructions.status, 200);
+    t.true(instructions.text.includes(atm.body.action.atm.account));
+    // Paid: the result, not the provider again.
+    await app.control('pay', card.body.orderNo);
+    const paid = await app.raw('GET', pathOf(card.body.checkoutUrl));
+    t.is(paid.status, 200);
+    t.regex(paid.text, /data-status="paid"/);
+  });
+});
+
 dbTest('a direct payment carries the same signed link, which shows the result after payment', async (t, h) => {
   await withApp(t, h, async (app) => {
     const res = await app.api('POST', '/v1/payments', paymentBody({ method: 'card' }));
@@ -195,6 +217,9 @@ dbTest('a direct payment carries the same signed link, which shows the result af
     const page = await app.raw('GET', pathOf(res.body.checkoutUrl), { headers: { 'accept-language': 'en' } });
     t.regex(page.text, /data-status="failed"/);
     t.true(page.text.includes('Pay again'));
+    // Why, in the provider's words with its code; a pay-again exists, so no "cannot be tried again".
+    t.regex(page.text, /data-testid="failure-reason">Reason: [^<]*DECLINED/);
+    t.false(page.text.includes('data-testid="no-retry"'));
   });
 });
 
@@ -208,13 +233,46 @@ dbTest('reconciliation leaves an order waiting on the buyer\'s choice alone; exp
     async (app) => {
       const order = await hosted(app, { expiresInMinutes: 30 });
       now = new Date(now.getTime() + 20 * 60_000);
-      for (let i = 0; i < 3; i++) await reconcileJob(app.deps, 'test', { minAgeMs: 0 }).run();
+      for (let i = 0; i < 3; i++) await reconcileJob(app.deps, 'test', { minAgeMs: 0, merchantId: app.merchant.id }).run();
       const after = await h.db('orders').where({ id: order.id }).first();
       t.is(Number(after.reconcile_faults ?? 0), 0);
       t.falsy(Number(after.attention));
       now = new Date(now.getTime() + 60 * 60_000);
-      await expiryJob(app.deps, 'test').run();
+      await expiryJob(app.deps, 'test', { merchantId: app.merchant.id }).run();
       t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'expired');
+    },
+    { now: () => now },
+  );
+});
+
+dbTest('a payment no one chose a way to pay for expires on time: the job allows it no grace, and opening its link past the deadline ends it and says so', async (t, h) => {
+  const { expiryJob } = await import('../../core/jobs/expiry.ts');
+  let now = new Date();
+  await withApp(
+    t,
+    h,
+    async (app) => {
+      const byJob = await hosted(app, { expiresInMinutes: 5 });
+      // Another merchant's: the job run below (for the first merchant only) leaves it to its link.
+      const byLink = (await app.api('POST', '/v1/payments', hostedBody({ expiresInMinutes: 5 }), {}, app.other)).body as { id: string; checkoutUrl: string };
+      const chosen = await app.api('POST', '/v1/payments', paymentBody({ expiresInMinutes: 5 }));
+      // One second past the deadline: the job's usual grace (a payment made at the last minute)
+      // holds the chosen one, not the unchosen ones.
+      now = new Date(now.getTime() + 5 * 60_000 + 1_000);
+      await expiryJob(app.deps, 'test', { merchantId: app.merchant.id }).run();
+      t.is((await app.api('GET', `/v1/payments/${byJob.id}`)).body.status, 'expired');
+      t.is((await app.api('GET', `/v1/payments/${chosen.body.id}`)).body.status, 'pending');
+      t.deepEqual((await h.db('events').where({ order_id: byJob.id })).map((e: any) => e.type), ['payment.expired']);
+      t.is((await app.api('GET', `/v1/payments/${byLink.id}`, undefined, {}, app.other)).body.status, 'created');
+      for (const [lang, words] of [['en', 'before a way to pay was chosen'], ['zh-TW', '尚未選擇付款方式'], ['zh-CN', '尚未选择付款方式']] as const) {
+        const page = await app.raw('GET', pathOf(byLink.checkoutUrl), { headers: { 'accept-language': lang } });
+        t.is(page.status, 200);
+        t.true(page.text.includes('data-status="expired"'), lang);
+        t.true(page.text.includes(words), lang);
+        t.false(/refresh|重新整理|刷新/i.test(page.text.replace(/<style[\s\S]*?<\/style>/, '')), `${lang}: no "refresh" for a link that cannot change`);
+      }
+      t.is((await app.api('GET', `/v1/payments/${byLink.id}`, undefined, {}, app.other)).body.status, 'expired');
+      t.deepEqual((await h.db('events').where({ order_id: byLink.id })).map((e: any) => e.type), ['payment.expired']);
     },
     { now: () => now },
   );

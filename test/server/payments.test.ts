@@ -241,6 +241,10 @@ dbTest('lists payments newest first, filtered and paged', async (t, h) => {
     t.is(new Set(seen).size, 5);
     const created = [...page1.body.data, ...page2.body.data, ...page3.body.data].map((p: { createdAt: string }) => p.createdAt);
     t.deepEqual(created, [...created].sort().reverse());
+    // Each listed payment carries the buyer's link, the same one GET /v1/payments/:id gives.
+    for (const listed of page1.body.data) {
+      t.is(listed.checkoutUrl, (await app.api('GET', `/v1/payments/${listed.id}`)).body.checkoutUrl);
+    }
 
     const cancelled = await app.api('GET', '/v1/payments?status=cancelled');
     t.deepEqual(cancelled.body.data.map((p: { id: string }) => p.id), [ids[0]]);
@@ -350,5 +354,41 @@ dbTest('crafted cursors, empty filters and wrong methods answer in the JSON erro
     const put = await app.api('PUT', '/v1/payments', {});
     t.is(put.status, 405);
     t.is(put.body.error.code, 'method_not_allowed');
+  });
+});
+
+dbTest('metadata: stored as given, returned, listed and carried in events; too many or too long is a 400 naming the field', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const json = '{"cartId":"c-42","note 備註":"送禮用","constructor":"a key like any other","empty":""}';
+    const res = await app.api('POST', '/v1/payments', { ...paymentBody(), metadata: JSON.parse(json) });
+    t.is(res.status, 201, res.text);
+    t.deepEqual(Object.entries(res.body.metadata).sort(), Object.entries(JSON.parse(json) as Record<string, string>).sort());
+    t.is(Object.getPrototypeOf(res.body.metadata), Object.prototype);
+    t.deepEqual((await app.api('GET', `/v1/payments/${res.body.id}`)).body.metadata, res.body.metadata);
+    await app.control('pay', res.body.orderNo);
+    const events = await h.db('events').where({ order_id: res.body.id });
+    t.true(events.length > 0);
+    for (const e of events) t.deepEqual(JSON.parse(e.payload_json).data.payment.metadata, res.body.metadata);
+
+    const none = await app.api('POST', '/v1/payments', paymentBody());
+    t.deepEqual(none.body.metadata, {});
+
+    const before = await count(h.db, app.merchant.id);
+    const many = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v']));
+    for (const [bad, path] of [
+      [many, 'metadata'],
+      [{ k: 'x'.repeat(501) }, 'metadata.k'],
+      [{ ['k'.repeat(41)]: 'v' }, 'metadata'],
+      [{ k: 1 }, 'metadata.k'],
+      [['a'], 'metadata'],
+    ] as const) {
+      const refused = await app.api('POST', '/v1/payments', { ...paymentBody(), metadata: bad });
+      t.is(refused.status, 400, JSON.stringify(bad).slice(0, 60));
+      t.true(refused.body.error.details.some((d: { path: string }) => d.path.startsWith(path)), refused.text);
+    }
+    // A "__proto__" key is refused by the body parser before anything reads it.
+    const proto = await app.api('POST', '/v1/payments', { ...paymentBody(), metadata: JSON.parse('{"__proto__":"x"}') });
+    t.is(proto.status, 400);
+    t.is(await count(h.db, app.merchant.id), before);
   });
 });

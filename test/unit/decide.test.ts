@@ -43,6 +43,7 @@ function order(status: OrderStatus, overrides: Partial<Order> = {}): Order {
     attention: false,
     attentionReason: null,
     simulated: false,
+    metadata: {},
     version: 3,
     createdAt: new Date('2026-12-02T10:00:00Z'),
     updatedAt: new Date('2026-12-02T10:00:00Z'),

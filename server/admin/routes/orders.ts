@@ -20,7 +20,10 @@ export function possibleActions(deps: CoreDeps, order: Order): { reconcile: bool
   return {
     reconcile: Boolean(provider),
     cancel: ['created', 'pending', 'failed'].includes(order.status),
-    refund: Boolean(provider?.refund && provider.capabilities.has('refund')) && ['paid', 'partially_refunded'].includes(order.status),
+    refund:
+      Boolean(provider?.refund && provider.capabilities.has('refund')) &&
+      !(provider?.refundMethods && order.method !== null && !provider.refundMethods.includes(order.method)) &&
+      ['paid', 'partially_refunded'].includes(order.status),
     replay: true,
   };
 }

@@ -132,6 +132,19 @@ dbTest('card: the AioCheckOut form, the pay page, ReturnURL makes it paid, Order
   });
 });
 
+dbTest('card chosen by the merchant: the buyer\'s checkoutUrl posts the AioCheckOut form itself (a button without scripts), never a dead end', async (t, h) => {
+  await withEcpay(h, async (app) => {
+    const created = await app.api('POST', '/v1/payments', body('card'));
+    const u = new URL(created.body.checkoutUrl);
+    const page = await app.raw('GET', u.pathname + u.search, { headers: { 'accept-language': 'en' } });
+    t.is(page.status, 200);
+    const form = parseForm(page.text);
+    t.is(form.action, created.body.action.url);
+    t.deepEqual(form.fields, created.body.action.fields);
+    t.regex(page.text, /<noscript>|type="submit"/);
+  });
+});
+
 dbTest('one notice delivered five times (first + 4 re-sends): one transition, one payment.paid event, every delivery 1|OK', async (t, h) => {
   await withEcpay(h, async (app, sim) => {
     const created = await app.api('POST', '/v1/payments', body('card'));
@@ -256,6 +269,15 @@ dbTest('a declined card: failed with ECPay\'s code, and OrderResultURL shows the
     const result = parseForm(handOff, 'order-result');
     const html = await (await postForm(result.action, result.fields)).text();
     t.true(html.includes('data-status="failed"'));
+    // The page says why (ECPay's own words and code) and, with no pay-again at ECPay, what to do.
+    t.regex(html, new RegExp(`data-testid="failure-reason">[^<]*${failed.failure.code}`));
+    t.true(html.includes('data-testid="no-retry"'));
+    const u = new URL(created.body.checkoutUrl);
+    for (const [lang, words] of [['en', 'cannot be tried again here'], ['zh-TW', '無法在此重試'], ['zh-CN', '无法在此重试']] as const) {
+      const link = await app.raw('GET', `${u.pathname}${u.search}`, { headers: { 'accept-language': lang } });
+      t.true(link.text.includes(words), lang);
+      t.true(link.text.includes(failed.failure.code), lang);
+    }
     // The number is spent at ECPay (§11.2): the same form again is refused as a duplicate.
     const again = await postForm(created.body.action.url, created.body.action.fields);
     t.is(again.status, 200);
