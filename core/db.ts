@@ -140,6 +140,16 @@ export function isUniqueViolation(err: unknown): boolean {
   );
 }
 
+/**
+ * MariaDB gave up on the transaction so another could go on: InnoDB picked it as a deadlock's victim
+ * (on Galera a certification conflict reads the same), or a lock wait ran out. The whole transaction
+ * was rolled back, so trying it again from the start is safe.
+ */
+export function isLockConflict(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number } | undefined;
+  return e?.code === 'ER_LOCK_DEADLOCK' || e?.code === 'ER_LOCK_WAIT_TIMEOUT' || e?.errno === 1213 || e?.errno === 1205;
+}
+
 /** Errors that mean the database itself is unreachable (as opposed to a bad query). */
 export function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; name?: string; message?: string } | undefined;

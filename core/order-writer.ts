@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { dbKind, toNumber, type Db } from './db.ts';
+import { dbKind, isLockConflict, toNumber, type Db } from './db.ts';
 import { decide, needsPendingRefunds, type News, type NewsSource, type Plan } from './decide.ts';
 import { IllegalTransitionError } from './errors.ts';
 import { newId } from './ids.ts';
@@ -65,9 +65,14 @@ export type TransitionResult = { result: 'applied'; order: Order; from: OrderSta
 /** Lost an optimistic version race; the caller reads again and retries. */
 class VersionConflict extends Error {}
 
-function isSqliteBusy(err: unknown): boolean {
+/**
+ * A transaction the database gave up on as a whole, so it can be tried again from a fresh read:
+ * another process held SQLite's write lock past busy_timeout or our read snapshot went stale, or
+ * MariaDB chose it as a deadlock's victim (a Galera certification conflict reads the same).
+ */
+function worthRetrying(err: unknown): boolean {
   const code = (err as { code?: string } | undefined)?.code ?? '';
-  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT';
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || isLockConflict(err);
 }
 
 /**
@@ -329,8 +334,7 @@ export async function applyNews(deps: WriterDeps, ref: OrderRef, news: News, sou
       });
     } catch (err) {
       if (err instanceof VersionConflict && attempt < 5) continue;
-      // Another process holds SQLite's write lock past busy_timeout, or our read snapshot went stale.
-      if (isSqliteBusy(err) && attempt < 5) {
+      if (worthRetrying(err) && attempt < 5) {
         await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 30));
         continue;
       }
@@ -370,7 +374,7 @@ export async function transition(
       });
     } catch (err) {
       if (err instanceof VersionConflict && attempt < 5) continue;
-      if (isSqliteBusy(err) && attempt < 5) {
+      if (worthRetrying(err) && attempt < 5) {
         await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 30));
         continue;
       }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { dbKind, type Db } from '../db.ts';
+import { dbKind, isLockConflict, type Db } from '../db.ts';
 import { randomString } from '../ids.ts';
 
 export interface ClaimOptions {
@@ -34,29 +34,48 @@ export async function claimRows<Row extends { id: number | string }>(db: Db, opt
     await db(options.table).whereIn('id', candidates).update({ lease_owner: token, lease_until: now + options.leaseMs });
   } else {
     // READ COMMITTED: InnoDB then keeps locks only on the rows that match, not on every row
-    // scanned, so claims for different work do not hide rows from each other.
-    await db.transaction(
-      async (trx) => {
-        const candidates = trx(options.table)
-          .select('id')
-          .where(options.where)
-          .where(free)
-          .orderBy(options.orderBy)
-          .limit(options.limit)
-          .forUpdate()
-          .skipLocked();
-        const ids = ((await candidates) as { id: number | string }[]).map((r) => r.id);
-        if (ids.length === 0) return;
-        await trx(options.table)
-          .whereIn('id', ids)
-          .where(options.where)
-          .where(free)
-          .update({ lease_owner: token, lease_until: now + options.leaseMs });
-      },
-      { isolationLevel: 'read committed' },
-    );
+    // scanned, so claims for different work do not hide rows from each other. A claim can still
+    // lose a deadlock against a writer touching the same index pages; its transaction is rolled
+    // back whole, so it is tried again, and after CLAIM_ATTEMPTS losses it has claimed nothing
+    // this run (the next run tries again) rather than failing the job.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await claimInTransaction(db, options, token, free);
+        break;
+      } catch (err) {
+        if (!isLockConflict(err)) throw err;
+        if (attempt >= CLAIM_ATTEMPTS) return [];
+        await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20));
+      }
+    }
   }
   return (await db(options.table).where({ lease_owner: token })) as Row[];
+}
+
+/** How many times a claim that lost a deadlock is tried before the run gives up on it. */
+export const CLAIM_ATTEMPTS = 3;
+
+async function claimInTransaction(db: Db, options: ClaimOptions, token: string, free: (q: Knex.QueryBuilder) => void): Promise<void> {
+  await db.transaction(
+    async (trx) => {
+      const candidates = trx(options.table)
+        .select('id')
+        .where(options.where)
+        .where(free)
+        .orderBy(options.orderBy)
+        .limit(options.limit)
+        .forUpdate()
+        .skipLocked();
+      const ids = ((await candidates) as { id: number | string }[]).map((r) => r.id);
+      if (ids.length === 0) return;
+      await trx(options.table)
+        .whereIn('id', ids)
+        .where(options.where)
+        .where(free)
+        .update({ lease_owner: token, lease_until: options.now.getTime() + options.leaseMs });
+    },
+    { isolationLevel: 'read committed' },
+  );
 }
 
 /** Gives rows back early (the work is done or failed in a way that sets its own schedule). */

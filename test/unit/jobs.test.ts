@@ -4,7 +4,8 @@ import { claimRows } from '../../core/jobs/lease.ts';
 import { JobRunner } from '../../core/jobs/runner.ts';
 import { silentLogger } from '../../core/logger.ts';
 import test from 'ava';
-import { dbTest } from '../helpers/db.ts';
+import { dbTest, openTestDb, testDbKinds } from '../helpers/db.ts';
+import { CLAIM_ATTEMPTS } from '../../core/jobs/lease.ts';
 
 const run = promisify(execFile);
 
@@ -54,6 +55,64 @@ dbTest('concurrent claims never hand one row to two workers', async (t, { db }) 
   t.is(new Set(all).size, all.length, 'no row claimed twice');
   t.deepEqual([...all].sort((x, y) => x - y), ids);
 });
+
+/** `db` whose next `losses` transactions fail the way MariaDB fails a deadlock's victim. */
+function losingDeadlocks(db: any, losses: number): { db: any; tried: () => number } {
+  let tried = 0;
+  const proxy = new Proxy(db, {
+    get(target, prop) {
+      if (prop !== 'transaction') return Reflect.get(target, prop, target);
+      return (...args: unknown[]) => {
+        tried++;
+        if (tried <= losses) {
+          const err = Object.assign(new Error('Deadlock found when trying to get lock; try restarting transaction'), { code: 'ER_LOCK_DEADLOCK', errno: 1213 });
+          return Promise.reject(err);
+        }
+        return target.transaction(...args);
+      };
+    },
+  });
+  return { db: proxy, tried: () => tried };
+}
+
+// The claim's deadlock path is MariaDB's (SQLite claims in one statement under its write lock).
+if (testDbKinds().includes('mysql')) {
+  test('[mariadb] a claim that loses a deadlock is tried again and takes its rows', async (t) => {
+    const h = await openTestDb('mysql');
+    t.teardown(() => h.close());
+    const tag = `d${Date.now()}`;
+    const ids = await insertRows(h.db, tag, 3);
+    const losing = losingDeadlocks(h.db, CLAIM_ATTEMPTS - 1);
+    const rows = await claim(losing.db, tag, 'A', new Date());
+    t.is(losing.tried(), CLAIM_ATTEMPTS, 'tried until it won');
+    t.deepEqual(rows.map((r) => Number(r.id)), ids);
+  });
+
+  test('[mariadb] a claim that keeps losing deadlocks claims nothing this run, throws nothing and leaves the rows free', async (t) => {
+    const h = await openTestDb('mysql');
+    t.teardown(() => h.close());
+    const tag = `e${Date.now()}`;
+    const ids = await insertRows(h.db, tag, 2);
+    const losing = losingDeadlocks(h.db, CLAIM_ATTEMPTS);
+    t.deepEqual(await claim(losing.db, tag, 'A', new Date()), []);
+    t.is(losing.tried(), CLAIM_ATTEMPTS);
+    const rows = await h.db('provider_callbacks').whereIn('id', ids);
+    t.true(rows.every((r: any) => r.lease_owner === null), 'nothing half-claimed');
+    t.is((await claim(h.db, tag, 'B', new Date())).length, 2, 'the next run takes them');
+  });
+
+  test('[mariadb] errors other than lock conflicts still fail the claim', async (t) => {
+    const h = await openTestDb('mysql');
+    t.teardown(() => h.close());
+    const broken = new Proxy(h.db, {
+      get(target, prop) {
+        if (prop !== 'transaction') return Reflect.get(target, prop, target);
+        return () => Promise.reject(Object.assign(new Error('Table is read only'), { code: 'ER_OPEN_AS_READONLY', errno: 1036 }));
+      },
+    });
+    await t.throwsAsync(claim(broken, 'x', 'A', new Date()), { message: /read only/ });
+  });
+}
 
 dbTest('a worker that dies leaves its rows to another once the lease runs out', async (t, { db }) => {
   const tag = `k${Date.now()}`;

@@ -358,3 +358,22 @@ dbTest('an unknown order id is an error and writes nothing', async (t, { db }) =
   await t.throwsAsync(transition(deps(db), missing, request('paid')), { message: /does not exist/ });
   t.is((await transitionRows(db, missing)).length, 0);
 });
+
+dbTest('a move whose transaction the database picks as a deadlock victim is rolled back and applied once on the next try', async (t, { db }) => {
+  const merchantId = await insertMerchant(db);
+  const id = await insertOrder(db, merchantId, 'pending');
+  let calls = 0;
+  // Fails after the order row and its transition row were written, as a deadlock detected at the
+  // transaction's last statement would: the retry must start from a clean, rolled-back state.
+  const loseOnce: TransitionHook = async () => {
+    calls++;
+    if (calls === 1) throw Object.assign(new Error('Deadlock found when trying to get lock; try restarting transaction'), { code: 'ER_LOCK_DEADLOCK', errno: 1213 });
+  };
+  const result = await transition(deps(db, { hooks: [loseOnce] }), id, request('paid'));
+  t.is(calls, 2);
+  t.is(result.result, 'applied');
+  const row = normalise(await orderRow(db, id));
+  t.is(row.status, 'paid');
+  t.is(row.version, START_VERSION + 1, 'moved once');
+  t.is((await transitionRows(db, id)).length, 1, 'one transition row');
+});
