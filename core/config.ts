@@ -33,6 +33,10 @@ const envSchema = z.object({
   PAYGATE_SECRETS_TO: z.enum(['auto', 'file', 'terminal']).default('auto'),
   PAYGATE_PROBE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   PAYGATE_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false'),
+  PAYGATE_TIME_ZONE: z
+    .string()
+    .default('Asia/Taipei')
+    .refine(isTimeZone, { message: 'is not an IANA time zone this Node knows (e.g. Asia/Taipei, Asia/Shanghai, UTC)' }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -40,7 +44,18 @@ const fileSchema = z.strictObject({
   providers: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
 });
 
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface AppConfig {
+  /** IANA zone for every date a person reads (pages, dashboard, CLI) and for the dashboard's day boundaries. */
+  timeZone: string;
   /** How often each HTTP process probes every provider account's credentials; 0 = never (not even at start). */
   probeIntervalMs: number;
   port: number;
@@ -108,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ]);
   }
   return {
+    timeZone: e.PAYGATE_TIME_ZONE,
     probeIntervalMs: e.PAYGATE_PROBE_INTERVAL_SECONDS * 1000,
     port: e.PORT,
     host: e.HOST,
