@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ORDER_STATUSES } from './state-machine.ts';
 
 /**
- * The merchant API's request shapes (DESIGN §10). The server validates with these and nothing else,
+ * The merchant API's request shapes (docs/architecture.md#merchant-api). The server validates with these and nothing else,
  * so the OpenAPI document can be generated from the same source.
  */
 const minor = z.int().min(0, 'must not be negative');
@@ -60,6 +60,8 @@ export const createPaymentInput = z
     returnUrl: httpUrl.optional(),
     expiresInMinutes: z.int().min(1).max(43_200).optional(),
     metadata: metadataInput.optional(),
+    /** The buyer's language: a direct payment's provider brings the buyer back to paygate's page in it. */
+    locale: z.enum(['zh-TW', 'zh-CN', 'en']).optional(),
   })
   .superRefine((input, ctx) => {
     if (input.provider !== undefined && input.method === undefined) ctx.addIssue({ code: 'custom', path: ['method'], message: 'is required with provider' });

@@ -21,7 +21,7 @@ import type { Plan } from './decide.ts';
 import { applyNews } from './order-writer.ts';
 
 /**
- * The callback pipeline of DESIGN §5: store the raw request, then verify, then apply, then answer
+ * The callback pipeline of docs/architecture.md#callbacks-durable-first-then-verify-then-answer: store the raw request, then verify, then apply, then answer
  * in the provider's words. Nothing here knows a provider by name.
  */
 
@@ -163,7 +163,7 @@ function replyForFinished(row: CallbackRow): ReplyKind {
   return REJECTED_OUTCOMES.has(row.outcome ?? '') ? 'reject' : 'ack';
 }
 
-/** The notify endpoint's whole job (DESIGN §5.1–5.3). */
+/** The notify endpoint's whole job (docs/architecture.md#callbacks-durable-first-then-verify-then-answer). */
 export async function receiveNotify(deps: CoreDeps, providerId: string, account: string, request: CallbackRequest): Promise<NotifyResult> {
   const provider = deps.registry.resolveForCallback(providerId, account);
   let envelope: CallbackEnvelope | null = null;
@@ -257,7 +257,7 @@ export interface ReturnOutcome {
 }
 
 /**
- * The buyer's browser coming back (DESIGN §5.4): verified, displayed, recorded; never applied.
+ * The buyer's browser coming back (docs/architecture.md#the-browser-return): verified, displayed, recorded; never applied.
  * Verification comes first here (a return changes nothing, so there is nothing to make durable
  * before it), and the record is one insert, once per content: a flood of returns costs one write
  * each, a replay none, and an unverified one is kept only in part (storeReturn).

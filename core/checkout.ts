@@ -7,7 +7,7 @@ import { newId } from './ids.ts';
 import { isKnownCurrency, multiplyMinor, sumMinor } from './money.ts';
 import { newOrderNo } from './order-no.ts';
 import { findOrder, toSnapshot, type Order } from './orders.ts';
-import type { CreatePaymentResult, OrderItemSnapshot, PaymentProvider } from './payment-provider.ts';
+import type { CallbackUrls, CreatePaymentResult, OrderItemSnapshot, PaymentProvider } from './payment-provider.ts';
 import { applyNews, insertOrder, unbindChoice, withdrawOrder } from './order-writer.ts';
 
 export const DEFAULT_EXPIRES_IN_MINUTES = 1440;
@@ -20,7 +20,7 @@ function defaultSubject(items: readonly OrderItemSnapshot[]): string {
 }
 
 /**
- * Creates an order for a merchant (DESIGN §1): checks the total against the items, picks the
+ * Creates an order for a merchant (docs/architecture.md#creating-a-payment): checks the total against the items, picks the
  * provider account and method, writes the order and its items, asks the provider, and records what
  * it answered as a transition. Returns the order with its next action.
  */
@@ -112,7 +112,7 @@ export async function createPayment(deps: CoreDeps, merchantId: string, input: C
 
   const created = (await findOrder(deps.db, id))!;
   if (!provider) return created; // waits on the hosted checkout
-  return startAtProvider(deps, created, provider, items, { withdrawOnFault: true });
+  return startAtProvider(deps, created, provider, items, { withdrawOnFault: true, returnLang: input.locale });
 }
 
 /**
@@ -184,6 +184,19 @@ function resolveChoice(deps: CoreDeps, choice: CheckoutChoice, currency: string,
 }
 
 /**
+ * The buyer's language rides on the return URL the provider is given (`?lang=`), so the page the
+ * provider sends the buyer back to speaks the language they chose in. Each provider keeps the
+ * query of the URL it is given (docs/buyer-pages.md); the return endpoint takes `lang` out before
+ * the provider's own parameters are verified (server/routes/callbacks.ts).
+ */
+export function withReturnLang(urls: CallbackUrls, lang: string | undefined): CallbackUrls {
+  if (!lang || !/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$/.test(lang)) return urls;
+  const returnUrl = new URL(urls.returnUrl);
+  returnUrl.searchParams.set('lang', lang);
+  return { ...urls, returnUrl: returnUrl.toString() };
+}
+
+/**
  * Asks the provider to start the payment and records its answer as a transition. A fault means
  * nothing reached the buyer: a direct order is withdrawn (the merchant may retry with the same
  * request); a hosted-checkout order goes back to waiting for the buyer's choice.
@@ -193,14 +206,14 @@ export async function startAtProvider(
   created: Order,
   provider: PaymentProvider,
   items: readonly OrderItemSnapshot[],
-  options: { withdrawOnFault: boolean },
+  options: { withdrawOnFault: boolean; returnLang?: string },
 ): Promise<Order> {
   const id = created.id;
   let result: CreatePaymentResult;
   try {
     // An account whose credentials the provider refuses is not asked (core/provider-health.ts).
     deps.registry.credentials.assertUsable(provider.id, provider.account);
-    const urls = deps.registry.callbackUrlsFor(provider.id, provider.account);
+    const urls = withReturnLang(deps.registry.callbackUrlsFor(provider.id, provider.account), options.returnLang);
     result = await provider.create({ order: toSnapshot(created, items), urls });
   } catch (err) {
     if (options.withdrawOnFault) await withdrawOrder(deps.db, id);

@@ -20,4 +20,6 @@ export interface CoreDeps {
    * metadata addresses (local development, tests). Off: refused after DNS (core/webhook-target.ts).
    */
   webhookAllowPrivate?: boolean;
+  /** PAYGATE_TIME_ZONE: the IANA zone every date a person reads is shown in (Asia/Taipei when unset). */
+  timeZone?: string;
 }

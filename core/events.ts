@@ -5,7 +5,7 @@ import { NotFoundError, ValidationError } from './errors.ts';
 import { EVENT_TYPES, type EventPayload } from './outbox.ts';
 
 /**
- * The merchant's view of their events (DESIGN §9): `GET /v1/events` for merchants that missed some,
+ * The merchant's view of their events (docs/architecture.md#events): `GET /v1/events` for merchants that missed some,
  * `GET /v1/events/:id`, and `POST /v1/events/:id/replay`. Delivery itself is in webhooks.ts.
  */
 

@@ -67,7 +67,7 @@ export function availableChoices(deps: CoreDeps, order: Order): ResolvedChoice[]
  * finds the order taken and gets its state), then the provider is asked. A provider fault puts the
  * order back to waiting for a choice, so the buyer can try again or pick another.
  */
-export async function chooseProvider(deps: CoreDeps, orderId: string, choice: ResolvedChoice): Promise<Order> {
+export async function chooseProvider(deps: CoreDeps, orderId: string, choice: ResolvedChoice, options: { returnLang?: string } = {}): Promise<Order> {
   const order = await findOrder(deps.db, orderId);
   if (!order) throw new NotFoundError('Payment');
   if (order.provider !== null || order.status !== 'created') return order; // chosen already
@@ -89,6 +89,6 @@ export async function chooseProvider(deps: CoreDeps, orderId: string, choice: Re
   const taken = await bindChoice(deps.db, order, { provider: provider.id, account: provider.account, method: choice.method }, deps.now());
   const current = (await findOrder(deps.db, orderId))!;
   if (!taken) return current;
-  return startAtProvider(deps, current, provider, await loadItems(deps.db, orderId), { withdrawOnFault: false });
+  return startAtProvider(deps, current, provider, await loadItems(deps.db, orderId), { withdrawOnFault: false, returnLang: options.returnLang });
 }
 

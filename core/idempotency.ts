@@ -4,14 +4,23 @@ import { isUniqueViolation, toNumber } from './db.ts';
 import { ConflictError, ValidationError } from './errors.ts';
 
 /**
- * Idempotency-Key on merchant POSTs (DESIGN §9): the same key with the same request gets the first
- * response again; the same key with another request is a 409; a key whose first request is still
- * running is a 409 the caller may retry.
+ * Idempotency-Key on merchant POSTs (docs/architecture.md#idempotency; the rules as merchants read them are in
+ * docs/webhooks.md, "Idempotency keys"): a key belongs to one merchant and covers every endpoint.
+ * The same key with the same request (method, path and JSON body) gets the first response again;
+ * the same key with another request is a 409; a key whose first request is still running is a 409
+ * the caller may retry. A key is remembered for IDEMPOTENCY_RETENTION_MS.
  */
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** How long a request may hold its key before another attempt may take over (a crashed process). */
 export const IDEMPOTENCY_LOCK_MS = 5 * 60_000;
+
+/**
+ * How long a key is remembered after its first use. Past that it starts afresh: a retry a day
+ * later is a new request, and a merchant that reuses keys (an order number, say) is not held to a
+ * stale answer forever.
+ */
+export const IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
 
 /** JSON with object keys sorted at every depth: the same body hashes the same whatever its key order. */
 function canonical(value: unknown): string {
@@ -39,6 +48,7 @@ interface KeyRow {
   response_status: number | null;
   response_body: string | null;
   locked_until: number | string;
+  created_at: number | string;
 }
 
 export async function beginIdempotent(
@@ -68,6 +78,15 @@ export async function beginIdempotent(
     }
     const row = (await db('idempotency_keys').where({ merchant_id: merchantId, key }).first()) as KeyRow | undefined;
     if (!row) continue; // released in between: try to take it again
+    const expired = toNumber(row.created_at) + IDEMPOTENCY_RETENTION_MS <= now.getTime();
+    if (expired && (row.response_status !== null || toNumber(row.locked_until) <= now.getTime())) {
+      // Forgotten: this request is a new one under the same key (compare-and-set on the old row).
+      const renewed = await db('idempotency_keys')
+        .where({ id: row.id, created_at: row.created_at })
+        .update({ request_hash: hash, response_status: null, response_body: null, locked_until: now.getTime() + IDEMPOTENCY_LOCK_MS, created_at: now.getTime() });
+      if (renewed === 1) return { kind: 'started', id: row.id };
+      continue;
+    }
     if (row.request_hash !== hash) {
       throw new ConflictError('idempotency_key_reused', 'This Idempotency-Key was used with a different request', [
         { path: 'Idempotency-Key', message: 'already used with another method, path or body' },

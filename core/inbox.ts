@@ -5,7 +5,7 @@ import { randomString } from './ids.ts';
 import type { CallbackEnvelope, CallbackRequest, PaymentProvider } from './payment-provider.ts';
 
 /**
- * The callback inbox (`provider_callbacks`, DESIGN §5.1): raw rows stored before anything else,
+ * The callback inbox (`provider_callbacks`, docs/architecture.md#the-inbox): raw rows stored before anything else,
  * claimed by one processor at a time, finished with an outcome, or retried with backoff.
  */
 

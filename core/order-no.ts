@@ -1,7 +1,7 @@
 import { randomUpperAlnum } from './ids.ts';
 
 /**
- * Order numbers (DESIGN §3) are what every provider sees: 20 characters of [0-9A-Z], which fits
+ * Order numbers (docs/architecture.md#order-numbers) are what every provider sees: 20 characters of [0-9A-Z], which fits
  * provider limits we know of: at most 20 alphanumerics is the strictest (others allow 50 or 64, and
  * forbid quotes or %).
  *

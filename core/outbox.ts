@@ -16,6 +16,8 @@ export const EVENT_TYPES = [
   'payment.expired',
   'payment.refunded',
   'payment.attention',
+  'refund.pending',
+  'refund.failed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { Logger } from './logger.ts';
 
 /**
- * The contract every payment provider implements (DESIGN §6). One input object and one output
+ * The contract every payment provider implements (docs/architecture.md#providers-are-plugins). One input object and one output
  * object per method. A decline is a result (`outcome: 'failed'`), never an exception; exceptions
  * are for faults: the network, a protocol violation, bad configuration.
  */
@@ -60,7 +60,7 @@ export interface AtmInstructions {
   webAtmUrl?: string;
 }
 
-/** What the buyer does next (DESIGN §10). */
+/** What the buyer does next (docs/architecture.md#next-actions). */
 export type NextAction =
   | { type: 'redirect'; url: string }
   | { type: 'form'; method: 'POST' | 'GET'; url: string; fields: Record<string, string> }
@@ -268,7 +268,7 @@ export interface PaymentProvider {
 /** What a provider module receives when one of its accounts is built. */
 export interface ProviderContext {
   logger: Logger;
-  /** The unified callback endpoints of this account (DESIGN §5). */
+  /** The unified callback endpoints of this account (docs/architecture.md#the-endpoints). */
   callbackUrls: CallbackUrls;
 }
 
@@ -278,6 +278,12 @@ export interface SimulatorInstance<Config> {
   handler(req: IncomingMessage, res: ServerResponse): void;
   /** Account configuration that points the real adapter at this simulator. */
   accountConfig(account: string): Config;
+  /**
+   * The simulator's books as plain JSON (accounts and their keys, trades, identifier counters), for
+   * the gateway to store and hand back through `SimulatorOptions.books` at the next start. Bounded;
+   * optional (a simulator without it starts empty every time).
+   */
+  snapshot?(): unknown;
   close(): Promise<void>;
 }
 
@@ -287,16 +293,27 @@ export interface SimulatorOptions {
   logger: Logger;
   /** Multiplies the provider's retry schedule (1 = real time; tests use small values). */
   timeScale?: number;
+  /**
+   * What `snapshot()` returned before the last stop (core/simulator-books.ts), to start from: the
+   * same accounts and keys, its trades, and identifiers that continue after the ones handed out.
+   * Unknown shape to core; a simulator ignores books it cannot read.
+   */
+  books?: unknown;
 }
 
-export interface ProviderModule<Config = unknown> {
+/**
+ * A provider plugin. `Config` is an account's configuration as written (what PAYGATE_CONFIG holds
+ * and a simulator hands out), `Settings` the same after `configSchema` filled in its defaults: the
+ * registry parses once and the adapter gets the parsed value, typed, without a cast.
+ */
+export interface ProviderModule<Settings = unknown, Config = Settings> {
   readonly id: string;
   readonly displayName: string;
   /**
    * Validates one account's configuration; parsed once at boot. A `callbackBaseUrl` string in the
    * parsed config replaces PAYGATE_PUBLIC_URL in that account's callback URLs.
    */
-  readonly configSchema: z.ZodType<Config>;
-  createProvider(account: string, config: Config, context: ProviderContext): PaymentProvider;
+  readonly configSchema: z.ZodType<Settings, Config>;
+  createProvider(account: string, config: Settings, context: ProviderContext): PaymentProvider;
   simulator?(options: SimulatorOptions): SimulatorInstance<Config>;
 }

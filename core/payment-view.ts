@@ -2,7 +2,7 @@ import type { Order } from './orders.ts';
 import type { NextAction, OrderItemSnapshot } from './payment-provider.ts';
 import { PAYABLE_STATUSES } from './state-machine.ts';
 
-/** The payment object of the merchant API (DESIGN §10). */
+/** The payment object of the merchant API (docs/architecture.md#the-payment-object). */
 export interface PaymentView {
   id: string;
   orderNo: string;

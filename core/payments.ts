@@ -62,7 +62,7 @@ export async function listPayments(
 /**
  * Cancels an unpaid order: at the provider first when it can close the payment, then here. A
  * provider that cannot close it may still take the money; that payment then lands as paid with an
- * attention flag (DESIGN §4).
+ * attention flag (docs/architecture.md#the-state-machine).
  */
 export async function cancelPayment(deps: CoreDeps, merchantId: string, id: string, reason?: string, source: 'api' | 'admin' = 'api'): Promise<PaymentView> {
   const order = await findMerchantOrder(deps.db, merchantId, id);

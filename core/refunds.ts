@@ -6,7 +6,8 @@ import type { CoreDeps } from './deps.ts';
 import { ConflictError, NotFoundError, UnprocessableError } from './errors.ts';
 import { newId } from './ids.ts';
 import { applyNews } from './order-writer.ts';
-import { findMerchantOrder, loadSnapshot, rowToOrder, type OrderRow } from './orders.ts';
+import { findMerchantOrder, findOrder, loadSnapshot, rowToOrder, type OrderRow } from './orders.ts';
+import { recordEvent } from './outbox.ts';
 import type { RefundResult } from './payment-provider.ts';
 import { newRefundNo, refundStamp, toRefundView, type RefundRow, type RefundView } from './refund-rows.ts';
 
@@ -110,12 +111,34 @@ export async function createRefund(
   // may or may not have moved, and only the provider can say which.
   // From here on the refund exists: whatever goes wrong, the merchant gets it back as pending (202),
   // never a 5xx that would invite a second refund under a new number. The recheck job settles it.
+  let settled: RefundRow;
   try {
     const result = await provider.refund({ order: await loadSnapshot(deps.db, order), refundNo: refund.refund_no, amount: input.amount, reason: input.reason });
-    return toView(await settleRefund(deps, refund, result));
+    settled = await settleRefund(deps, refund, result);
   } catch (err) {
     deps.logger.warn({ refundNo: refund.refund_no, err: errorSummary(err) }, 'refund outcome unknown; left pending');
-    return toView(refund);
+    settled = refund;
+  }
+  if (settled.status === 'pending') await recordRefundPending(deps, settled);
+  return toView(settled);
+}
+
+/**
+ * `refund.pending` (docs/webhooks.md): the provider has not settled the refund on the spot, so the
+ * merchant hears of it now and of its end later (`payment.refunded` or `refund.failed`). Written
+ * after the provider's answer, so it is best effort: the refund row and its later event are the record.
+ */
+async function recordRefundPending(deps: CoreDeps, refund: RefundRow): Promise<void> {
+  try {
+    await deps.db.transaction(async (trx) => {
+      const current = (await trx('refunds').where({ id: refund.id }).first()) as RefundRow | undefined;
+      const order = await findOrder(trx, refund.order_id);
+      // Settled meanwhile (a notification, the recheck job): its own event tells the story.
+      if (!current || current.status !== 'pending' || !order) return;
+      await recordEvent(trx, order, 'refund.pending', deps.now(), { refund: toView(current) });
+    });
+  } catch (err) {
+    deps.logger.warn({ refundNo: refund.refund_no, err: errorSummary(err) }, 'could not record refund.pending');
   }
 }
 
@@ -130,8 +153,14 @@ export async function settleRefund(deps: CoreDeps, refund: RefundRow, result: Re
   if (result.outcome === 'pending') return refund;
   if (result.outcome === 'failed') {
     const patch = { status: 'failed' as const, failure_code: result.code.slice(0, 64), failure_message: result.message.slice(0, 500), updated_at: now.getTime() };
-    await deps.db('refunds').where({ id: refund.id, status: 'pending' }).update(patch);
-    return { ...refund, ...patch };
+    const failed = { ...refund, ...patch };
+    // The refund and its `refund.failed` event together, written by whoever moves it out of pending.
+    await deps.db.transaction(async (trx) => {
+      if ((await trx('refunds').where({ id: refund.id, status: 'pending' }).update(patch)) !== 1) return;
+      const order = await findOrder(trx, refund.order_id);
+      if (order) await recordEvent(trx, order, 'refund.failed', now, { refund: toView(failed) });
+    });
+    return failed;
   }
   const patch = { status: 'succeeded' as const, provider_refund_no: result.providerRefundNo?.slice(0, 128) ?? null, updated_at: now.getTime() };
   const settled = { ...refund, ...patch };

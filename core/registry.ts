@@ -2,6 +2,7 @@ import { ConfigError, NotFoundError, ValidationError, type ErrorDetail } from '.
 import type { Logger } from './logger.ts';
 import { timedProvider, type CoreMetrics } from './metrics.ts';
 import { CredentialsHealth, watchCredentials, type AccountHealth } from './provider-health.ts';
+import { tellSimulatorOfHandoffs } from './simulator-handoffs.ts';
 import type { CallbackUrls, PaymentProvider, ProviderModule, SimulatorInstance } from './payment-provider.ts';
 
 export interface AccountInfo {
@@ -134,6 +135,8 @@ export interface BuildRegistryOptions {
   simulatorTimeScale?: number;
   /** Times every provider call (server/metrics.ts). */
   metrics?: CoreMetrics;
+  /** Each simulator's saved books by provider id (core/simulator-books.ts), to start from. */
+  simulatorBooks?: ReadonlyMap<string, unknown>;
 }
 
 export function callbackUrls(publicUrl: string, providerId: string, account: string): CallbackUrls {
@@ -213,13 +216,16 @@ export function buildRegistry(options: BuildRegistryOptions): { registry: Provid
         baseUrl: `${options.publicUrl.replace(/\/+$/, '')}${basePath}`,
         logger: options.logger.child({ simulator: module.id }),
         timeScale: options.simulatorTimeScale,
+        books: options.simulatorBooks?.get(module.id),
       });
       simulators.push({ providerId: module.id, basePath, instance });
       const urls = callbackUrls(options.publicUrl, module.id, 'default');
-      const provider = module.createProvider('default', instance.accountConfig('default'), {
+      const adapter = module.createProvider('default', module.configSchema.parse(instance.accountConfig('default')), {
         logger: options.logger.child({ provider: module.id, account: 'default' }),
         callbackUrls: urls,
       });
+      // Its control API can then open a trade the buyer has not brought to the cashier yet.
+      const provider = tellSimulatorOfHandoffs(adapter, instance);
       registry.add(module, provider, { isDefault: true, simulated: true, urls });
     }
   }

@@ -1,5 +1,5 @@
 /**
- * The order state machine of DESIGN §4, as data. Providers only report facts; this table decides
+ * The order state machine of docs/architecture.md#the-state-machine, as data. Providers only report facts; this table decides
  * what those facts may do to an order.
  */
 export const ORDER_STATUSES = [

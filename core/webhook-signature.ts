@@ -1,5 +1,5 @@
 /**
- * Signing and verifying paygate's merchant webhooks (DESIGN §9). Self-contained (node:crypto only)
+ * Signing and verifying paygate's merchant webhooks (docs/architecture.md#webhook-signing). Self-contained (node:crypto only)
  * so a merchant can copy this one file into their own service.
  *
  * Every webhook carries
@@ -7,7 +7,7 @@
  *   Paygate-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
  *
  * where `secret` is the merchant's webhook secret (`whsec_…`, the whole string is the key). During a
- * secret rotation the header may carry several `v1=` values; one match is enough. A receiver should:
+ * secret rotation the header carries two `v1=` values; one match is enough. A receiver should:
  *
  *   const result = verifyWebhook(rawBody, req.headers['paygate-signature'], process.env.PAYGATE_WEBHOOK_SECRET);
  *   if (!result.ok) return res.writeHead(400).end();
@@ -20,7 +20,10 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 /** Name of the HTTP header that carries the signature. */
 export const SIGNATURE_HEADER = 'Paygate-Signature';
 
-/** How far a signature's timestamp may be from the receiver's clock, in either direction. */
+/**
+ * How far a signature's timestamp may be from the receiver's clock, in either direction: a `t` more
+ * than this far in the future is refused too (docs/webhooks.md, "Verifying a webhook").
+ */
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 
 export type VerifyResult = { ok: true; timestamp: number } | { ok: false; reason: string };
@@ -36,11 +39,16 @@ function hmacHex(body: string, secret: string, timestamp: number): string {
   return createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest('hex');
 }
 
-/** The `Paygate-Signature` value for `body` sent at `timestamp` (unix seconds). */
-export function signWebhook(body: string, secret: string, timestamp: number): string {
+/**
+ * The `Paygate-Signature` value for `body` sent at `timestamp` (unix seconds). With several secrets
+ * (a rotation in its overlap window, core/webhook-secrets.ts) there is one `v1=` per secret, in
+ * the order given: the current secret first.
+ */
+export function signWebhook(body: string, secret: string | readonly string[], timestamp: number): string {
   if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw new TypeError('timestamp must be a whole number of unix seconds');
-  if (!secret) throw new TypeError('secret must not be empty');
-  return `t=${timestamp},v1=${hmacHex(body, secret, timestamp)}`;
+  const secrets = typeof secret === 'string' ? [secret] : secret;
+  if (secrets.length === 0 || secrets.some((s) => !s)) throw new TypeError('secret must not be empty');
+  return `t=${timestamp}${secrets.map((s) => `,v1=${hmacHex(body, s, timestamp)}`).join('')}`;
 }
 
 /**

@@ -2,11 +2,12 @@ import { errorSummary, noteStorageFault, toNumber } from './db.ts';
 import type { CoreDeps } from './deps.ts';
 import type { EventRow } from './events.ts';
 import { claimRows } from './jobs/lease.ts';
+import { signingSecrets, type WebhookSecretColumns } from './webhook-secrets.ts';
 import { signWebhook } from './webhook-signature.ts';
 import { postWebhook } from './webhook-target.ts';
 
 /**
- * Delivery of merchant events to their webhook URL (DESIGN §9): signed, retried with backoff for
+ * Delivery of merchant events to their webhook URL (docs/architecture.md#webhook-delivery): signed, retried with backoff for
  * about a day, every attempt kept in webhook_attempts. Delivery is at least once (a worker that dies
  * after the merchant answered but before the outcome is written delivers again after the lease), so
  * merchants dedupe on Paygate-Event-Id; leases make sure two deliveries of one event never overlap.
@@ -56,13 +57,18 @@ export interface DeliveryOptions {
    * `deps.webhookAllowPrivate` (PAYGATE_WEBHOOK_ALLOW_PRIVATE) is set.
    */
   fetchImpl?: typeof fetch;
+  /**
+   * A URL the caller started a receiver at itself (`paygate listen`, server/cli/listen.ts): a
+   * delivery to exactly this URL may go to loopback even when `deps.webhookAllowPrivate` is off.
+   * Every other URL is checked as usual, so the server's guard is never widened.
+   */
+  ownReceiverUrl?: string;
 }
 
 export type DeliveryOutcome = 'delivered' | 'retry' | 'failed' | 'skipped' | 'lost_lease' | 'changed' | 'error';
 
-interface MerchantWebhook {
+interface MerchantWebhook extends WebhookSecretColumns {
   webhook_url: string | null;
-  webhook_secret: string;
 }
 
 /** Claims up to `limit` pending events that are due; each comes back leased to this worker. */
@@ -110,7 +116,7 @@ export async function deliverEvent(deps: CoreDeps, row: EventRow, options: Deliv
   const unchanged = { delivery_status: 'pending', attempts: row.attempts, next_attempt_at: row.next_attempt_at };
 
   try {
-    const merchant = (await deps.db('merchants').where({ id: row.merchant_id }).first('webhook_url', 'webhook_secret')) as
+    const merchant = (await deps.db('merchants').where({ id: row.merchant_id }).first('webhook_url', 'webhook_secret', 'webhook_secret_previous', 'webhook_secret_previous_until')) as
       | MerchantWebhook
       | undefined;
     if (!merchant?.webhook_url) {
@@ -140,7 +146,8 @@ export async function deliverEvent(deps: CoreDeps, row: EventRow, options: Deliv
       const headers = {
         'content-type': 'application/json',
         'user-agent': WEBHOOK_USER_AGENT,
-        'paygate-signature': signWebhook(row.payload_json, merchant.webhook_secret, Math.floor(sentAt.getTime() / 1000)),
+        // `t` is this attempt's time; during a rotation's overlap both secrets sign, the new one first.
+        'paygate-signature': signWebhook(row.payload_json, signingSecrets(merchant, sentAt), Math.floor(sentAt.getTime() / 1000)),
         'paygate-event-id': row.public_id,
         'paygate-event-type': row.type,
       };
@@ -152,7 +159,8 @@ export async function deliverEvent(deps: CoreDeps, row: EventRow, options: Deliv
         await response.body?.cancel().catch(() => {});
       } else {
         // Checked after DNS and connected to the checked address (core/webhook-target.ts).
-        status = (await postWebhook({ url, headers, body, timeoutMs: options.timeoutMs, allowPrivate: deps.webhookAllowPrivate === true })).status;
+        const allowPrivate = deps.webhookAllowPrivate === true || (options.ownReceiverUrl !== undefined && url === options.ownReceiverUrl);
+        status = (await postWebhook({ url, headers, body, timeoutMs: options.timeoutMs, allowPrivate })).status;
       }
       if (status >= 300 && status < 400) error = 'redirect not followed';
     } catch (err) {

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { utf8mb4 } from './helpers/table-options.ts';
 
-// The inbox (DESIGN §5): every provider request is written here raw before anything else happens.
+// The inbox (docs/architecture.md#the-inbox): every provider request is written here raw before anything else happens.
 export async function up(knex: Knex): Promise<void> {
   const mysql = knex.client.config.client === 'mysql2';
   await knex.schema.createTable('provider_callbacks', (t) => {

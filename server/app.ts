@@ -16,6 +16,7 @@ import { checkoutRoutes, type BuyerLinks } from './routes/checkout.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { homeRoutes } from './routes/home.ts';
 import { paymentRoutes } from './routes/payments.ts';
 
 export interface AppDeps extends CoreDeps {
@@ -106,6 +107,9 @@ export function createApp(deps: AppDeps): Koa {
   // The buyer's hosted pages and the operators' dashboard (each parses its own forms).
   const checkout = checkoutRoutes(deps, links);
   app.use(checkout.routes()).use(checkout.allowedMethods());
+  // The home page (in the demo, its test-payment form).
+  const home = homeRoutes(deps, links);
+  app.use(home.routes()).use(home.allowedMethods());
   if (deps.admin) {
     const admin = adminRoutes(deps, deps.admin, links.secret);
     app.use(admin.routes()).use(admin.allowedMethods());

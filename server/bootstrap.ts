@@ -4,11 +4,13 @@ import type { CoreDeps } from '../core/deps.ts';
 import { isUniqueViolation, migrateLatest, openDb, type Db } from '../core/db.ts';
 import { countMerchants, createMerchant } from '../core/merchants.ts';
 import { buildRegistry, type MountedSimulator } from '../core/registry.ts';
+import { loadSimulatorBooks, SimulatorBooksSaver } from '../core/simulator-books.ts';
 import { sharedSecret } from '../core/settings.ts';
 import { randomBytes } from 'node:crypto';
 import type { AppDeps } from './app.ts';
 import type { BackgroundTasks } from './background.ts';
 import { providerModules } from '../providers/index.ts';
+import { logDestination } from './log-format.ts';
 import { createLogger, type AppLogger } from './logger.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { secretsOutput, type SecretsOutput } from './secrets-output.ts';
@@ -27,13 +29,16 @@ export interface Runtime {
 
 /** Opens the database, migrates it, and builds the provider registry from configuration. */
 export async function bootstrap(config: AppConfig, options: { migrate?: boolean } = {}): Promise<Runtime> {
-  const logger = createLogger(config.logLevel);
+  // Readable lines on a terminal, JSON elsewhere (server/log-format.ts).
+  const logger = createLogger(config.logLevel, logDestination().stream);
   const db = openDb(config.databaseUrl);
   if (options.migrate !== false) {
     const applied = await migrateLatest(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
   }
   const metrics = new GatewayMetrics({ db, logger, token: config.metricsToken, open: config.metricsPublic, publicUrl: config.publicUrl });
+  // The simulators' books from the last run, so in-flight demo payments survive a restart.
+  const simulatorBooks = config.simulateUnconfigured ? await loadSimulatorBooks(db, logger) : undefined;
   const { registry, simulators } = buildRegistry({
     metrics,
     modules: providerModules,
@@ -42,11 +47,14 @@ export async function bootstrap(config: AppConfig, options: { migrate?: boolean 
     logger,
     simulateUnconfigured: config.simulateUnconfigured,
     simulatorTimeScale: config.simulatorTimeScale,
+    simulatorBooks,
   });
+  const books = new SimulatorBooksSaver(db, simulators, logger, simulatorBooks);
+  books.start();
   for (const account of registry.list()) {
     logger.info({ provider: account.provider, account: account.account, methods: account.methods, simulated: account.simulated }, 'provider account ready');
   }
-  const deps: CoreDeps = { db, registry, logger, now: () => new Date(), metrics, webhookAllowPrivate: config.webhookAllowPrivate };
+  const deps: CoreDeps = { db, registry, logger, now: () => new Date(), metrics, webhookAllowPrivate: config.webhookAllowPrivate, timeZone: config.timeZone };
   return {
     deps,
     db,
@@ -56,20 +64,32 @@ export async function bootstrap(config: AppConfig, options: { migrate?: boolean 
     secrets: secretsOutput({ file: config.secretsFile, to: config.secretsTo, logger }),
     async close() {
       await Promise.allSettled(simulators.map((s) => s.instance.close()));
+      // After close: the books hold the last state, with no timer left to change it.
+      await books.stop();
       await db.destroy();
     },
   };
 }
+
+const DEMO_MERCHANT_NAME = 'Demo shop';
+
+/** A shown-once key that is lost is replaced, not recovered. */
+const rotateHint = (merchantId: string): string => `Lost the key? A new one (the old one stops working): npm run paygate -- merchant:rotate-key --id ${merchantId}`;
 
 /**
  * `npm start` on an empty database creates a demo merchant and shows a key it made up once: on the
  * terminal, or in the secrets file when stdout is not a terminal (never into the log stream).
  */
 export async function ensureDemoMerchant(db: Db, demoApiKey: string | undefined, secrets: SecretsOutput): Promise<void> {
-  if ((await countMerchants(db)) > 0) return;
+  if ((await countMerchants(db)) > 0) {
+    // Its key was shown once, at the first start: say how to get another one.
+    const demo = (await db('merchants').where({ name: DEMO_MERCHANT_NAME }).orderBy('created_at').first('id')) as { id: string } | undefined;
+    if (demo) secrets.note([`Demo merchant: ${demo.id} (its API key was shown at the first start)`, rotateHint(demo.id)]);
+    return;
+  }
   let created;
   try {
-    created = await createMerchant(db, { name: 'Demo shop', apiKey: demoApiKey });
+    created = await createMerchant(db, { name: DEMO_MERCHANT_NAME, apiKey: demoApiKey });
   } catch (err) {
     if (isUniqueViolation(err)) return; // another process created it first
     throw err;
@@ -86,6 +106,7 @@ export async function ensureDemoMerchant(db: Db, demoApiKey: string | undefined,
       `Demo merchant created: ${merchant.id}`,
       demoApiKey !== undefined ? 'API key: the key you set in PAYGATE_DEMO_API_KEY' : `API key (shown once): ${apiKey}`,
       `Try: curl -H "Authorization: Bearer ${demoApiKey !== undefined ? '$PAYGATE_DEMO_API_KEY' : apiKey}" http://localhost:${process.env.PORT ?? 3000}/v1/payments`,
+      rotateHint(merchant.id),
     ],
     logMessage: `demo merchant ${merchant.id} created with ${demoApiKey ? 'the API key in PAYGATE_DEMO_API_KEY' : 'a made-up API key (PAYGATE_DEMO_API_KEY is not set)'}`,
     setting: 'PAYGATE_DEMO_API_KEY',

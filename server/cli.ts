@@ -9,9 +9,13 @@ import { parseWith } from '../core/validation.ts';
 import { webhookUrlProblem } from '../core/webhook-target.ts';
 import { bootstrap } from './bootstrap.ts';
 import { parseFlags, str, UsageError, type FlagValues, type Flags } from './cli/args.ts';
+import { MERCHANT_UPDATE_USAGE, merchantUpdateFlags, runMerchantUpdate } from './cli/merchant-update.ts';
 import { RECONCILE_USAGE, reconcileFlags, runReconcile } from './cli/reconcile.ts';
 import { runSimulate, SIMULATE_USAGE, simulateFlags } from './cli/simulate.ts';
 import { runWebhookReplay, WEBHOOK_REPLAY_USAGE, webhookReplayFlags } from './cli/webhook-replay.ts';
+import { MERCHANT_WEBHOOK_USAGE, merchantWebhookFlags, runMerchantWebhook } from './cli/merchant-webhook.ts';
+import { LISTEN_USAGE, listenFlags, runListen } from './cli/listen.ts';
+import { runTrigger, TRIGGER_USAGE, triggerFlags } from './cli/trigger.ts';
 import { backgroundJobs } from './jobs.ts';
 
 const USAGE = `usage: npm run paygate -- <command> [options]      (--help after a command: its options)
@@ -22,8 +26,8 @@ const USAGE = `usage: npm run paygate -- <command> [options]      (--help after 
                                   create a merchant and print its API key once
   merchant:list                   list merchants (never their keys)
   merchant:rotate-key --id <id>   issue a new API key; the old one stops working
-  worker                          run the background jobs in this process only
-${RECONCILE_USAGE}${WEBHOOK_REPLAY_USAGE}${SIMULATE_USAGE}
+${MERCHANT_UPDATE_USAGE}${MERCHANT_WEBHOOK_USAGE}  worker                          run the background jobs in this process only
+${RECONCILE_USAGE}${WEBHOOK_REPLAY_USAGE}${LISTEN_USAGE}${TRIGGER_USAGE}${SIMULATE_USAGE}
 Configuration comes from the environment (DATABASE_URL, PAYGATE_CONFIG, LOG_LEVEL...; see README).
 Logs go to stderr; exit codes: 0 done, 1 failed (or, for reconcile, a provider could not be asked), 2 usage.
 `;
@@ -33,6 +37,8 @@ interface Command {
   /** This command's lines of USAGE, shown with --help and after a usage error. */
   usage: string;
   run(values: FlagValues): Promise<number>;
+  /** The flag a first bare argument stands for (`trigger payment.paid` is `trigger --event payment.paid`). */
+  positional?: string;
 }
 
 const line = (name: string) => USAGE.split('\n').filter((l) => l.trimStart().startsWith(`${name} `) || l.trim() === name);
@@ -149,8 +155,12 @@ const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
+  'merchant:update': { flags: merchantUpdateFlags, usage: MERCHANT_UPDATE_USAGE.trimEnd(), run: (values) => runMerchantUpdate(values, loadConfig()) },
   reconcile: { flags: reconcileFlags, usage: RECONCILE_USAGE.trimEnd(), run: (values) => runReconcile(values, loadConfig()) },
   'webhook:replay': { flags: webhookReplayFlags, usage: WEBHOOK_REPLAY_USAGE.trimEnd(), run: (values) => runWebhookReplay(values, loadConfig()) },
+  'merchant:webhook': { flags: merchantWebhookFlags, usage: MERCHANT_WEBHOOK_USAGE.trimEnd(), run: (values) => runMerchantWebhook(values, loadConfig()) },
+  listen: { flags: listenFlags, usage: LISTEN_USAGE.trimEnd(), run: (values) => runListen(values, loadConfig()) },
+  trigger: { flags: triggerFlags, usage: TRIGGER_USAGE.trimEnd(), positional: 'event', run: (values) => runTrigger(values, loadConfig()) },
   simulate: { flags: simulateFlags, usage: SIMULATE_USAGE.trimEnd(), run: (values) => runSimulate(values) },
 };
 
@@ -167,7 +177,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const values = parseFlags(rest, command.flags);
+    const bare = command.positional !== undefined && rest[0] !== undefined && !rest[0].startsWith('-');
+    const values = bare ? { ...parseFlags(rest.slice(1), command.flags), [command.positional!]: rest[0] } : parseFlags(rest, command.flags);
     if (values.help === true) {
       process.stdout.write(`usage: npm run paygate -- ${name} [options]\n\n${command.usage}\n`);
       return 0;

@@ -10,6 +10,7 @@ import { createApp } from './app.ts';
 import { BackgroundTasks } from './background.ts';
 import { appDeps, bootstrap, ensureDemoMerchant } from './bootstrap.ts';
 import { backgroundJobs } from './jobs.ts';
+import { checkPortFree, listenOn } from './port.ts';
 
 /**
  * `npm start`: migrate, then serve. With PAYGATE_WORKERS=N > 1 (node:cluster) the primary migrates,
@@ -46,31 +47,37 @@ const WORKER_HEADER = 'X-Paygate-Worker';
 
 /** One HTTP server process: the whole of `npm start` alone, or one cluster worker. */
 async function serve(config: AppConfig, clustered: boolean): Promise<void> {
+  // The port first: when it is taken, say so and exit before a password or key is made up or shown.
+  // Until the app is built, requests get a 503 (the migrations may take a moment).
+  let handler: http.RequestListener = (_req, res) => {
+    res.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain; charset=utf-8' });
+    res.end('paygate is starting\n');
+  };
+  const server = http.createServer((req, res) => handler(req, res));
+  await listenOn(server, config.port, config.host);
   // A cluster worker finds the database migrated, the demo merchant made and the password set.
   const runtime = await bootstrap(config, { migrate: !clustered });
   const { deps, logger } = runtime;
+  // The banner (demo key, dashboard password) is one block after the start-up log lines.
+  runtime.secrets.hold();
   if (!clustered) await ensureDemoMerchant(runtime.db, config.demoApiKey, runtime.secrets);
 
   const background = new BackgroundTasks();
   const app = createApp(await appDeps(config, runtime, background));
-  const handler = app.callback();
+  const callback = app.callback();
   const workerId = String(cluster.worker?.id ?? '');
-  const server = http.createServer(
-    clustered
-      ? (req, res) => {
-          res.setHeader(WORKER_HEADER, workerId);
-          void handler(req, res);
-        }
-      : handler,
-  );
-  server.listen(config.port, config.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  handler = clustered
+    ? (req, res) => {
+        res.setHeader(WORKER_HEADER, workerId);
+        void callback(req, res);
+      }
+    : callback;
   if (!clustered) {
     logger.info({ url: config.publicUrl, port: config.port, database: config.databaseUrl.split(':')[0] }, 'paygate listening');
   }
+  // Log lines still buffered go out first, so the banner comes after them, not in their midst.
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  runtime.secrets.flush();
 
   const runner = new JobRunner(backgroundJobs(deps, `${hostname()}:${process.pid}`, config), logger);
   if (!clustered && config.inlineWorker) runner.start();
@@ -105,6 +112,8 @@ async function serve(config: AppConfig, clustered: boolean): Promise<void> {
 
 /** The cluster primary: everything that must happen once, then N workers, kept at N until stopped. */
 async function primary(config: AppConfig): Promise<void> {
+  // Before the dashboard password is made up and handed to the workers: is the port free at all?
+  await checkPortFree(config.port, config.host);
   const runtime = await bootstrap(config);
   const { deps, logger } = runtime;
   if (runtime.simulators.length > 0) {
@@ -119,6 +128,7 @@ async function primary(config: AppConfig): Promise<void> {
       [{ path: 'PAYGATE_WORKERS', message: 'needs PAYGATE_SIMULATORS=off and configured provider accounts' }],
     );
   }
+  runtime.secrets.hold();
   await ensureDemoMerchant(runtime.db, config.demoApiKey, runtime.secrets);
   // appDeps makes up (and prints) the dashboard password when none is set: once, here, so every
   // worker takes the same one through its environment. It also creates the shared link secret.
@@ -159,6 +169,7 @@ async function primary(config: AppConfig): Promise<void> {
       if (!announced && listening.size === config.workers) {
         announced = true;
         logger.info({ url: config.publicUrl, port: config.port, database: config.databaseUrl.split(':')[0], workers: config.workers }, 'paygate listening');
+        runtime.secrets.flush();
       }
     });
     worker.once('exit', (code, signal) => {

@@ -27,6 +27,15 @@ export interface MadeUpSecret {
 export interface SecretsOutput {
   /** Shows `secret` on the terminal, or (stdout not a terminal) stores it in the file and logs the path. */
   reveal(secret: MadeUpSecret): void;
+  /**
+   * Lines for the person at the terminal that are not secret (where a lost key is replaced...):
+   * shown in the banner on a terminal, nowhere else.
+   */
+  note(lines: string[]): void;
+  /** From now on, the banner's lines wait for flush() (`npm start`: one block after the start-up logs). */
+  hold(): void;
+  /** Writes the held lines as one framed block, if any. */
+  flush(): void;
   /** The file it writes to when stdout is not a terminal. */
   readonly file: string;
 }
@@ -60,11 +69,29 @@ const HEADER = [
 export function secretsOutput(options: SecretsOutputOptions): SecretsOutput {
   const out = options.out ?? process.stdout;
   const to = options.to ?? 'auto';
+  const terminal = () => to === 'terminal' || (to === 'auto' && out.isTTY === true);
+  let held: string[][] | null = null;
+  const show = (lines: string[]) => {
+    if (held) held.push(lines);
+    else out.write(frame(lines));
+  };
   return {
     file: options.file,
+    hold() {
+      held ??= [];
+    },
+    flush() {
+      const blocks = held ?? [];
+      held = null;
+      // One block: each part's lines, a blank line between parts.
+      if (blocks.length > 0) out.write(frame(blocks.flatMap((lines, i) => (i === 0 ? lines : ['', ...lines]))));
+    },
+    note(lines) {
+      if (terminal()) show(lines);
+    },
     reveal(secret) {
-      if (to === 'terminal' || (to === 'auto' && out.isTTY)) {
-        out.write(frame(secret.chosen ? masked(secret) : secret.banner));
+      if (terminal()) {
+        show(secret.chosen ? masked(secret) : secret.banner);
         return;
       }
       if (secret.chosen) {

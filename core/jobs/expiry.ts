@@ -10,7 +10,7 @@ import type { Job } from './runner.ts';
 /**
  * Expiry (issue 5): a payment still waiting past its deadline is first asked of its provider (a
  * payment made at the last minute wins), then closed at the provider where it can be, then marked
- * expired. A payment that lands after the expiry still becomes paid, flagged (DESIGN §4); the
+ * expired. A payment that lands after the expiry still becomes paid, flagged (docs/architecture.md#the-state-machine); the
  * reconciler keeps asking about expired orders for a while for exactly that.
  */
 export function expiryJob(

@@ -57,7 +57,7 @@ const CREDENTIAL_SDK_ERRORS = [/^(支付宝响应)?验签失败/, /^HTTP 请求�
 const decodeHtml = (text: string) => text.replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'");
 
 /**
- * Alipay page (PC) and WAP pay through alipay-sdk (shared/specs/alipay.md). Only the RSA2-verified
+ * Alipay page (PC) and WAP pay through alipay-sdk (docs/protocols/alipay.md). Only the RSA2-verified
  * async notify changes an order; the browser return only displays, after asking trade.query.
  */
 export class AlipayProvider implements PaymentProvider {
@@ -109,7 +109,7 @@ export class AlipayProvider implements PaymentProvider {
     return TOTAL_AMOUNT_MAX_MINOR;
   }
 
-  async create({ order }: CreatePaymentInput): Promise<CreatePaymentResult> {
+  async create({ order, urls }: CreatePaymentInput): Promise<CreatePaymentResult> {
     const product = PRODUCT[order.method];
     if (!product) throw ValidationError.field('method', 'Alipay offers page and wap', 'unsupported_method');
     if (!/^[A-Za-z0-9_]{1,64}$/.test(order.orderNo)) throw ValidationError.field('orderNo', 'is not a valid out_trade_no');
@@ -123,7 +123,8 @@ export class AlipayProvider implements PaymentProvider {
       time_expire: beijingTime(expiresAt),
       ...(order.method === 'wap' && order.returnUrl ? { quit_url: order.returnUrl } : {}),
     };
-    const params = { notifyUrl: this.urls.notifyUrl, returnUrl: this.urls.returnUrl, bizContent };
+    // The return URL is this order's (it may carry the buyer's language); the notify URL the account's.
+    const params = { notifyUrl: this.urls.notifyUrl, returnUrl: urls.returnUrl, bizContent };
     const base = { outcome: 'pending' as const, providerTradeNo: null, ...(expiresAt.getTime() !== order.expiresAt.getTime() ? { expiresAt } : {}) };
     if (order.method === 'page') {
       return { ...base, action: { type: 'redirect', url: this.sdk.pageExecute(product.method, 'GET', params) } };

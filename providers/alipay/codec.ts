@@ -3,7 +3,7 @@ import { parseDecimalString, toDecimalString } from '../../core/money.ts';
 import type { PaymentFacts, PaymentOutcome } from '../../core/payment-provider.ts';
 
 /**
- * Wire ⇄ core for Alipay (shared/specs/alipay.md §3, §4, §6). Amounts are yuan strings with two
+ * Wire ⇄ core for Alipay (docs/protocols/alipay.md#callbacks, docs/protocols/alipay.md#amounts-and-currency, docs/protocols/alipay.md#time-zone-and-formats). Amounts are yuan strings with two
  * decimals, made from and read back into integer minor units by string arithmetic only.
  */
 

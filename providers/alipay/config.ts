@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * One Alipay app (shared/specs/alipay.md §1.2, §7). Keys are PEM or bare base64; the private key's
+ * One Alipay app (docs/protocols/alipay.md#credentials, docs/protocols/alipay.md#endpoints-and-environments). Keys are PEM or bare base64; the private key's
  * format is said explicitly (keyType), since the SDK only finds out at the first signature (§1.3).
  */
 export const alipayConfig = z.strictObject({

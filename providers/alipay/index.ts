@@ -1,6 +1,6 @@
 import type { ProviderModule } from '../../core/payment-provider.ts';
 import { AlipayProvider } from './adapter.ts';
-import { alipayConfig, type AlipayConfig } from './config.ts';
+import { alipayConfig, type AlipayConfig, type AlipaySettings } from './config.ts';
 import { createAlipaySimulator, type AlipaySimulator, type AlipaySimulatorSettings } from './simulator/index.ts';
 
 export interface AlipayModuleOptions {
@@ -10,12 +10,12 @@ export interface AlipayModuleOptions {
 }
 
 /** Alipay 支付宝 page (PC) and WAP pay through alipay-sdk. */
-export function alipayModule(options: AlipayModuleOptions = {}): ProviderModule<AlipayConfig> {
+export function alipayModule(options: AlipayModuleOptions = {}): ProviderModule<AlipaySettings, AlipayConfig> {
   return {
     id: 'alipay',
     displayName: 'Alipay 支付宝',
-    configSchema: alipayConfig as never,
-    createProvider: (account, config, context) => new AlipayProvider(account, alipayConfig.parse(config), context.callbackUrls, context.logger),
+    configSchema: alipayConfig,
+    createProvider: (account, config, context) => new AlipayProvider(account, config, context.callbackUrls, context.logger),
     simulator(simOptions) {
       const simulator = createAlipaySimulator(simOptions, options.simulator);
       options.onSimulator?.(simulator);

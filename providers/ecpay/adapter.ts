@@ -36,7 +36,7 @@ export interface EcpayProviderOptions {
 }
 
 /**
- * ECPay AIO (shared/specs/ecpay-aio.md): card and ATM through the AioCheckOut form, CheckMacValue
+ * ECPay AIO (docs/protocols/ecpay.md): card and ATM through the AioCheckOut form, CheckMacValue
  * both ways. Only a MAC-checked server notice (ReturnURL, PaymentInfoURL) changes an order; the
  * browser's OrderResultURL / ClientRedirectURL posts are shown on the result page and nothing more.
  */

@@ -4,7 +4,7 @@ import type { CallbackUrls, OrderItemSnapshot, OrderSnapshot, PaymentFacts } fro
 import { endOfTaipeiDay, parseTaipei, taipeiDatePlusDays, taipeiDateTime, taipeiDaysBetween } from './time.ts';
 
 /**
- * Wire ⇄ core for ECPay AIO (shared/specs/ecpay-aio.md §3, §5, §7, §8). ECPay counts whole New
+ * Wire ⇄ core for ECPay AIO (docs/protocols/ecpay.md#aiocheckout, docs/protocols/ecpay.md#returnurl, docs/protocols/ecpay.md#paymentinfourl, docs/protocols/ecpay.md#querytradeinfo). ECPay counts whole New
  * Taiwan dollars; paygate counts TWD in cents (exponent 2), so NT$799 is 79900 here and `799` there,
  * and an amount with cents cannot be sent at all.
  */

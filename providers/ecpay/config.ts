@@ -10,7 +10,7 @@ const secret = (name: string) =>
     .refine((v) => v.trim() === v && !/\s/.test(v), `${name} must not contain spaces`);
 
 /**
- * One ECPay AIO merchant (shared/specs/ecpay-aio.md §1). Field names follow ECPay's own. Several
+ * One ECPay AIO merchant (docs/protocols/ecpay.md#credentials, docs/protocols/ecpay.md#endpoints-and-environments). Field names follow ECPay's own. Several
  * merchants are configured side by side as separate accounts.
  */
 export const ecpayConfig = z.strictObject({

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 /**
- * ECPay AIO's CheckMacValue (shared/specs/ecpay-aio.md §4): every field but CheckMacValue, sorted by
+ * ECPay AIO's CheckMacValue (docs/protocols/ecpay.md#signing): every field but CheckMacValue, sorted by
  * name ignoring case, wrapped in HashKey/HashIV, URL-encoded the way .NET's HttpUtility.UrlEncode
  * does, lower-cased as a whole, hashed, upper hex.
  */

@@ -1,6 +1,6 @@
 import type { ProviderModule } from '../../core/payment-provider.ts';
 import { EcpayProvider } from './adapter.ts';
-import { ecpayConfig, type EcpayConfig } from './config.ts';
+import { ecpayConfig, type EcpayConfig, type EcpaySettings } from './config.ts';
 import { createEcpaySimulator, type EcpaySimulator, type EcpaySimulatorSettings } from './simulator/index.ts';
 
 export interface EcpayModuleOptions {
@@ -10,12 +10,12 @@ export interface EcpayModuleOptions {
 }
 
 /** ECPay 綠界 AIO (全方位金流): card and ATM virtual accounts. */
-export function ecpayModule(options: EcpayModuleOptions = {}): ProviderModule<EcpayConfig> {
+export function ecpayModule(options: EcpayModuleOptions = {}): ProviderModule<EcpaySettings, EcpayConfig> {
   return {
     id: 'ecpay',
     displayName: 'ECPay 綠界',
-    configSchema: ecpayConfig as never,
-    createProvider: (account, config, context) => new EcpayProvider(account, ecpayConfig.parse(config), context.callbackUrls, context.logger),
+    configSchema: ecpayConfig,
+    createProvider: (account, config, context) => new EcpayProvider(account, config, context.callbackUrls, context.logger),
     simulator(simOptions) {
       const simulator = createEcpaySimulator(simOptions, options.simulator);
       options.onSimulator?.(simulator);

@@ -41,7 +41,7 @@ const PAY_TOKEN = /^[A-Za-z0-9]{1,100}$/;
 const NO_DATA = /查無/;
 
 /**
- * Bank SinoPac 豐收款 (shared/specs/sinopac-qpay.md). Its callbacks carry only {ShopNo, PayToken}: the
+ * Bank SinoPac 豐收款 (docs/protocols/sinopac.md). Its callbacks carry only {ShopNo, PayToken}: the
  * token is stored, acknowledged, and exchanged through OrderPayQuery, whose signed answer alone says
  * what happened.
  */
@@ -92,8 +92,9 @@ export class SinopacProvider implements PaymentProvider {
     return method === 'atm' ? ATM_MAX_AMOUNT_UNVERIFIED : AMOUNT_MAX_UNVERIFIED;
   }
 
-  async create({ order }: CreatePaymentInput): Promise<CreatePaymentResult> {
-    const message = orderCreateMessage(order, this.settings, { returnUrl: this.urls.returnUrl, backendUrl: this.urls.notifyUrl });
+  async create({ order, urls }: CreatePaymentInput): Promise<CreatePaymentResult> {
+    // The return URL is this order's (it may carry the buyer's language); the notify URL the account's.
+    const message = orderCreateMessage(order, this.settings, { returnUrl: urls.returnUrl, backendUrl: this.urls.notifyUrl });
     let response: Record<string, unknown>;
     try {
       response = await this.client.call('OrderCreate', message);

@@ -3,7 +3,7 @@ import type { AtmInstructions, OrderSnapshot, PaymentFacts, PaymentOutcome } fro
 import type { SinopacSettings } from './config.ts';
 
 /**
- * Wire ⇄ core for SinoPac QPay (shared/specs/sinopac-qpay.md §7, §9, §10). Amounts: the bank's
+ * Wire ⇄ core for SinoPac QPay (docs/protocols/sinopac.md#services, docs/protocols/sinopac.md#status-codes, docs/protocols/sinopac.md#time-zone-and-formats). Amounts: the bank's
  * `Amount` is 1/100 NTD, which is exactly paygate's TWD minor unit (NT$799 → 79900), so no
  * conversion happens, only checks. Times on the wire are Asia/Taipei (UTC+8, no daylight saving).
  */

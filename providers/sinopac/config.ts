@@ -6,7 +6,7 @@ const hexKey = z
 
 /**
  * One SinoPac shop (商店). Field names follow the bank's own: ShopNo, the four hash values A1/A2/B1/B2
- * and the X-KeyID header value (shared/specs/sinopac-qpay.md §3).
+ * and the X-KeyID header value (docs/protocols/sinopac.md#credentials).
  */
 export const sinopacConfig = z.strictObject({
   ShopNo: z.string().regex(/^[A-Za-z0-9_]{1,20}$/, 'is at most 20 of [A-Za-z0-9_]'),

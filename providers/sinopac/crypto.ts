@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
 
 /**
- * SinoPac QPay message security (shared/specs/sinopac-qpay.md §3–§5). Every value here is used the
+ * SinoPac QPay message security (docs/protocols/sinopac.md#signing, docs/protocols/sinopac.md#encryption). Every value here is used the
  * way the bank uses it: HashID and IV are ASCII strings fed to AES as bytes, never hex-decoded.
  */
 

@@ -1,6 +1,6 @@
 import type { ProviderModule } from '../../core/payment-provider.ts';
 import { SinopacProvider } from './adapter.ts';
-import { sinopacConfig, type SinopacConfig } from './config.ts';
+import { sinopacConfig, type SinopacConfig, type SinopacSettings } from './config.ts';
 import { createSinopacSimulator, type SinopacSimulator, type SinopacSimulatorSettings } from './simulator/index.ts';
 
 export interface SinopacModuleOptions {
@@ -10,13 +10,13 @@ export interface SinopacModuleOptions {
 }
 
 /** Bank SinoPac 豐收款 (QPay WebAPI): ATM virtual accounts and cards. */
-export function sinopacModule(options: SinopacModuleOptions = {}): ProviderModule<SinopacConfig> {
+export function sinopacModule(options: SinopacModuleOptions = {}): ProviderModule<SinopacSettings, SinopacConfig> {
   return {
     id: 'sinopac',
     displayName: 'Bank SinoPac 豐收款',
-    configSchema: sinopacConfig as never,
+    configSchema: sinopacConfig,
     createProvider: (account, config, context) =>
-      new SinopacProvider(account, sinopacConfig.parse(config), context.callbackUrls, context.logger),
+      new SinopacProvider(account, config, context.callbackUrls, context.logger),
     simulator(simOptions) {
       const simulator = createSinopacSimulator(simOptions, options.simulator);
       options.onSimulator?.(simulator);

@@ -15,6 +15,8 @@ export interface AdminState {
   csrf: string;
   /** Cookies carry `Secure`: the request came over TLS, or PAYGATE_PUBLIC_URL is https. */
   secureCookies?: boolean;
+  /** PAYGATE_TIME_ZONE: every date shown and every day counted is this zone's. */
+  timeZone: string;
 }
 
 export type AdminContext = Koa.ParameterizedContext<AdminState>;
@@ -79,7 +81,7 @@ export function render(ctx: AdminContext, auth: AdminAuth, input: Omit<PageInput
   const flash = input.flash ?? takeFlash(ctx, auth);
   ctx.status = status;
   ctx.type = 'text/html; charset=utf-8';
-  ctx.body = page({ ...input, flash, user: userOf(ctx) });
+  ctx.body = page({ ...input, flash, user: userOf(ctx), timeZone: ctx.state.timeZone });
 }
 
 export function setFlash(ctx: AdminContext, auth: AdminAuth, flash: Flash): void {

@@ -3,10 +3,10 @@ import { ValidationError } from '../../core/errors.ts';
 import { ORDER_STATUSES } from '../../core/state-machine.ts';
 import { parseWith } from '../../core/validation.ts';
 import type { AdminOrderFilter, OrderCursor } from './queries/orders.ts';
+import { addDays, startOfDay } from './time-zone.ts';
 import type { OrderFilterValues } from './views/orders.ts';
 
 export const PAGE_SIZES = [25, 50, 100] as const;
-const DAY_MS = 86_400_000;
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD');
 const cursor = z.string().regex(/^\d{1,15}\.[A-Za-z0-9_]{1,40}$/, 'is not a page link this dashboard made');
@@ -33,11 +33,10 @@ const listQuery = z.object({
   before: cursor.optional(),
 });
 
-function dayStart(value: string, path: string): number {
+function checkDate(value: string, path: string): void {
   const ms = Date.parse(`${value}T00:00:00Z`);
   // Date.parse rolls 2026-02-30 over to March; a real date prints back the same.
   if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== value) throw ValidationError.field(path, `${value} is not a calendar date`);
-  return ms;
 }
 
 function decodeCursor(value: string): OrderCursor {
@@ -71,12 +70,17 @@ export function rawValues(query: Record<string, unknown>): OrderFilterValues {
   };
 }
 
-/** Parses the list's query string; a ValidationError names each field at fault. */
-export function parseListQuery(query: Record<string, unknown>): ParsedListQuery {
+/**
+ * Parses the list's query string; a ValidationError names each field at fault. The dates are days
+ * of `zone` (the dashboard's): "from" starts at its first instant there, "to" includes its whole day.
+ */
+export function parseListQuery(query: Record<string, unknown>, zone: string): ParsedListQuery {
   const present = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== '' && v !== undefined));
   const q = parseWith(listQuery, present);
-  const from = q.from ? dayStart(q.from, 'from') : undefined;
-  const to = q.to ? dayStart(q.to, 'to') + DAY_MS : undefined; // the "to" day is included
+  if (q.from) checkDate(q.from, 'from');
+  if (q.to) checkDate(q.to, 'to');
+  const from = q.from ? startOfDay(q.from, zone) : undefined;
+  const to = q.to ? startOfDay(addDays(q.to, 1), zone) : undefined; // the "to" day is included
   if (from !== undefined && to !== undefined && to <= from) throw ValidationError.field('to', 'is before "from"');
   return {
     values: rawValues(query),

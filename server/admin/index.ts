@@ -7,6 +7,7 @@ import { authRoutes } from './routes/auth.ts';
 import { orderRoutes } from './routes/orders.ts';
 import { refundRoutes } from './routes/refund.ts';
 import { AdminAuth } from './session.ts';
+import { DEFAULT_ADMIN_TIME_ZONE } from './time-zone.ts';
 import { LoginThrottle, type LoginThrottleOptions } from './throttle.ts';
 
 export interface AdminOptions {
@@ -27,7 +28,12 @@ export function adminRoutes(deps: CoreDeps & { publicUrl?: string }, options: Ad
   const throttle = new LoginThrottle(options.throttle);
   const router = new Router<AdminState>();
   // Router middleware runs only when a route matched; the catch-all at the end makes every /admin path match.
+  const timeZone = deps.timeZone ?? DEFAULT_ADMIN_TIME_ZONE;
   router.use(
+    async (ctx, next) => {
+      ctx.state.timeZone = timeZone;
+      await next();
+    },
     securityHeaders(),
     htmlErrors(deps.logger),
     cookiePolicy(deps.publicUrl),

@@ -6,7 +6,7 @@ import type { MerchantState } from './auth.ts';
 import { errorResponse } from './errors.ts';
 
 /**
- * `Idempotency-Key` on merchant POSTs (DESIGN §9). The answer of the first request, 4xx errors
+ * `Idempotency-Key` on merchant POSTs (docs/architecture.md#idempotency). The answer of the first request, 4xx errors
  * included, is kept and replayed; a 5xx is not kept, so the same request may be tried again.
  */
 export function idempotency(db: Db, logger: Logger): Koa.Middleware<MerchantState> {

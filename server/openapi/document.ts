@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { IDEMPOTENCY_KEY } from '../../core/idempotency.ts';
+import { ERROR_EXAMPLES, MEDIA_EXAMPLES, operationExamples, PAGE_FORM_EXAMPLES, PAGE_PARAM_EXAMPLES, type OperationExamples } from './examples.ts';
 import { AUTH_TEXT, HTML_PAGES, HTML_PREFIXES, htmlOperation, OPERATIONS, SECURITY, standardErrors, TAGS } from './operations.ts';
-import { FIELD_NOTES, REQUEST_SCHEMAS, RESPONSE_SCHEMAS } from './views.ts';
+import { errorBody, FIELD_NOTES, REQUEST_SCHEMAS, RESPONSE_SCHEMAS } from './views.ts';
+import { buildWebhooks } from './webhooks.ts';
 
 /**
  * zod → OpenAPI 3.1: the document GET /openapi.json serves, built from the named schemas
@@ -61,7 +63,29 @@ export interface BuiltDocument {
   problems: string[];
 }
 
-export function buildOpenApi(): BuiltDocument {
+export interface BuildOptions {
+  /** The public URL the API is served at (PAYGATE_PUBLIC_URL): `servers`, and the base of URLs in examples. */
+  serverUrl?: string;
+}
+
+/** Where the document says the API is when nobody said (tests that build it without a server). */
+export const DEFAULT_SERVER_URL = 'http://localhost:3000';
+
+/** OpenAPI's `examples` map from what examples.ts holds: `{ value }`, named `{ summary, value }`s, or a bare value. */
+function examplesOf(given: unknown): Json {
+  if (given && typeof given === 'object' && !Array.isArray(given)) {
+    const entries = Object.entries(given as Json);
+    if (entries.length === 1 && entries[0]![0] === 'value') return { example: { value: entries[0]![1] } };
+    const named = entries.length > 0 && entries.every(([, v]) => v && typeof v === 'object' && 'summary' in v && 'value' in v && Object.keys(v).length === 2);
+    if (named) return Object.fromEntries(entries);
+  }
+  return { example: { value: given } };
+}
+
+export function buildOpenApi(options: BuildOptions = {}): BuiltDocument {
+  const serverUrl = (options.serverUrl ?? DEFAULT_SERVER_URL).replace(/\/+$/, '');
+  const examples = operationExamples(serverUrl);
+  const opExamples = (op: { id: string }): OperationExamples => examples[op.id] ?? {};
   const problems: string[] = [];
   const schemas: Json = {};
   const hoist = (name: string, schema: Json) => (schemas[name] = schema);
@@ -100,14 +124,18 @@ export function buildOpenApi(): BuiltDocument {
     for (const [, name] of op.path.matchAll(/\{(\w+)\}/g)) {
       const description = op.params?.[name!];
       if (!description) problems.push(`${op.method.toUpperCase()} ${op.path}: path parameter ${name} is not described`);
-      parameters.push({ name, in: 'path', required: true, description: description ?? name, schema: { type: 'string' } });
+      const example = opExamples(op).params?.[name!] ?? PAGE_PARAM_EXAMPLES[name!];
+      if (example === undefined) problems.push(`${op.method.toUpperCase()} ${op.path}: path parameter ${name} has no example`);
+      parameters.push({ name, in: 'path', required: true, description: description ?? name, schema: { type: 'string' }, ...(example === undefined ? {} : { example }) });
     }
     if (op.query) {
       const query = tidy(z.toJSONSchema(op.query, { ...ZOD_OPTIONS, io: 'input' }) as Json, hoist, `${op.id}Query`);
       const required = new Set<string>(query.required ?? []);
       for (const [name, schema] of Object.entries(query.properties ?? {})) {
         const note = op.queryNotes?.[name];
-        parameters.push({ name, in: 'query', required: required.has(name), ...(note ? { description: note } : {}), schema });
+        const example = opExamples(op).query?.[name];
+        if (example === undefined) problems.push(`${op.method.toUpperCase()} ${op.path}: query parameter ${name} has no example`);
+        parameters.push({ name, in: 'query', required: required.has(name), ...(note ? { description: note } : {}), schema, ...(example === undefined ? {} : { example }) });
       }
     }
     if (op.auth === 'merchant' && op.method === 'post') parameters.push({ $ref: '#/components/parameters/IdempotencyKey' });
@@ -121,10 +149,13 @@ export function buildOpenApi(): BuiltDocument {
       'x-paygate-auth': AUTH_TEXT[op.auth],
       ...(parameters.length ? { parameters } : {}),
     };
+    const requestExample = opExamples(op).request ?? PAGE_FORM_EXAMPLES[`${op.method.toUpperCase()} ${op.path}`];
+    if (op.body && requestExample === undefined) problems.push(`${op.method.toUpperCase()} ${op.path}: the request body has no example`);
     if (op.body instanceof z.ZodType) {
-      operation.requestBody = { required: !op.body.safeParse(undefined).success, content: { 'application/json': { schema: ref(op.body, 'input') } } };
+      operation.requestBody = { required: !op.body.safeParse(undefined).success, content: { 'application/json': { schema: ref(op.body, 'input'), examples: examplesOf(requestExample) } } };
     } else if (op.body) {
-      operation.requestBody = { required: false, description: op.body.description, content: { [op.body.media]: { schema: {} } } };
+      // A form or a provider's own bytes: the example is the raw body, as a string.
+      operation.requestBody = { required: false, description: op.body.description, content: { [op.body.media]: { schema: {}, examples: { example: { value: requestExample } } } } };
     }
     const replies = { ...standardErrors(op), ...op.responses };
     operation.responses = Object.fromEntries(
@@ -132,10 +163,12 @@ export function buildOpenApi(): BuiltDocument {
         .sort()
         .map((status) => {
           const reply = replies[status]!;
+          const example = opExamples(op).responses?.[status] ?? (reply.json === errorBody ? ERROR_EXAMPLES[status] : undefined) ?? (reply.media ? MEDIA_EXAMPLES[reply.media] : undefined);
+          if ((reply.json || reply.media) && example === undefined) problems.push(`${op.method.toUpperCase()} ${op.path}: answer ${status} has no example`);
           const content = reply.json
-            ? { 'application/json': { schema: ref(reply.json, 'output') } }
+            ? { 'application/json': { schema: ref(reply.json, 'output'), examples: examplesOf(example) } }
             : reply.media
-              ? { [reply.media]: { schema: reply.media === 'application/json' ? { type: 'object' } : { type: 'string' } } }
+              ? { [reply.media]: { schema: reply.media === 'application/json' ? { type: 'object' } : { type: 'string' }, examples: examplesOf(example) } }
               : undefined;
           return [status, { description: reply.description, ...(content ? { content } : {}) }];
         }),
@@ -154,8 +187,10 @@ export function buildOpenApi(): BuiltDocument {
         'A multi-provider payment gateway. Amounts are integer minor units of their currency everywhere (NT$799 is 79900). ' +
         'Errors are `{"error":{"code","message","details"}}`. Every merchant POST takes an `Idempotency-Key`.',
     },
+    servers: [{ url: serverUrl, description: 'This installation (PAYGATE_PUBLIC_URL)' }],
     tags: TAGS,
     paths,
+    webhooks: buildWebhooks(serverUrl),
     components: {
       schemas,
       parameters: {

@@ -220,12 +220,14 @@ export const OPERATIONS: Operation[] = [
 
 /**
  * Pages for people: one line each, `[method, path, who may open it, summary, media type if not HTML]`.
- * Only paths under /checkout and /admin belong here (anything else is a problem the test reports);
+ * Only the home page and paths under /checkout and /admin belong here (anything else is a problem the test reports);
  * JSON routes go in OPERATIONS. A POST here is the page's own form (303 onwards, or the page again).
  */
 export type HtmlPage = readonly [method: 'GET' | 'POST', path: string, auth: 'buyerLink' | 'operator' | 'none', summary: string, media?: string];
 
 export const HTML_PAGES: readonly HtmlPage[] = [
+  ['GET', '/', 'none', 'The home page: links to these docs and the dashboard; in the demo on simulators, a form that makes a test payment'],
+  ['POST', '/', 'none', 'The demo’s test payment (simulators only; a same-site cookie and its token): on to its hosted checkout'],
   ['GET', '/checkout/{orderId}', 'buyerLink', 'The hosted checkout: items, total and the ways to pay; later the ATM instructions or the result'],
   ['POST', '/checkout/{orderId}', 'buyerLink', 'The buyer’s choice (`choice=<provider>/<account>/<method>`), sent on to the provider'],
   ['GET', '/admin', 'operator', 'Dashboard overview: figures for the last 14 or 30 days (`?days=30`)'],
@@ -251,7 +253,8 @@ export const HTML_PAGES: readonly HtmlPage[] = [
  */
 export const FALLBACK_ROUTES: readonly string[] = ['/admin{/*rest}'];
 
-export const HTML_PREFIXES = ['/checkout', '/admin'];
+/** `/` admits the home page alone (`//...` is no path). */
+export const HTML_PREFIXES = ['/', '/checkout', '/admin'];
 
 export function htmlOperation([method, path, auth, summary, media = 'text/html']: HtmlPage): Operation {
   const params = Object.fromEntries([...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => [name!, 'From the page’s link']));
@@ -259,8 +262,8 @@ export function htmlOperation([method, path, auth, summary, media = 'text/html']
   return {
     method: post ? 'post' : 'get',
     path,
-    id: `page${method}${path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9_]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
-    tag: path.startsWith('/admin') ? 'Dashboard' : 'Buyer pages',
+    id: `page${method}${path === '/' ? 'Home' : path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9_]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
+    tag: path.startsWith('/admin') ? 'Dashboard' : path === '/' ? 'Operations' : 'Buyer pages',
     auth,
     summary,
     description: media === 'text/html' ? 'A page for a person, not an API.' : undefined,

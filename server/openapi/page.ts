@@ -1,4 +1,5 @@
 import { escapeHtml } from '../views/html.ts';
+import { curlFor } from './curl.ts';
 import { SCHEMA_REF, type Json } from './document.ts';
 
 /**
@@ -145,7 +146,7 @@ const PAGE_CSS = `
   .m-get { background: #1a7f37; } .m-post { background: #0b57d0; } .m-put, .m-patch { background: #9a6700; } .m-delete { background: #cf222e; }
   code { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size: .88em; background: var(--panel); padding: .05rem .3rem; border-radius: 4px; }
   td code { overflow-wrap: anywhere; }
-  dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: .6rem 0; } dl.meta dt { color: var(--muted); } dl.meta dd { margin: 0; }
+  dl.meta { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: .2rem 1rem; margin: .6rem 0; } dl.meta dt { color: var(--muted); } dl.meta dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
   .scroll { overflow-x: auto; margin: .3rem 0; } .scroll:focus-visible { outline: 3px solid var(--link); }
   table { border-collapse: collapse; width: 100%; min-width: 34rem; font-size: .9rem; }
   .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
@@ -153,8 +154,41 @@ const PAGE_CSS = `
   th, td { text-align: left; vertical-align: top; padding: .35rem .5rem; border-bottom: 1px solid var(--line); }
   thead th { background: var(--panel); }
   td:last-child { min-width: 16rem; }
+  pre { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: .6rem .8rem; overflow-x: auto; font-size: .85rem; line-height: 1.45; }
+  pre code { background: none; padding: 0; }
+  details { margin: .4rem 0; } summary { cursor: pointer; color: var(--muted); }
   @media (max-width: 800px) { .layout { display: block; } nav { position: static; max-height: none; border-right: none; border-bottom: 1px solid var(--line); } main { padding: 1rem; } }
 `;
+
+/** A JSON example as the page shows it. */
+function exampleBlock(value: unknown): string {
+  return `<pre><code>${escapeHtml(typeof value === 'string' ? value : JSON.stringify(value, null, 2))}</code></pre>`;
+}
+
+/** Each documented answer's examples, folded away. */
+function exampleAnswers(op: Json): string {
+  const blocks = Object.entries(op.responses as Json).flatMap(([status, r]) =>
+    Object.values((r as Json).content ?? {}).flatMap((content) =>
+      Object.entries(((content as Json).examples ?? {}) as Json).map(
+        ([name, example]) => `<details><summary>Example answer ${escapeHtml(status)}${name === 'example' ? '' : ` (${prose((example as Json).summary ?? name)})`}</summary>${exampleBlock((example as Json).value)}</details>`,
+      ),
+    ),
+  );
+  return blocks.length ? `<h4>Example answers</h4>${blocks.join('\n')}` : '';
+}
+
+/** One webhook: its headers, its body schema and an example body. */
+function webhookArticle(type: string, op: Json, components: Json): string {
+  const content = op.requestBody.content['application/json'];
+  const example = Object.values(content.examples as Json)[0] as Json;
+  const headers = (op.parameters as Json[]).map((p) => [`<code>${escapeHtml(p.name)}</code>`, p.required ? 'yes' : 'no', prose(p.description ?? '')]);
+  return `<article id="webhook-${escapeHtml(type)}" aria-labelledby="webhook-${escapeHtml(type)}-title"><h3 id="webhook-${escapeHtml(type)}-title"><span class="method m-post">POST</span><code>${breakable(type)}</code></h3>
+<p><strong>${prose(op.summary)}</strong></p>
+<p>${prose(op.description)}</p>
+<h4>Headers</h4>${table(`Headers of ${type}`, ['Header', 'Required', 'Notes'], headers)}
+<h4>Body</h4><p>${schemaLink(content.schema, components)}</p>
+<details><summary>Example body</summary>${exampleBlock(example.value)}</details></article>`;
+}
 
 export function renderDocsPage(document: Json): string {
   const components: Json = document.components.schemas;
@@ -201,9 +235,16 @@ export function renderDocsPage(document: Json): string {
       return [escapeHtml(status), prose(r.description), body];
     });
     parts.push(`<h4>Responses</h4>${table(`Responses of ${op.operationId}`, ['Status', 'Meaning', 'Body'], responses)}`);
+    parts.push(`<h4>Try it</h4><pre class="curl" aria-label="curl for ${escapeHtml(op.operationId)}"><code>${escapeHtml(curlFor(document, path, method, op))}</code></pre>`);
+    parts.push(exampleAnswers(op));
     return `<article id="${anchor(op)}" aria-labelledby="${anchor(op)}-title">${parts.join('\n')}</article>`;
   };
 
+  const webhookTypes = Object.entries((document.webhooks ?? {}) as Json);
+  const webhooks = webhookTypes.length
+    ? `<section aria-labelledby="webhooks"><h2 id="webhooks">Webhooks</h2><p>What paygate POSTs to your webhook URL, one event per change of a payment. Verify <code>Paygate-Signature</code> before you trust a body.</p>
+${webhookTypes.map(([type, item]) => webhookArticle(type, (item as Json).post, components)).join('\n')}</section>`
+    : '';
   const sections = tags
     .map((t) => `<section aria-labelledby="tag-${escapeHtml(t.name.replace(/\W+/g, '-'))}"><h2 id="tag-${escapeHtml(t.name.replace(/\W+/g, '-'))}">${escapeHtml(t.name)}</h2><p>${prose(t.description)}</p>${ops
       .filter((o) => o.tag === t.name)
@@ -230,11 +271,12 @@ export function renderDocsPage(document: Json): string {
 <p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${escapeHtml(document.openapi)}).</p>
 </header>
 <div class="layout">
-<nav aria-label="Operations"><h2>Operations</h2>${nav}<h3>Schemas</h3><ul>${Object.keys(components)
+<nav aria-label="Operations"><h2>Operations</h2>${nav}${webhookTypes.length ? `<h3>Webhooks</h3><ul>${webhookTypes.map(([type]) => `<li><a href="#webhook-${escapeHtml(type)}"><code>${breakable(type)}</code></a></li>`).join('')}</ul>` : ''}<h3>Schemas</h3><ul>${Object.keys(components)
     .map((name) => `<li><a href="#schema-${escapeHtml(name)}">${escapeHtml(name)}</a></li>`)
     .join('')}</ul></nav>
 <main id="main">
 ${sections}
+${webhooks}
 <section aria-labelledby="schemas"><h2 id="schemas">Schemas</h2>${schemas}</section>
 </main>
 </div>

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { cancelPaymentInput, createPaymentInput, createRefundInput } from '../../core/api-schemas.ts';
 import { DELIVERY_STATUSES } from '../../core/events.ts';
-import { EVENT_TYPES } from '../../core/outbox.ts';
+import { EVENT_TYPES, type EventType } from '../../core/outbox.ts';
 import { ORDER_STATUSES } from '../../core/state-machine.ts';
 
 /**
@@ -93,13 +93,57 @@ export const refundView = z.strictObject({
   updatedAt: isoTime,
 });
 
-export const eventView = z.strictObject({
+/** The payment inside an event: as it was at the change, without what only a live answer carries. */
+const eventPayment = paymentView.omit({ items: true, action: true, checkoutUrl: true });
+
+/** What a change carries beside the payment (core/order-writer.ts), whatever the event's type. */
+const eventData = z
+  .strictObject({
+    payment: eventPayment,
+    from: z.enum(ORDER_STATUSES).optional().meta({ description: 'The status the payment left (on a change of status)' }),
+    cause: z.string().optional().meta({ description: 'Why it changed, in words for people (not a stable code)' }),
+    refund: refundView.optional().meta({ description: 'The refund this event is about' }),
+    reason: z.string().nullable().optional().meta({ description: 'Why a person must look at the payment (`payment.attention`)' }),
+  })
+  .meta({ description: 'The payment as it was, plus what the change carries' });
+
+type DataField = 'from' | 'cause' | 'refund' | 'reason';
+
+/**
+ * What each type always carries beside the payment (core/order-writer.ts, core/refunds.ts): a
+ * change of status says where from and why; attention says why; a refund event carries its refund.
+ * `payment.refunded` carries its refund where one of paygate's refund rows is behind it.
+ */
+const DATA_ALWAYS: Partial<Record<string, readonly DataField[]>> = {
+  'payment.pending': ['from', 'cause'],
+  'payment.paid': ['from', 'cause'],
+  'payment.failed': ['from', 'cause'],
+  'payment.cancelled': ['from', 'cause'],
+  'payment.expired': ['from', 'cause'],
+  'payment.attention': ['reason'],
+};
+
+/** The body of a webhook POST for one event type: the event exactly as it is stored and signed. */
+export function webhookEventBody(type: EventType) {
+  const always = DATA_ALWAYS[type] ?? (type.startsWith('refund.') ? (['refund'] as const) : []);
+  return z.strictObject({
+    id: z.string().meta({ description: '`evt_...`; also the `Paygate-Event-Id` header' }),
+    type: z.literal(type),
+    createdAt: isoTime,
+    data: always.length ? eventData.required(Object.fromEntries(always.map((f) => [f, true])) as Record<DataField, true>) : eventData,
+  });
+}
+
+/** Any webhook body (the type is one of EVENT_TYPES). */
+export const webhookEvent = z.strictObject({
   id: z.string().meta({ description: '`evt_...`; also the `Paygate-Event-Id` header of its webhook' }),
   type: z.enum(EVENT_TYPES),
   createdAt: isoTime,
-  data: z
-    .looseObject({ payment: paymentView })
-    .meta({ description: 'The payment as it was, plus what the change carries (`from`, `cause`, `refund`, `reason`)' }),
+  data: eventData,
+});
+
+/** An event through the API: the webhook body plus where its delivery stands. */
+export const eventView = webhookEvent.extend({
   delivery: z.strictObject({
     status: z.enum(DELIVERY_STATUSES),
     attempts: z.int(),
@@ -107,6 +151,11 @@ export const eventView = z.strictObject({
     nextAttemptAt: isoTime.nullable(),
   }),
 });
+
+/** `payment.paid` → `PaymentPaidEvent`: the component name of one event type's webhook body. */
+export function webhookSchemaName(type: string): string {
+  return `${type.split(/[._-]/).map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('')}Event`;
+}
 
 export const healthBody = z.strictObject({ status: z.literal('ok') });
 export const readyBody = z.strictObject({ status: z.literal('ready') });
@@ -129,6 +178,10 @@ export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
   Refund: refundView,
   RefundList: z.strictObject({ data: z.array(refundView) }),
   Event: eventView,
+  WebhookEvent: webhookEvent,
+  EventData: eventData,
+  EventPayment: eventPayment,
+  ...Object.fromEntries(EVENT_TYPES.map((type) => [webhookSchemaName(type), webhookEventBody(type)])),
   EventList: z.strictObject({ data: z.array(eventView), nextCursor: z.string().nullable() }),
   Error: errorBody,
   Health: healthBody,

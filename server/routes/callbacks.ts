@@ -13,6 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { readRawBody } from '../middleware/raw-body.ts';
 import { pickLocale } from '../views/i18n.ts';
 import { renderInstructionsPage } from '../views/checkout-page.ts';
+import { DEFAULT_TIME_ZONE } from '../views/format.ts';
+import { findMerchantDisplay } from '../../core/merchants.ts';
 import { pageHeaders } from '../views/page.ts';
 import { payAgainUrlFor, renderResultPage } from '../views/result-page.ts';
 import type { BackgroundTasks } from '../background.ts';
@@ -54,7 +56,7 @@ async function toCallbackRequest(ctx: Koa.Context, kind: CallbackKind, limitByte
 }
 
 /**
- * The unified provider endpoints (DESIGN §5). They know no provider by name: the registry resolves
+ * The unified provider endpoints (docs/architecture.md#the-endpoints). They know no provider by name: the registry resolves
  * `:provider/:account`, and the provider's adapter reads and answers in its own words.
  */
 export function callbackRoutes(deps: CoreDeps, background: BackgroundTasks, links: BuyerLinks, guard: CallbackGuard): Router {
@@ -157,18 +159,20 @@ export function callbackRoutes(deps: CoreDeps, background: BackgroundTasks, link
     const now = deps.now();
     // Refresh through the order's signed link: a provider's POST return cannot be replayed by a link.
     const refreshUrl = order ? `${checkoutPath(links.secret, order)}${ctx.query.lang ? `&lang=${encodeURIComponent(String(ctx.query.lang))}` : ''}` : ctx.originalUrl;
+    // The shop's name, logo and support, and the installation's zone, as on the checkout's pages.
+    const shown = { locale, timeZone: deps.timeZone ?? DEFAULT_TIME_ZONE, merchant: order ? ((await findMerchantDisplay(deps.db, order.merchantId)) ?? null) : null };
     // A return that brings instructions (an account issued on the provider's page) shows them.
     if (order && order.status === 'pending' && order.action?.type === 'instructions' && actionUsable(order, now)) {
       const nonce = randomBytes(16).toString('base64');
-      ctx.set(pageHeaders({ nonce }));
+      ctx.set(pageHeaders({ nonce, merchant: shown.merchant }));
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = renderInstructionsPage({ locale, order, atm: order.action.atm, refreshUrl, nonce });
+      ctx.body = renderInstructionsPage({ ...shown, order, atm: order.action.atm, refreshUrl, nonce });
       return;
     }
-    ctx.set(pageHeaders());
+    ctx.set(pageHeaders({ merchant: shown.merchant }));
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = renderResultPage({
-      locale,
+      ...shown,
       order,
       verified: outcome.verified,
       reported: outcome.reported,

@@ -4,12 +4,14 @@ import { randomBytes } from 'node:crypto';
 import type { CoreDeps } from '../../core/deps.ts';
 import { ConflictError, GatewayError, ValidationError } from '../../core/errors.ts';
 import { availableChoices, checkLink, chooseProvider } from '../../core/hosted-checkout.ts';
+import { findMerchantDisplay, type MerchantDisplay } from '../../core/merchants.ts';
 import { findOrder, loadItems, type Order } from '../../core/orders.ts';
 import { applyNews } from '../../core/order-writer.ts';
 import { actionUsable } from '../../core/payments.ts';
 import { readRawBody } from '../middleware/raw-body.ts';
-import { renderChoosePage, renderFormPostPage, renderInstructionsPage, renderLinkErrorPage, type ChoiceView } from '../views/checkout-page.ts';
-import { pickLocale, type Locale, type MessageKey } from '../views/i18n.ts';
+import { renderChoosePage, renderChosenAlreadyPage, renderFormPostPage, renderInstructionsPage, renderLinkErrorPage, type ChoiceView, type PageContext } from '../views/checkout-page.ts';
+import { DEFAULT_TIME_ZONE } from '../views/format.ts';
+import { pickLocale, providerName, type Locale, type MessageKey } from '../views/i18n.ts';
 import { pageHeaders } from '../views/page.ts';
 import { payAgainUrlFor, renderResultPage } from '../views/result-page.ts';
 
@@ -23,6 +25,17 @@ const FORM_LIMIT = 4 * 1024;
 
 function localeOf(ctx: Koa.Context): Locale {
   return pickLocale(typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined, ctx.get('accept-language'));
+}
+
+/** The page's language, the installation's zone and the order's shop: what every page is drawn with. */
+async function pageContext(ctx: Koa.Context, deps: CoreDeps, order: Order): Promise<PageContext & { merchant: MerchantDisplay | null }> {
+  return { locale: localeOf(ctx), timeZone: deps.timeZone ?? DEFAULT_TIME_ZONE, merchant: (await findMerchantDisplay(deps.db, order.merchantId)) ?? null };
+}
+
+/** A provider account's name in the buyer's language (the configured display name for others). */
+export function providerLabel(deps: CoreDeps, locale: Locale, provider: string, account: string): string {
+  const configured = deps.registry.list().find((a) => a.provider === provider && a.account === account)?.displayName ?? provider;
+  return providerName(locale, provider, configured);
 }
 
 function html(ctx: Koa.Context, status: number, body: string, headers: Record<string, string> = pageHeaders()): void {
@@ -43,7 +56,7 @@ function selfUrl(ctx: Koa.Context): string {
  * off), whether they come from the hosted checkout's choice or from the merchant's checkoutUrl.
  * Instructions (ATM) are this link's own page. Returns whether the answer was given.
  */
-function carryOn(ctx: Koa.Context, deps: CoreDeps, order: Order): boolean {
+function carryOn(ctx: Koa.Context, deps: CoreDeps, order: Order, page: PageContext): boolean {
   const action = order.status === 'pending' && actionUsable(order, deps.now()) ? order.action : null;
   if (action?.type === 'redirect') {
     ctx.set('Cache-Control', 'no-store');
@@ -53,7 +66,7 @@ function carryOn(ctx: Koa.Context, deps: CoreDeps, order: Order): boolean {
   }
   if (action?.type === 'form') {
     const nonce = randomBytes(16).toString('base64');
-    html(ctx, 200, renderFormPostPage({ locale: localeOf(ctx), method: action.method, url: action.url, fields: action.fields, nonce }), pageHeaders({ nonce, formAction: 'any' }));
+    html(ctx, 200, renderFormPostPage({ ...page, method: action.method, url: action.url, fields: action.fields, nonce }), pageHeaders({ nonce, formAction: 'any', merchant: page.merchant }));
     ctx.set('Cache-Control', 'no-store');
     return true;
   }
@@ -66,7 +79,8 @@ function carryOn(ctx: Koa.Context, deps: CoreDeps, order: Order): boolean {
  * an honest "not heard yet").
  */
 async function showOrder(ctx: Koa.Context, deps: CoreDeps, order: Order, error?: { status: number; key: MessageKey }): Promise<void> {
-  const locale = localeOf(ctx);
+  const page = await pageContext(ctx, deps, order);
+  const { locale, merchant } = page;
   const now = deps.now();
   if (order.provider === null && order.status === 'created' && order.expiresAt <= now) {
     // Past its deadline with no way to pay chosen: nothing at any provider can still land, so it
@@ -77,25 +91,43 @@ async function showOrder(ctx: Koa.Context, deps: CoreDeps, order: Order, error?:
   if (order.provider === null && order.status === 'created' && order.expiresAt > now) {
     const choices: ChoiceView[] = availableChoices(deps, order).map((c) => ({
       value: `${c.provider}/${c.account}/${c.method}`,
-      providerName: deps.registry.list().find((a) => a.provider === c.provider && a.account === c.account)?.displayName ?? c.provider,
+      providerName: providerLabel(deps, locale, c.provider, c.account),
       method: c.method,
     }));
     const items = await loadItems(deps.db, order.id);
-    html(ctx, error?.status ?? 200, renderChoosePage({ locale, order, items, choices, formAction: selfUrl(ctx), error: error?.key }), pageHeaders({ formAction: 'any' }));
+    html(ctx, error?.status ?? 200, renderChoosePage({ ...page, order, items, choices, formAction: selfUrl(ctx), error: error?.key }), pageHeaders({ formAction: 'any', merchant }));
     return;
   }
   // A payment the merchant started at a provider (or a choice made on another tab): on to it.
-  if (!error && carryOn(ctx, deps, order)) return;
+  if (!error && carryOn(ctx, deps, order, page)) return;
   if (actionUsable(order, now) && order.action?.type === 'instructions' && order.status === 'pending') {
     const nonce = randomBytes(16).toString('base64');
-    html(ctx, error?.status ?? 200, renderInstructionsPage({ locale, order, atm: order.action.atm, refreshUrl: selfUrl(ctx), nonce }), pageHeaders({ nonce }));
+    html(ctx, error?.status ?? 200, renderInstructionsPage({ ...page, order, atm: order.action.atm, refreshUrl: selfUrl(ctx), nonce }), pageHeaders({ nonce, merchant }));
     return;
   }
   html(
     ctx,
     error?.status ?? 200,
-    renderResultPage({ locale, order, verified: false, reported: null, payAgainUrl: payAgainUrlFor(order, now), refreshUrl: selfUrl(ctx) }),
+    renderResultPage({ ...page, order, verified: false, reported: null, payAgainUrl: payAgainUrlFor(order, now), refreshUrl: selfUrl(ctx) }),
+    pageHeaders({ merchant }),
   );
+}
+
+/**
+ * A choice posted for a payment whose way to pay was already chosen: 409 with the earlier choice
+ * named in the page's language, and this link (which carries the buyer on to that payment) as the
+ * way forward. The earlier choice stands; no provider is asked anything.
+ */
+async function chosenAlready(ctx: Koa.Context, deps: CoreDeps, order: Order): Promise<void> {
+  const page = await pageContext(ctx, deps, order);
+  const body = renderChosenAlreadyPage({
+    ...page,
+    order,
+    providerName: providerLabel(deps, page.locale, order.provider!, order.account ?? 'default'),
+    method: order.method ?? '',
+    continueUrl: selfUrl(ctx),
+  });
+  html(ctx, 409, body, pageHeaders({ merchant: page.merchant }));
 }
 
 /**
@@ -139,9 +171,19 @@ export function checkoutRoutes(deps: CoreDeps, links: BuyerLinks): Router {
       await showOrder(ctx, deps, order, { status: 400, key: 'invalidChoice' });
       return;
     }
+    // A choice already stands (another tab, or this page left open): say which, and lead on to it.
+    // The same choice posted again (a double click, the back button) simply carries on.
+    const same = (o: Order) => o.provider === provider && o.account === account && o.method === method;
+    // Sent on: a redirect, the provider's form, or back to this link for instructions and results.
+    const sendOn = async (chosen: Order) => {
+      if (carryOn(ctx, deps, chosen, await pageContext(ctx, deps, chosen))) return;
+      ctx.status = 303;
+      ctx.redirect(selfUrl(ctx));
+    };
+    if (order.provider !== null) return same(order) ? sendOn(order) : chosenAlready(ctx, deps, order);
     let chosen: Order;
     try {
-      chosen = await chooseProvider(deps, order.id, { provider, account, method });
+      chosen = await chooseProvider(deps, order.id, { provider, account, method }, { returnLang: localeOf(ctx) });
     } catch (err) {
       const current = (await findOrder(deps.db, order.id)) ?? order;
       if (err instanceof ValidationError) return showOrder(ctx, deps, current, { status: 400, key: 'invalidChoice' });
@@ -149,10 +191,9 @@ export function checkoutRoutes(deps: CoreDeps, links: BuyerLinks): Router {
       if (err instanceof GatewayError && err.httpStatus >= 500) return showOrder(ctx, deps, current, { status: 503, key: 'providerUnavailable' });
       throw err;
     }
-    // Sent on: a redirect, the provider's form, or back to this link for instructions and results.
-    if (carryOn(ctx, deps, chosen)) return;
-    ctx.status = 303;
-    ctx.redirect(selfUrl(ctx));
+    // Another tab's choice was written between this page's load and this post.
+    if (!same(chosen)) return chosenAlready(ctx, deps, chosen);
+    await sendOn(chosen);
   });
 
   return router;

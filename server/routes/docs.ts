@@ -1,5 +1,4 @@
 import Router from '@koa/router';
-import type { CoreDeps } from '../../core/deps.ts';
 import { buildOpenApi } from '../openapi/document.ts';
 import { renderDocsPage } from '../openapi/page.ts';
 
@@ -15,26 +14,34 @@ import { renderDocsPage } from '../openapi/page.ts';
  * server/openapi/operations.ts).
  */
 
-/** GET /openapi.json and GET /docs, both built once. */
-export function docsRoutes(_deps: CoreDeps): Router {
+/**
+ * GET /openapi.json and GET /docs, built once per server URL: the configured public URL
+ * (PAYGATE_PUBLIC_URL), or, where none is given (tests), the origin the request came to.
+ */
+export function docsRoutes(deps: { publicUrl?: string }): Router {
   const router = new Router();
-  let built: { json: string; html: string } | undefined;
-  const docs = () => {
-    if (!built) {
-      const { document } = buildOpenApi();
-      built = { json: JSON.stringify(document), html: renderDocsPage(document) };
+  const built = new Map<string, { json: string; html: string }>();
+  const docs = (origin: string) => {
+    const serverUrl = deps.publicUrl ?? origin;
+    let entry = built.get(serverUrl);
+    if (!entry) {
+      const { document } = buildOpenApi({ serverUrl });
+      entry = { json: JSON.stringify(document), html: renderDocsPage(document) };
+      // Only one entry when the URL is configured; a few request origins otherwise (a Host header is the client's to choose).
+      if (built.size >= 8) built.clear();
+      built.set(serverUrl, entry);
     }
-    return built;
+    return entry;
   };
   router.get('/openapi.json', (ctx) => {
     ctx.type = 'application/json';
-    ctx.body = docs().json;
+    ctx.body = docs(`${ctx.protocol}://${ctx.host}`).json;
   });
   router.get('/docs', (ctx) => {
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
     ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.body = docs().html;
+    ctx.body = docs(`${ctx.protocol}://${ctx.host}`).html;
   });
   return router;
 }

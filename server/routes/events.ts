@@ -4,7 +4,7 @@ import { getEvent, listEvents, listEventsQuery, replayEvent } from '../../core/e
 import { parseWith } from '../../core/validation.ts';
 import type { MerchantState } from '../middleware/auth.ts';
 
-/** The merchant's events (DESIGN §9); every query is scoped to the authenticated merchant. */
+/** The merchant's events (docs/architecture.md#events); every query is scoped to the authenticated merchant. */
 export function eventRoutes(deps: CoreDeps): Router<MerchantState> {
   const router = new Router<MerchantState>();
 

@@ -20,7 +20,7 @@ function requireJson(ctx: { is(type: string): string | false | null; request: { 
   }
 }
 
-/** The merchant API of DESIGN §10. Every query is scoped to the authenticated merchant. */
+/** The merchant API of docs/architecture.md#merchant-api. Every query is scoped to the authenticated merchant. */
 export function paymentRoutes(deps: CoreDeps, links: BuyerLinks): Router<MerchantState> {
   const router = new Router<MerchantState>();
   /**
@@ -40,7 +40,7 @@ export function paymentRoutes(deps: CoreDeps, links: BuyerLinks): Router<Merchan
   });
 
   router.get('/v1/payments', async (ctx) => {
-    // `?status=&provider=` (empty) means no filter, as in DESIGN §10's example.
+    // `?status=&provider=` (empty) means no filter, as in docs/architecture.md#merchant-api.
     const query = parseWith(listPaymentsQuery, Object.fromEntries(Object.entries(ctx.query).filter(([, v]) => v !== '')));
     const page = await listPayments(deps, ctx.state.merchant.id, query);
     ctx.body = { ...page, data: page.data.map((view) => withCheckoutUrl(ctx, view)) };

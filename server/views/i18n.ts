@@ -58,7 +58,31 @@ const MESSAGES = {
     providerUnavailable: '暫時無法連線到付款服務，沒有任何扣款。請稍後再試，或選擇其他付款方式。',
     invalidChoice: '請選擇一種付款方式。',
     chosenAlready: '這筆訂單已選擇付款方式。',
+    chosenAlreadyDetail: '先前選擇的付款方式：{method}（{provider}）。請繼續完成那筆付款，不會重複扣款。',
+    goToPayment: '前往這筆付款',
+    supportHeading: '需要協助？請聯絡商店',
+    supportEmail: '電子郵件',
+    supportUrl: '客服網頁',
+    logoAlt: '{shop} 的標誌',
+    provider_sinopac: '永豐銀行 豐收款',
+    provider_ecpay: '綠界科技 ECPay',
+    provider_alipay: '支付寶',
     simulatedNote: '模擬付款：這是付款模擬器上的測試交易，沒有任何款項移動。',
+    home_title: 'paygate 金流閘道',
+    home_intro: '一個串接多家金流的付款閘道。商店的後端透過 API 建立付款，買家在這裡完成付款。',
+    home_docs: 'API 文件',
+    home_admin: '管理後台',
+    home_demoHeading: '建立一筆測試付款',
+    home_demoHint: '這個示範使用付款模擬器：不會有任何款項移動。付款會建立在示範商店名下，並帶您前往結帳頁。',
+    home_amount: '金額（新台幣元）',
+    home_subject: '商品名稱',
+    home_subjectDefault: '測試商品',
+    home_create: '建立測試付款',
+    home_notDemo: '只有在示範環境（付款模擬器）中才能建立測試付款。',
+    home_formExpired: '這個表單已失效，請重新整理頁面後再試一次。',
+    home_amountInvalid: '金額：請輸入 1 到 1,000,000 之間的整數（新台幣元）。',
+    home_subjectInvalid: '商品名稱：請輸入 1 到 128 個字。',
+    home_noMerchant: '尚未建立示範商店，請重新啟動 npm start。',
   },
   'zh-CN': {
     title: '支付结果',
@@ -112,7 +136,31 @@ const MESSAGES = {
     providerUnavailable: '暂时无法连接支付服务，没有任何扣款。请稍后再试，或选择其他支付方式。',
     invalidChoice: '请选择一种支付方式。',
     chosenAlready: '这笔订单已选择支付方式。',
+    chosenAlreadyDetail: '之前选择的支付方式：{method}（{provider}）。请继续完成那笔支付，不会重复扣款。',
+    goToPayment: '前往这笔支付',
+    supportHeading: '需要帮助？请联系商家',
+    supportEmail: '电子邮件',
+    supportUrl: '客服网页',
+    logoAlt: '{shop} 的标志',
+    provider_sinopac: '永丰银行 丰收款',
+    provider_ecpay: '绿界科技 ECPay',
+    provider_alipay: '支付宝',
     simulatedNote: '模拟支付：这是支付模拟器上的测试交易，没有任何款项移动。',
+    home_title: 'paygate 支付网关',
+    home_intro: '一个对接多家支付机构的支付网关。商户后端通过 API 创建支付，买家在这里完成支付。',
+    home_docs: 'API 文档',
+    home_admin: '管理后台',
+    home_demoHeading: '创建一笔测试支付',
+    home_demoHint: '这个演示使用支付模拟器：不会有任何款项移动。支付会创建在演示商户名下，并带您前往收银台。',
+    home_amount: '金额（新台币元）',
+    home_subject: '商品名称',
+    home_subjectDefault: '测试商品',
+    home_create: '创建测试支付',
+    home_notDemo: '只有在演示环境（支付模拟器）中才能创建测试支付。',
+    home_formExpired: '这个表单已失效，请刷新页面后再试一次。',
+    home_amountInvalid: '金额：请输入 1 到 1,000,000 之间的整数（新台币元）。',
+    home_subjectInvalid: '商品名称：请输入 1 到 128 个字。',
+    home_noMerchant: '尚未创建演示商户，请重新启动 npm start。',
   },
   en: {
     title: 'Payment result',
@@ -166,7 +214,31 @@ const MESSAGES = {
     providerUnavailable: 'The payment service could not be reached and nothing was charged. Try again in a moment, or choose another way to pay.',
     invalidChoice: 'Choose a way to pay.',
     chosenAlready: 'A way to pay was already chosen for this order.',
+    chosenAlreadyDetail: 'The way to pay chosen earlier: {method} with {provider}. Carry on with that payment; you will not be charged twice.',
+    goToPayment: 'Go to that payment',
+    supportHeading: 'Need help? Contact the shop',
+    supportEmail: 'Email',
+    supportUrl: 'Support page',
+    logoAlt: '{shop} logo',
+    provider_sinopac: 'Bank SinoPac (SinoPac Pay)',
+    provider_ecpay: 'ECPay',
+    provider_alipay: 'Alipay',
     simulatedNote: 'Simulated payment: a test on a provider simulator. No money moved.',
+    home_title: 'paygate payment gateway',
+    home_intro: 'A payment gateway in front of several payment providers. A shop’s backend creates payments through the API; buyers pay here.',
+    home_docs: 'API documentation',
+    home_admin: 'Dashboard',
+    home_demoHeading: 'Create a test payment',
+    home_demoHint: 'This demo runs on provider simulators: no money moves. The payment is made for the demo shop and you are taken to its checkout.',
+    home_amount: 'Amount (NT$)',
+    home_subject: 'Item',
+    home_subjectDefault: 'Test item',
+    home_create: 'Create a test payment',
+    home_notDemo: 'Test payments can only be made in the demo, on provider simulators.',
+    home_formExpired: 'This form has expired. Reload the page and try again.',
+    home_amountInvalid: 'Amount: a whole number of NT$ from 1 to 1,000,000.',
+    home_subjectInvalid: 'Item: 1 to 128 characters.',
+    home_noMerchant: 'There is no demo shop yet; restart npm start.',
   },
 } as const satisfies Record<Locale, Record<string, string>>;
 
@@ -195,21 +267,34 @@ export function methodName(locale: Locale, method: string): string {
 }
 
 /**
- * Times are shown where the money is: Taipei for TWD, Beijing for CNY, otherwise UTC; the zone is
- * always named, so a buyer abroad is never misled about an ATM deadline.
+ * A provider's name for buyers, in the names they know it by; a provider this table does not know
+ * shows as its configured display name.
  */
-export function formatTime(date: Date, locale: Locale, currency: string): string {
-  const timeZone = currency === 'TWD' ? 'Asia/Taipei' : currency === 'CNY' ? 'Asia/Shanghai' : 'UTC';
-  return new Intl.DateTimeFormat(locale, {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-    timeZoneName: 'short',
-  }).format(date);
+export function providerName(locale: Locale, provider: string, fallback: string): string {
+  const key = `provider_${provider}`;
+  return key in MESSAGES[locale] ? MESSAGES[locale][key as MessageKey] : fallback;
+}
+
+/** A message with `{name}` slots filled; the values are text, escaped by the caller like any other. */
+export function fill(text: string, values: Record<string, string>): string {
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
+}
+
+/**
+ * The zone's everyday name where CLDR's generic name is not what buyers say (it names Taiwan's zone
+ * after the country, and UTC as "GMT+00:00"); any other zone gets Intl's own generic name.
+ */
+const ZONE_NAMES: Record<string, Record<Locale, string>> = {
+  'Asia/Taipei': { 'zh-TW': '台北時間', 'zh-CN': '台北时间', en: 'Taipei time' },
+  'Asia/Shanghai': { 'zh-TW': '北京時間', 'zh-CN': '北京时间', en: 'Beijing time' },
+  'Asia/Hong_Kong': { 'zh-TW': '香港時間', 'zh-CN': '香港时间', en: 'Hong Kong time' },
+  UTC: { 'zh-TW': '世界標準時間', 'zh-CN': '协调世界时', en: 'UTC' },
+  'Etc/UTC': { 'zh-TW': '世界標準時間', 'zh-CN': '协调世界时', en: 'UTC' },
+};
+
+/** A zone's everyday name in `locale`, where the table above has one (server/views/format.ts asks). */
+export function everydayZoneName(locale: Locale, timeZone: string): string | undefined {
+  return Object.hasOwn(ZONE_NAMES, timeZone) ? ZONE_NAMES[timeZone]![locale] : undefined;
 }
 
 /** `?lang=` wins, then the first Accept-Language entry we know, then zh-TW. */

@@ -1,13 +1,13 @@
-import { toDecimalString } from '../../core/money.ts';
 import type { Order } from '../../core/orders.ts';
 import { PAYABLE_STATUSES } from '../../core/state-machine.ts';
 import type { PaymentOutcome } from '../../core/payment-provider.ts';
+import { DEFAULT_TIME_ZONE, formatDateTime, formatMoney } from './format.ts';
 import { escapeHtml, safeHref } from './html.ts';
-import { backLinks } from './checkout-page.ts';
-import { failureReason, formatTime, t, type Locale, type MessageKey } from './i18n.ts';
+import { backLinks, type PageContext } from './checkout-page.ts';
+import { failureReason, t, type MessageKey } from './i18n.ts';
+import { pageShell } from './page.ts';
 
-export interface ResultPageInput {
-  locale: Locale;
+export interface ResultPageInput extends PageContext {
   order: Order | null;
   verified: boolean;
   reported: PaymentOutcome | null;
@@ -72,11 +72,13 @@ export function renderResultPage(input: ResultPageInput): string {
   const { locale, order } = input;
   const status = statusOf(input);
   const tone = TONES[status.tone];
-  const rows = order
-    ? `<dl>
+  const timeZone = input.timeZone ?? DEFAULT_TIME_ZONE;
+  const at = order ? (order.paidAt ?? order.updatedAt) : null;
+  const rows = order && at
+    ? `<dl class="facts">
         <dt>${escapeHtml(t(locale, 'orderNo'))}</dt><dd data-testid="order-no">${escapeHtml(order.orderNo)}</dd>
-        <dt>${escapeHtml(t(locale, 'amount'))}</dt><dd>${escapeHtml(order.currency)} ${escapeHtml(toDecimalString(order.amount, order.currency))}</dd>
-        <dt>${escapeHtml(t(locale, 'time'))}</dt><dd><time datetime="${escapeHtml((order.paidAt ?? order.updatedAt).toISOString())}">${escapeHtml(formatTime(order.paidAt ?? order.updatedAt, locale, order.currency))}</time></dd>
+        <dt>${escapeHtml(t(locale, 'amount'))}</dt><dd data-testid="amount">${escapeHtml(formatMoney(order.amount, order.currency, locale))}</dd>
+        <dt>${escapeHtml(t(locale, 'time'))}</dt><dd><time datetime="${escapeHtml(at.toISOString())}" data-testid="time">${escapeHtml(formatDateTime(at, locale, timeZone))}</time></dd>
       </dl>`
     : '';
   const actions: string[] = [];
@@ -84,38 +86,18 @@ export function renderResultPage(input: ResultPageInput): string {
   if (order && status.shown === 'failed' && payAgain) actions.push(`<a class="button primary" href="${escapeHtml(payAgain)}">${escapeHtml(t(locale, 'payAgain'))}</a>`);
   if (order && (status.tone === 'neutral' || status.hint === 'reported_paid_hint')) actions.push(`<a class="button" href="${escapeHtml(input.refreshUrl)}">${escapeHtml(t(locale, 'refresh'))}</a>`);
 
-  return `<!doctype html>
-<html lang="${locale}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(t(locale, 'title'))}</title>
-<style>
-  body { font-family: system-ui, -apple-system, "Noto Sans TC", "Noto Sans SC", sans-serif; background: #f5f6f8; color: #1d1d1f; margin: 0; }
-  main { max-width: 30rem; margin: 3rem auto; background: #fff; border-radius: 12px; padding: 2rem; box-shadow: 0 1px 4px rgba(0,0,0,.08); }
-  .status { display: flex; gap: .75rem; align-items: center; padding: 1rem; border-radius: 8px; color: ${tone.fg}; background: ${tone.bg}; font-size: 1.25rem; font-weight: 600; }
+  const css = `
+  .status { display: flex; gap: .75rem; align-items: center; padding: 1rem; border-radius: 10px; color: ${tone.fg}; background: ${tone.bg}; font-size: 1.25rem; font-weight: 600; }
   .status .icon { font-size: 1.5rem; }
-  dl { display: grid; grid-template-columns: auto 1fr; gap: .5rem 1rem; margin: 1.5rem 0; }
-  dt { color: #555; } dd { margin: 0; font-variant-numeric: tabular-nums; }
-  .actions { display: flex; flex-wrap: wrap; gap: .75rem; }
-  .button { padding: .6rem 1rem; border-radius: 8px; border: 1px solid #c7c7cc; color: #1d1d1f; text-decoration: none; }
-  .button.primary { background: #0b57d0; border-color: #0b57d0; color: #fff; }
-  nav.actions + nav.actions { margin-top: .75rem; }
-  .button:focus { outline: 3px solid #0b57d0; outline-offset: 2px; }
-  p.hint { color: #444; }
-</style>
-</head>
-<body>
-<main>
-  <h1 class="status" role="status" data-status="${escapeHtml(status.shown)}"><span class="icon" aria-hidden="true">${tone.icon}</span>${escapeHtml(t(locale, status.key))}</h1>
+  nav.actions:empty { display: none; }
+`;
+  const body = `<h1 class="status" role="status" data-status="${escapeHtml(status.shown)}"><span class="icon" aria-hidden="true">${tone.icon}</span>${escapeHtml(t(locale, status.key))}</h1>
   ${status.hint ? `<p class="hint">${escapeHtml(t(locale, status.hint))}</p>` : ''}
   ${order && status.shown === 'failed' && order.failure ? `<p class="hint" data-testid="failure-reason">${escapeHtml(t(locale, 'failure_reason'))}: ${escapeHtml(failureReason(locale, order.failure))}</p>` : ''}
   ${order && status.shown === 'failed' && !payAgain ? `<p class="hint" data-testid="no-retry">${escapeHtml(t(locale, 'failed_no_retry_hint'))}</p>` : ''}
   ${order?.simulated ? `<p class="hint simulated" data-testid="simulated">${escapeHtml(t(locale, 'simulatedNote'))}</p>` : ''}
   ${rows}
   <nav class="actions">${actions.join('\n    ')}</nav>
-  ${order ? backLinks(locale, order) : ''}
-</main>
-</body>
-</html>`;
+  ${order ? backLinks(locale, order) : ''}`;
+  return pageShell({ locale, title: t(locale, 'title'), body, css, merchant: order ? input.merchant : null });
 }

@@ -53,7 +53,7 @@ export async function dbFloor(
       await storeRaw(deps(db), fakeProvider, request(body), { dedupeKey: dedupe, headers: {} });
       return;
     }
-    // Durable first (DESIGN §5.1): the inbox row commits on its own, then one transaction moves the
+    // Durable first (docs/architecture.md#the-inbox): the inbox row commits on its own, then one transaction moves the
     // order under its version check and writes the transition and the outbox event.
     await storeRaw(deps(db), fakeProvider, request(body), { dedupeKey: dedupe, headers: {} });
     const row = rows.get(orders[next++ % orders.length]!.id)!;

@@ -1,5 +1,5 @@
 /**
- * The provider conformance suite (DESIGN §6), written once and run by every provider against its
+ * The provider conformance suite (docs/architecture.md#conformance-suite), written once and run by every provider against its
  * simulator over real HTTP with real crypto: create → the buyer pays → notify → query → the same
  * notify again → refund and cancel where the provider declares them.
  *

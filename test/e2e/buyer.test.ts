@@ -87,7 +87,7 @@ if (requireBrowser()) {
           await page.goto(order.checkoutUrl);
           const account = (await page.getByTestId('atm-account').textContent())!.trim();
           t.regex(account, /^\d{10,16}$/);
-          t.true((await page.getByTestId('deadline').textContent())!.includes('GMT+8'));
+          t.true((await page.getByTestId('deadline').textContent())!.endsWith('台北時間'));
           t.true(await page.getByRole('button', { name: '複製' }).isVisible(), 'the copy button works where scripts run');
           const paid = await fetch(`${app.url}/sim/sinopac/_control/pay`, {
             method: 'POST',
@@ -139,7 +139,7 @@ if (requireBrowser()) {
       t.is(order.status, 'created');
       await withPage(t, async (page) => {
         await page.goto(order.checkoutUrl);
-        t.is(await page.getByTestId('total').textContent(), 'TWD 799.00');
+        t.is(await page.getByTestId('total').textContent(), 'NT$799');
         await page.getByRole('radio', { name: /Credit card/ }).check();
         await page.getByRole('button', { name: 'Continue to payment' }).click();
         await page.getByLabel('CVV').fill('123');

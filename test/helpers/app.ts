@@ -73,6 +73,8 @@ let counter = 0;
 export async function startApp(handle: TestDbHandle, options: StartOptions = {}): Promise<TestApp> {
   let handler: http.RequestListener = (_req, res) => res.end();
   const server = http.createServer((req, res) => handler(req, res));
+  // As in test/helpers/sim-server.ts: idle connections outlive any stall of a loaded machine.
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

@@ -55,7 +55,8 @@ async function withServer<T>(serverUrl: string, fn: (conn: mysql.Connection) => 
     port: u.port ? Number(u.port) : 3306,
     user: decodeURIComponent(u.username),
     password: decodeURIComponent(u.password),
-    connectTimeout: 5_000,
+    // Generous: on a loaded machine (CI beside other jobs) the handshake alone can take seconds.
+    connectTimeout: 30_000,
   });
   try {
     return await fn(conn);

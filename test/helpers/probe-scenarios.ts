@@ -57,7 +57,8 @@ async function withAccount(spec: ProbeScenarioSpec, h: TestDbHandle, config: Con
 }
 
 function adapter(spec: ProbeScenarioSpec, config: Config): PaymentProvider {
-  return spec.module().createProvider('default', config, {
+  const module = spec.module();
+  return module.createProvider('default', module.configSchema.parse(config), {
     logger: silentLogger,
     callbackUrls: { notifyUrl: 'http://127.0.0.1:9/notify', returnUrl: 'http://127.0.0.1:9/return' },
   });

@@ -17,7 +17,11 @@ export interface Listening {
 }
 
 export async function listen(handler: http.RequestListener): Promise<Listening> {
+  // Idle connections stay open for the whole test (close() drops them). With Node's default 5 s, a
+  // client whose event loop was held up (RSA key generation on a loaded machine) could send its next
+  // request on a socket the server was closing that very moment, and fetch fails with "other side closed".
   const server = http.createServer(handler);
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -425,8 +425,11 @@ export async function createOrders(gateway: Gateway, n: number, tag: string): Pr
         body: JSON.stringify(body),
       });
     let res = await send().catch(() => null);
-    // ...and while its first try may still be running, the key answers 409 in progress: wait.
-    for (let attempt = 1; attempt < 5 && (!res || res.status === 409); attempt++) {
+    // ...and while its first try may still be running, the key answers 409 in progress: wait. A 5xx
+    // is not kept under the key (server/middleware/idempotency.ts) and says "try again": a provider
+    // call that ran out of time on a loaded machine is retried as a merchant would.
+    const again = (r: Response | null) => !r || r.status === 409 || r.status === 502 || r.status === 503;
+    for (let attempt = 1; attempt < 5 && again(res); attempt++) {
       if (res) await res.arrayBuffer();
       await sleep(200 * attempt);
       res = await send().catch(() => null);
@@ -634,7 +637,7 @@ export interface Verdict {
   oddOutcomes: Record<string, number>;
 }
 
-/** The end state checked against the providers' truth (DESIGN §4, §5; issue 5). */
+/** The end state checked against the providers' truth (docs/architecture.md#the-state-machine, docs/architecture.md#callbacks-durable-first-then-verify-then-answer; issue 5). */
 export async function verdict(db: Knex, sims: Simulators, orders: readonly Order[]): Promise<Verdict> {
   const state = await readDb(db, orders);
   const truth = providerTruth(sims);

@@ -12,6 +12,7 @@ import { refundOrderAsAdmin } from '../../core/admin-queries.ts';
 import { createMerchant } from '../../core/merchants.ts';
 import { refundNoFor } from '../../core/refunds.ts';
 import { AdminAuth } from '../../server/admin/session.ts';
+import { addDays, dateIn } from '../../server/admin/time-zone.ts';
 import { ADMIN, paymentBody, startApp, withApp, type StartOptions, type TestApp } from '../helpers/app.ts';
 import { Browser, signedIn, type Page } from '../helpers/admin-browser.ts';
 import { dbTest, type TestDbHandle } from '../helpers/db.ts';
@@ -209,8 +210,9 @@ dbTest('the orders list filters by status, provider, merchant, date and attentio
     t.deepEqual(await list(`merchant=${m}&provider=otherpay`), []);
     t.deepEqual(await list(`merchant=${m}&attention=1`), [flagged.orderNo]);
     t.deepEqual(await list(`merchant=${app.other.id}`), [theirs.orderNo]);
-    const today = new Date().toISOString().slice(0, 10);
-    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    // Dates are the dashboard's zone's (Asia/Taipei when PAYGATE_TIME_ZONE is unset).
+    const today = dateIn(Date.now(), 'Asia/Taipei');
+    const tomorrow = addDays(today, 1);
     t.is((await list(`merchant=${m}&from=${today}&to=${today}`)).length, 3);
     t.deepEqual(await list(`merchant=${m}&from=${tomorrow}`), []);
     // Find: exactly one order by its number, its payment id or the merchant's own id; filters still apply.
@@ -303,8 +305,8 @@ dbTest('the timeline shows items, transitions, callbacks (escaped, card numbers 
     const page = await b.get(`/admin/orders/${order.id}`);
     t.is(page.status, 200);
     t.regex(page.text, new RegExp(`data-testid="order-no">${order.orderNo}<`));
-    t.regex(page.text, /<td class="mono">TEA<\/td><td>Tea<\/td>/);
-    t.regex(page.text, /badge-created[^<]*>created<\/span><\/td><td><span class="badge badge-pending">pending/);
+    t.regex(page.text, /<td[^>]* class="mono">TEA<\/td><td[^>]*>Tea<\/td>/);
+    t.regex(page.text, /badge-created[^<]*>created<\/span><\/td><td[^>]*><span class="badge badge-pending">pending/);
     t.regex(page.text, /provider reported paid/);
     t.regex(page.text, /TWD 25\.00/);
     t.regex(page.text, /chipped cup/);
@@ -587,8 +589,8 @@ dbTest('the overview draws volume and success-rate charts as inline SVG with a t
       t.regex(page.text, /<rect [^>]*fill="#0072b2"><title>fakepay, \d\d-\d\d: \d+<\/title>/);
       t.regex(page.text, /<circle [^>]*><title>fakepay, \d\d-\d\d: \d+%<\/title>/);
       t.regex(page.text, /Success rate<\/strong> = orders paid \(including those refunded later\)/);
-      const today = new Date().toISOString().slice(0, 10);
-      t.regex(page.text, new RegExp(`<tr><td class="nowrap">${today}</td><td>fakepay</td><td class="num">\\d+</td>`));
+      const today = dateIn(Date.now(), 'Asia/Taipei');
+      t.regex(page.text, new RegExp(`<tr><td class="nowrap">${today}</td><td>fakepay</td><td class="num" data-label="Created">\\d+</td>`));
     }
   });
 });

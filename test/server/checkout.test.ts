@@ -1,6 +1,7 @@
 import sinon from 'sinon';
 import { ProviderUnavailableError } from '../../core/errors.ts';
 import { checkoutPath } from '../../core/hosted-checkout.ts';
+import { updateMerchantDisplay } from '../../core/merchants.ts';
 import { silentLogger } from '../../core/logger.ts';
 import { paymentBody, startApp, withApp, type TestApp } from '../helpers/app.ts';
 import { dbTest } from '../helpers/db.ts';
@@ -46,7 +47,7 @@ dbTest('a payment without a provider waits on a signed hosted checkout that list
     t.regex(page.headers.get('content-security-policy') ?? '', /script-src 'none'/);
     t.is(page.headers.get('cache-control'), 'no-store');
     t.true(page.text.includes('T-shirt'));
-    t.true(page.text.includes('TWD 799'));
+    t.true(page.text.includes('data-testid="total">NT$799<'), 'a TWD total in whole dollars, the way Taiwan writes it');
     t.true(page.text.includes('value="fakepay/default/card"'));
     t.true(page.text.includes('value="fakepay/default/atm"'));
     t.true(page.text.includes('<label class="choice">'), 'each choice is a labelled radio');
@@ -69,9 +70,19 @@ dbTest('picking card sends the buyer to the provider; the choice is final and ma
     t.is(got.body.status, 'pending');
     t.is(got.body.provider, 'fakepay');
     t.is(got.body.method, 'card');
-    // A second tab choosing ATM finds the order taken: no second trade, no change of method.
-    const again = await choose(app, order.checkoutUrl, 'fakepay/default/atm');
-    t.true(again.status === 303 || again.status === 200);
+    // A second tab choosing ATM finds the order taken: told so and which (409), no second trade,
+    // no change of method, and a way on to the payment already chosen.
+    const again = await choose(app, order.checkoutUrl, 'fakepay/default/atm', { 'accept-language': 'en' });
+    t.is(again.status, 409);
+    t.true(again.text.includes('A way to pay was already chosen for this order.'));
+    t.true(again.text.includes('The way to pay chosen earlier: Credit card with'), again.text);
+    t.true(again.text.includes(`data-testid="go-to-payment">Go to that payment<`));
+    const onward = await app.raw('GET', pathOf(order.checkoutUrl));
+    t.is(onward.status, 303, 'the link leads on to the card payment chosen first');
+    // The same choice posted again (a double click, the back button) simply carries on to it.
+    const twice = await choose(app, order.checkoutUrl, 'fakepay/default/card');
+    t.is(twice.status, 303);
+    t.is(twice.headers.get('location'), res.headers.get('location'));
     t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.method, 'card');
     const transitions = await h.db('order_transitions').where({ order_id: order.id });
     t.is(transitions.length, 1);
@@ -95,8 +106,8 @@ dbTest('picking ATM shows the instructions page with the account, amount and dea
     const got = await app.api('GET', `/v1/payments/${order.id}`);
     t.is(got.body.action.type, 'instructions');
     t.true(page.text.includes(`data-testid="atm-account">${got.body.action.atm.account}<`));
-    t.true(page.text.includes('TWD 799'));
-    t.true(page.text.includes('GMT+8'), 'a TWD deadline is shown in Taipei time');
+    t.true(page.text.includes('data-testid="atm-amount">NT$799<'));
+    t.regex(page.text, /data-testid="deadline">\d{4}\/\d{2}\/\d{2} \d{2}:\d{2} 台北時間</, 'the deadline in the configured zone (Asia/Taipei by default), named');
     const nonce = /script-src 'nonce-([^']+)'/.exec(page.headers.get('content-security-policy') ?? '')?.[1];
     t.truthy(nonce);
     t.true(page.text.includes(`<script nonce="${nonce}">`));
@@ -331,4 +342,76 @@ dbTest('a hosted checkout whose every way to pay is on a rejected account is ref
     await bank.close();
     await bank.sim.close();
   }
+});
+
+dbTest('the return URL a provider is given carries the language the buyer chose in, and the return page speaks it', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await hosted(app);
+    // The browser says English, the link says zh-CN: the link wins, and rides through the provider.
+    const res = await choose(app, `${order.checkoutUrl}&lang=zh-CN`, 'fakepay/default/card', { 'accept-language': 'en' });
+    t.is(res.status, 303);
+    const returnUrl = new URL(app.sim.byOrderNo(order.orderNo)!.returnUrl);
+    t.is(returnUrl.searchParams.get('lang'), 'zh-CN');
+    t.is(returnUrl.pathname, '/callbacks/fakepay/default/return');
+    // The return as the provider would send it, here bare (unsigned): the page is in zh-CN even so.
+    const back = await app.raw('GET', returnUrl.pathname + returnUrl.search, { headers: { 'accept-language': 'en' } });
+    t.true(back.text.includes('<html lang="zh-CN">'), back.text.slice(0, 300));
+    t.true(back.text.includes('无法确认这笔支付'));
+    // Providers with signed returns: test/e2e/buyer-pages.test.ts goes through each simulator.
+  });
+});
+
+dbTest('a direct payment created with a locale sends the buyer back in it; an unknown locale is refused with the field', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const created = await app.api('POST', '/v1/payments', paymentBody({ locale: 'en' }));
+    t.is(created.status, 201, created.text);
+    t.is(new URL(app.sim.byOrderNo(created.body.orderNo)!.returnUrl).searchParams.get('lang'), 'en');
+    const plain = await app.api('POST', '/v1/payments', paymentBody());
+    t.is(new URL(app.sim.byOrderNo(plain.body.orderNo)!.returnUrl).searchParams.get('lang'), null, 'no locale: the browser decides');
+    const bad = await app.api('POST', '/v1/payments', paymentBody({ locale: 'fr' }));
+    t.is(bad.status, 400);
+    t.is(bad.body.error.details[0].path, 'locale');
+  });
+});
+
+dbTest("the shop's display name, logo and support contact appear on the checkout and result pages, escaped", async (t, h) => {
+  await withApp(t, h, async (app) => {
+    await updateMerchantDisplay(h.db, app.merchant.id, {
+      displayName: 'Tea & <Cakes> "Shop"',
+      logoUrl: 'https://cdn.shop.example/logo.png?v=1&x="><script>',
+      supportEmail: 'help@shop.example',
+      supportUrl: 'https://shop.example/help',
+    });
+    const order = await hosted(app);
+    const page = await app.raw('GET', pathOf(order.checkoutUrl), { headers: { 'accept-language': 'en' } });
+    t.true(page.text.includes('data-testid="shop-name">Tea &amp; &lt;Cakes&gt; &quot;Shop&quot;<'));
+    t.false(page.text.includes('<Cakes>'));
+    t.false(page.text.includes('"><script>'));
+    t.true(page.text.includes('alt="Tea &amp; &lt;Cakes&gt; &quot;Shop&quot; logo"'));
+    t.true(page.text.includes('width="48" height="48"'));
+    t.true(page.text.includes('href="mailto:help@shop.example"'));
+    t.true(page.text.includes('href="https://shop.example/help"'));
+    // The logo's origin, and no other, may serve images to the page.
+    t.regex(page.headers.get('content-security-policy') ?? '', /img-src 'self' data: https:\/\/cdn\.shop\.example;/);
+    // The other merchant's pages show their own name, not this one's.
+    const theirs = await app.api('POST', '/v1/payments', hostedBody(), {}, app.other);
+    const other = await app.raw('GET', pathOf(theirs.body.checkoutUrl));
+    t.false(other.text.includes('Tea &amp;'));
+    t.true(other.text.includes('data-testid="shop-name">Shop B '));
+    t.regex(other.headers.get('content-security-policy') ?? '', /img-src 'self' data:;/);
+    // Paid: the result page carries the same shop.
+    await choose(app, order.checkoutUrl, 'fakepay/default/card');
+    await app.control('pay', order.orderNo);
+    const result = await app.raw('GET', pathOf(order.checkoutUrl), { headers: { 'accept-language': 'zh-TW' } });
+    t.true(result.text.includes('data-status="paid"'));
+    t.true(result.text.includes('data-testid="shop-name">Tea &amp; &lt;Cakes&gt; &quot;Shop&quot;<'));
+    t.true(result.text.includes('需要協助？請聯絡商店'));
+    t.true(result.text.includes('data-testid="amount">NT$799<'));
+    // Cleared with '': the merchant's own name again, no logo, no support block.
+    await updateMerchantDisplay(h.db, app.merchant.id, { displayName: '', logoUrl: '', supportEmail: '', supportUrl: '' });
+    const plain = await app.raw('GET', pathOf(order.checkoutUrl));
+    t.true(plain.text.includes('data-testid="shop-name">Shop A '));
+    t.false(plain.text.includes('data-testid="shop-logo"'));
+    t.false(plain.text.includes('data-testid="support"'));
+  });
 });

@@ -83,7 +83,11 @@ dbTest('an empty database gets a demo merchant, with PAYGATE_DEMO_API_KEY when g
       t.is((await authenticateMerchant(db, key))?.name, 'Demo shop');
       printed = '';
       await ensureDemoMerchant(db, key, secrets);
-      t.is(printed, '', 'not again once a merchant exists');
+      // Not made again; the banner names it and how to get a new key, never the key itself.
+      const demo = (await db('merchants').first('id')) as { id: string };
+      t.false(printed.includes(key));
+      t.regex(printed, new RegExp(`merchant:rotate-key --id ${demo.id}`));
+      t.notRegex(printed, /pgk_/, 'no key printed on a later start');
       t.is(Number((await db('merchants').count({ n: '*' }).first())!.n), 1);
     } finally {
       await db.destroy();

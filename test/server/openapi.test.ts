@@ -1,13 +1,22 @@
 import Router from '@koa/router';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import test from 'ava';
+import { execFile } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import type Koa from 'koa';
 import type { Db } from '../../core/db.ts';
 import { silentLogger } from '../../core/logger.ts';
 import { ProviderRegistry } from '../../core/registry.ts';
 import { createApp, registeredRoutes } from '../../server/app.ts';
 import { GatewayMetrics } from '../../server/metrics.ts';
+import { curlFor } from '../../server/openapi/curl.ts';
 import { buildOpenApi, documentedAnswer, openApiPath } from '../../server/openapi/document.ts';
+import { escapeHtml } from '../../server/views/html.ts';
+import { ORDER_NO_PATTERN } from '../../core/order-no.ts';
+import { EVENT_TYPES } from '../../core/outbox.ts';
+import { documentValidator } from '../helpers/openapi-validator.ts';
 import { FALLBACK_ROUTES } from '../../server/openapi/operations.ts';
 import { ADMIN, paymentBody, withApp, type ApiResponse } from '../helpers/app.ts';
 import { dbTest } from '../helpers/db.ts';
@@ -146,7 +155,7 @@ dbTest('GET /openapi.json serves the document; GET /docs renders it as a page wi
     t.is(json.status, 200);
     t.regex(json.headers.get('content-type') ?? '', /^application\/json/);
     const document = JSON.parse(json.text);
-    t.deepEqual(document, JSON.parse(JSON.stringify(buildOpenApi().document)));
+    t.deepEqual(document, JSON.parse(JSON.stringify(buildOpenApi({ serverUrl: app.url }).document)));
 
     const page = await app.raw('GET', '/docs');
     t.is(page.status, 200);
@@ -164,5 +173,172 @@ dbTest('GET /openapi.json serves the document; GET /docs renders it as a page wi
     t.notRegex(html, /<script|<link|\bsrc=/i, 'no script and nothing fetched from elsewhere');
     t.regex(html, /<html lang="en">/);
     t.regex(html, /<nav aria-label="Operations">/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Examples, servers, webhooks and the curl lines of /docs
+
+interface ExampleAt {
+  where: string;
+  schema: string[];
+  value: unknown;
+}
+
+// The tests below that only build and check the document are serial: ava runs serial tests first,
+// so their CPU time never starves a database connection another test of this file is opening.
+
+/** Every example the document publishes, each with the pointer of the schema it stands beside. */
+function examplesIn(document: any): { examples: ExampleAt[]; missing: string[] } {
+  const examples: ExampleAt[] = [];
+  const missing: string[] = [];
+  const operations: [string[], string, any][] = [];
+  for (const [path, item] of Object.entries(document.paths as Record<string, any>)) {
+    for (const [method, op] of Object.entries(item as Record<string, any>)) operations.push([['paths', path, method], `${method.toUpperCase()} ${path}`, op]);
+  }
+  for (const [type, item] of Object.entries(document.webhooks as Record<string, any>)) operations.push([['webhooks', type, 'post'], `webhook ${type}`, item.post]);
+  for (const [at, label, op] of operations) {
+    (op.parameters ?? []).forEach((p: any, i: number) => {
+      const [param, base] = p.$ref ? [document.components.parameters[p.$ref.split('/').pop()], ['components', 'parameters', p.$ref.split('/').pop()]] : [p, [...at, 'parameters', String(i)]];
+      // The optional Idempotency-Key and User-Agent go without an example in a request that does not need one.
+      if (param.example === undefined) {
+        if (param.required || param.in !== 'header') missing.push(`${label}: parameter ${param.name}`);
+        return;
+      }
+      examples.push({ where: `${label}: parameter ${param.name}`, schema: [...base, 'schema'], value: param.example });
+    });
+    for (const [media, content] of Object.entries((op.requestBody?.content ?? {}) as Record<string, any>)) {
+      const named = Object.entries((content.examples ?? {}) as Record<string, any>);
+      if (named.length === 0) missing.push(`${label}: request body ${media}`);
+      for (const [name, example] of named) examples.push({ where: `${label}: request ${name}`, schema: [...at, 'requestBody', 'content', media, 'schema'], value: example.value });
+    }
+    for (const [status, reply] of Object.entries(op.responses as Record<string, any>)) {
+      for (const [media, content] of Object.entries((reply.content ?? {}) as Record<string, any>)) {
+        const named = Object.entries((content.examples ?? {}) as Record<string, any>);
+        if (named.length === 0) missing.push(`${label}: answer ${status} ${media}`);
+        for (const [name, example] of named) examples.push({ where: `${label}: answer ${status} ${name}`, schema: [...at, 'responses', status, 'content', media, 'schema'], value: example.value });
+      }
+    }
+  }
+  return { examples, missing };
+}
+
+/** Every string under a key named `key` anywhere in `value`. */
+function stringsAt(value: unknown, key: string): string[] {
+  if (Array.isArray(value)) return value.flatMap((v) => stringsAt(v, key));
+  if (!value || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([k, v]) => [...(k === key && typeof v === 'string' ? [v] : []), ...stringsAt(v, key)]);
+}
+
+test.serial('every example the document publishes holds to the schema beside it, and every body, query and answer has one', (t) => {
+  const { document } = buildOpenApi({ serverUrl: 'https://pay.shop.example.com' });
+  const { examples, missing } = examplesIn(document);
+  t.deepEqual(missing, []);
+  const validator = documentValidator(document);
+  for (const example of examples) t.deepEqual(validator.check(example.schema, example.value), [], example.where);
+
+  // Every operation with a body or a query has a request example; every JSON answer has its own.
+  const create = document.paths['/v1/payments'].post;
+  t.deepEqual(Object.keys(create.requestBody.content['application/json'].examples), ['hostedCheckout', 'sinopacAtm']);
+  t.true(document.paths['/v1/payments'].get.parameters.every((p: any) => p.example !== undefined), 'each query parameter of the list');
+  t.truthy(document.paths['/v1/payments/{id}/refunds'].post.responses['422'].content['application/json'].examples.example.value.error.code);
+  t.true(examples.length > 150, `${examples.length} examples`);
+
+  // Realistic: ids in the API's formats, TWD in minor units, zh-TW words; clearly fake: example hosts and ids.
+  const values = examples.map((e) => e.value);
+  for (const id of [...stringsAt(values, 'id'), ...stringsAt(values, 'paymentId')]) t.regex(id, /^(pay|evt|ref)_[A-Za-z0-9]{22}$/, id);
+  for (const orderNo of stringsAt(values, 'orderNo')) t.regex(orderNo, ORDER_NO_PATTERN, orderNo);
+  for (const refundNo of stringsAt(values, 'refundNo')) t.regex(refundNo, /^R\d{12}[0-9A-Z]{8}$/, refundNo);
+  for (const url of [...stringsAt(values, 'returnUrl'), ...stringsAt(values, 'checkoutUrl')]) t.regex(url, /^https:\/\/(shop|pay\.shop)\.example\.com\//, url);
+  const body = create.requestBody.content['application/json'].examples.hostedCheckout.value;
+  t.is(body.amount, body.items.reduce((sum: number, i: any) => sum + i.unitAmount * i.quantity, 0), 'amount is the sum of the items, in minor units');
+  t.is(body.currency, 'TWD');
+  t.regex(body.subject, /\p{Script=Han}/u, 'a zh-TW subject');
+  t.notRegex(JSON.stringify(document), /pgk_[A-Za-z0-9]{40}|whsec_[A-Za-z0-9]{40}/, 'no API key or webhook secret, even a made-up one that looks real');
+});
+
+test.serial('the example check is a real check: a wrong example is caught where it stands', (t) => {
+  const { document } = buildOpenApi();
+  const validator = documentValidator(document);
+  const at = ['paths', '/v1/payments', 'post', 'requestBody', 'content', 'application/json', 'schema'];
+  const good = document.paths['/v1/payments'].post.requestBody.content['application/json'].examples.hostedCheckout.value;
+  t.deepEqual(validator.check(at, good), []);
+  t.notDeepEqual(validator.check(at, { ...good, amount: 799.5 }), [], 'amounts are integers');
+  t.notDeepEqual(validator.check(at, { ...good, colour: 'red' }), [], 'no other fields');
+  const payment = ['components', 'schemas', 'Payment'];
+  const answer = document.paths['/v1/payments'].post.responses['201'].content['application/json'].examples.hostedCheckout.value;
+  t.deepEqual(validator.check(payment, answer), []);
+  t.notDeepEqual(validator.check(payment, { ...answer, createdAt: 'yesterday' }), [], 'formats are checked');
+  t.notDeepEqual(validator.check(['components', 'schemas', 'PaymentPaidEvent'], { ...document.webhooks['payment.paid'].post.requestBody.content['application/json'].examples.example.value, type: 'payment.failed' }), [], 'a body names its own type');
+});
+
+test('GET /openapi.json and /docs name the configured public URL (PAYGATE_PUBLIC_URL), whatever the request’s Host', async (t) => {
+  const db = {} as Db;
+  const app = createApp({ db, registry: new ProviderRegistry([]), logger: silentLogger, now: () => new Date(), publicUrl: 'https://pay.shop.example.com' });
+  const server = http.createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const document = await (await fetch(`${base}/openapi.json`)).json();
+    t.deepEqual(document.servers.map((s: any) => s.url), ['https://pay.shop.example.com']);
+    const html = await (await fetch(`${base}/docs`)).text();
+    t.true(html.includes(`curl &#39;https://pay.shop.example.com/v1/payments&#39;`));
+    t.false(html.includes(base), 'the address the request came to is not the server');
+  } finally {
+    server.close();
+  }
+});
+
+test.serial('servers is the configured public URL; webhooks has one entry per event type, signed', (t) => {
+  const { document, problems } = buildOpenApi({ serverUrl: 'https://pay.shop.example.com/' });
+  t.deepEqual(problems, []);
+  t.deepEqual(document.servers.map((s: any) => s.url), ['https://pay.shop.example.com']);
+  t.deepEqual(Object.keys(document.webhooks), [...EVENT_TYPES]);
+  for (const type of EVENT_TYPES) {
+    const post = document.webhooks[type].post;
+    const signature = post.parameters.find((p: any) => p.name === 'Paygate-Signature');
+    t.true(signature?.required, type);
+    t.regex(signature.description, /HMAC-SHA256/);
+    t.regex(post.requestBody.content['application/json'].schema.$ref, /^#\/components\/schemas\/\w+Event$/, type);
+    t.is(post.requestBody.content['application/json'].examples.example.value.type, type);
+  }
+});
+
+/** The curl line of one operation as /docs shows it, unescaped. */
+function curlOnPage(html: string, operationId: string): string | undefined {
+  const match = new RegExp(`<pre class="curl" aria-label="curl for ${operationId}"><code>([\\s\\S]*?)</code></pre>`).exec(html);
+  return match?.[1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+}
+
+dbTest('/docs shows a curl line for every operation, and the create-payment one creates a payment when run', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const document = JSON.parse((await app.raw('GET', '/openapi.json')).text);
+    t.deepEqual(document.servers.map((s: any) => s.url), [app.url], 'without PAYGATE_PUBLIC_URL, the URL the request came to');
+    const html = (await app.raw('GET', '/docs')).text;
+    for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, any>>)) {
+      for (const [method, op] of Object.entries(item)) {
+        const curl = curlFor(document, path, method, op);
+        t.true(html.includes(`<code>${escapeHtml(curl)}</code>`), `${op.operationId}: ${curl}`);
+        t.true(curl.startsWith(`curl ${method === 'get' || op.requestBody ? '' : `-X ${method.toUpperCase()} `}'${app.url}/`), curl);
+        if (op.security?.some((s: any) => 'merchantApiKey' in s)) t.true(curl.includes('-H "Authorization: Bearer $PAYGATE_API_KEY"'), op.operationId);
+      }
+    }
+    t.notRegex(html, /<script|<link|\bsrc=/i);
+
+    const line = curlOnPage(html, 'createPayment');
+    t.truthy(line);
+    t.true(line!.includes('--data-raw '), line);
+    const run = await promisify(execFile)('sh', ['-c', `${line} --silent --show-error --write-out '\\n%{http_code}'`], {
+      env: { PATH: process.env.PATH, PAYGATE_API_KEY: app.merchant.apiKey },
+    });
+    const [body, status] = [run.stdout.slice(0, run.stdout.lastIndexOf('\n')), run.stdout.slice(run.stdout.lastIndexOf('\n') + 1)];
+    t.is(status, '201', run.stdout + run.stderr);
+    const created = JSON.parse(body);
+    const stored = await app.api('GET', `/v1/payments/${created.id}`);
+    t.is(stored.status, 200);
+    t.is(stored.body.merchantOrderId, 'A1001');
+    t.is(stored.body.amount, 79900);
+    t.is(stored.body.status, 'created', 'a hosted checkout, waiting for the buyer');
+    t.true(stored.body.checkoutUrl.startsWith(`${app.url}/checkout/`));
   });
 });

@@ -50,10 +50,14 @@ dbTest('100 concurrent partial refunds never give back more than was paid', asyn
   await withApp(t, h, async (app) => {
     const order = await paidOrder(app, 10000);
     const answers = await Promise.all(Array.from({ length: 100 }, () => app.api('POST', `/v1/payments/${order.id}/refunds`, { amount: 300 })));
-    const ok = answers.filter((a) => a.status === 201);
+    // 201 settled; 202 accepted but the provider did not answer in time (a loaded machine): its
+    // amount is reserved all the same, and the recheck job settles it below.
+    const ok = answers.filter((a) => a.status === 201 || a.status === 202);
     const refused = answers.filter((a) => a.status === 409);
-    t.is(ok.length + refused.length, 100, answers.filter((a) => a.status !== 201 && a.status !== 409).map((a) => a.text).join('\n'));
+    t.is(ok.length + refused.length, 100, answers.filter((a) => a.status !== 201 && a.status !== 202 && a.status !== 409).map((a) => a.text).join('\n'));
     t.is(ok.length, 33, '33 × 300 = 9,900 fits in 10,000; a 34th would not');
+    const job = refundRecheckJob({ ...app.deps, now: () => new Date(Date.now() + 3 * 60_000) }, { batch: 100 });
+    for (let i = 0; i < 5 && (await h.db('refunds').where({ order_id: order.id, status: 'pending' })).length > 0; i++) await job.run();
     const sum = (await h.db('refunds').where({ order_id: order.id, status: 'succeeded' })).reduce((n: number, r: any) => n + Number(r.amount_minor), 0);
     t.is(sum, 9900);
     t.is(app.sim.byOrderNo(order.orderNo)!.refunded, 9900);

@@ -10,10 +10,10 @@ import {
 } from '../../core/state-machine.ts';
 
 /**
- * DESIGN §4 written out again by hand, deliberately not derived from ALLOWED_TRANSITIONS: if either
+ * docs/architecture.md#the-state-machine written out again by hand, deliberately not derived from ALLOWED_TRANSITIONS: if either
  * this list or core's table changes alone, the test below fails.
  */
-const DESIGN_MOVES: ReadonlyArray<readonly [OrderStatus, OrderStatus]> = [
+const DOCUMENTED_MOVES: ReadonlyArray<readonly [OrderStatus, OrderStatus]> = [
   // created → pending → paid | failed | cancelled | expired
   ['created', 'pending'],
   ['pending', 'paid'],
@@ -46,14 +46,14 @@ const CORE_EXTRA_MOVES: ReadonlyArray<readonly [OrderStatus, OrderStatus, string
 ];
 
 const key = (from: OrderStatus, to: OrderStatus) => `${from} → ${to}`;
-const ALLOWED = new Set([...DESIGN_MOVES, ...CORE_EXTRA_MOVES].map(([from, to]) => key(from, to)));
+const ALLOWED = new Set([...DOCUMENTED_MOVES, ...CORE_EXTRA_MOVES].map(([from, to]) => key(from, to)));
 
-test('the statuses are exactly the ones in DESIGN §4', (t) => {
+test('the statuses are exactly the ones in docs/architecture.md#the-state-machine', (t) => {
   t.deepEqual(
     [...ORDER_STATUSES].sort(),
     ['cancelled', 'created', 'expired', 'failed', 'paid', 'partially_refunded', 'pending', 'refunded'],
   );
-  t.is(ALLOWED.size, DESIGN_MOVES.length + CORE_EXTRA_MOVES.length, 'the two lists overlap');
+  t.is(ALLOWED.size, DOCUMENTED_MOVES.length + CORE_EXTRA_MOVES.length, 'the two lists overlap');
 });
 
 test('checkTransition over every ordered pair: noop when equal, apply exactly for the allowed moves, illegal otherwise', (t) => {

@@ -1,5 +1,6 @@
 import type { AlipayConfig } from '../config.ts';
-import { generateKeyPair, privatePem, publicPem } from './sign.ts';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { generateKeyPair, privatePem, publicPem, type KeyPair } from './sign.ts';
 import type { SimApp } from './trades.ts';
 import { randomDigits } from './util.ts';
 
@@ -11,9 +12,37 @@ export function createApp(account: string, baseUrl: string, taken: (appId: strin
   let appId: string;
   do appId = `9021000${randomDigits(9)}`;
   while (taken(appId));
-  const appKeys = generateKeyPair();
-  const alipayKeys = generateKeyPair();
-  const sellerId = `2088${randomDigits(12)}`;
+  return appWith({ account, appId, sellerId: `2088${randomDigits(12)}`, appKeys: generateKeyPair(), alipayKeys: generateKeyPair() }, baseUrl);
+}
+
+/** The app as saved in the simulator's books: ids and the two private keys (PKCS#8 PEM). */
+export interface SavedApp {
+  account: string;
+  appId: string;
+  sellerId: string;
+  appPrivateKey: string;
+  alipayPrivateKey: string;
+}
+
+export const saveApp = (app: SimApp): SavedApp => ({
+  account: app.account,
+  appId: app.appId,
+  sellerId: app.sellerId,
+  appPrivateKey: privatePem(app.appKeys.privateKey),
+  alipayPrivateKey: privatePem(app.alipayKeys.privateKey),
+});
+
+/** The same app again, keys and all, so the gateway's adapter keeps working after a restart. */
+export function loadApp(saved: SavedApp, baseUrl: string): SimApp {
+  const pair = (pem: string) => {
+    const privateKey = createPrivateKey(pem);
+    return { privateKey, publicKey: createPublicKey(privateKey) };
+  };
+  return appWith({ account: saved.account, appId: saved.appId, sellerId: saved.sellerId, appKeys: pair(saved.appPrivateKey), alipayKeys: pair(saved.alipayPrivateKey) }, baseUrl);
+}
+
+function appWith(parts: { account: string; appId: string; sellerId: string; appKeys: KeyPair; alipayKeys: KeyPair }, baseUrl: string): SimApp {
+  const { account, appId, sellerId, appKeys, alipayKeys } = parts;
   const config: AlipayConfig = {
     appId,
     privateKey: privatePem(appKeys.privateKey),

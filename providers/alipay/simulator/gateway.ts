@@ -82,6 +82,24 @@ function reply(res: ServerResponse, key: string, inner: Inner, signer: KeyObject
 
 const failureInner = (f: Failure): Inner => ({ code: f.code, msg: MSG[f.code], sub_code: f.subCode, sub_msg: f.subMsg });
 
+function pageHandoff(ctx: GatewayContext, app: SimApp, p: Record<string, string>, biz: Record<string, unknown> | null): SimTrade | BizError {
+  if (!biz) return { subCode: 'isv.invalid-parameter', subMsg: 'biz_content 不是合法的 JSON 对象' };
+  return ctx.handoff(app, { method: p.method as PageMethod, biz, notifyUrl: p.notify_url || null, returnUrl: p.return_url || null });
+}
+
+/**
+ * A page-pay hand-off as gateway.do takes it from the buyer's browser (every check, the signature
+ * included), for the control API when it opens a trade itself. Returns the trade or what the buyer
+ * would have been shown.
+ */
+export function openPageHandoff(ctx: GatewayContext, p: Record<string, string>): SimTrade | BizError {
+  const app = p.app_id ? ctx.app(p.app_id) : undefined;
+  if (!p.method || !PAGE_METHODS.includes(p.method)) return { subCode: 'isv.invalid-method', subMsg: `not a page method: ${p.method ?? '(none)'}` };
+  const failure = checkCommon(ctx, p, app);
+  if (failure) return failure;
+  return pageHandoff(ctx, app!, p, parseBiz(p.biz_content));
+}
+
 export function handleGateway(ctx: GatewayContext, p: Record<string, string>, res: ServerResponse): void {
   const app = p.app_id ? ctx.app(p.app_id) : undefined;
   const signer = app?.alipayKeys.privateKey ?? ctx.strangerKey();
@@ -96,8 +114,7 @@ export function handleGateway(ctx: GatewayContext, p: Record<string, string>, re
   }
   const biz = parseBiz(p.biz_content);
   if (isPage) {
-    if (!biz) return sendHtml(res, 200, errorPage('isv.invalid-parameter', 'biz_content 不是合法的 JSON 对象'));
-    const result = ctx.handoff(app!, { method: method as PageMethod, biz, notifyUrl: p.notify_url || null, returnUrl: p.return_url || null });
+    const result = pageHandoff(ctx, app!, p, biz);
     if ('subCode' in result) return sendHtml(res, 200, errorPage(result.subCode, result.subMsg));
     return redirect(res, ctx.cashierUrl(result));
   }

@@ -72,11 +72,18 @@ function origin(url: string | null): string | null {
   }
 }
 
+/** GET /_control/account: an issued account's demo config (simulators never run beside real accounts). */
+function accountRoute(res: ServerResponse, config: object | undefined): void {
+  if (!config) return sendJson(res, 404, { error: 'no such account: the gateway has not used it' });
+  sendJson(res, 200, { config });
+}
+
 const POSTS = ['pay', 'decline', 'renotify', 'finish', 'expire', 'outage'];
 
 async function control(sim: AlipaySimulator, action: string, url: URL, method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (method === 'GET') {
     const orderNo = url.searchParams.get('orderNo');
+    if (action === 'account') return accountRoute(res, sim.issuedAccountConfig(url.searchParams.get('account') ?? 'default'));
     if (action === 'trades') return sendJson(res, 200, { outage: sim.outage, trades: sim.trades.filter((t) => !orderNo || t.outTradeNo === orderNo) });
     if (action === 'notifications') {
       return sendJson(res, 200, { deliveries: sim.deliveries.filter((d) => !orderNo || d.outTradeNo === orderNo) });

@@ -2,10 +2,12 @@ import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../core/logger.ts';
 import type { SimulatorInstance, SimulatorOptions } from '../../../core/payment-provider.ts';
+import type { Handoff, HandoffListener } from '../../../core/simulator-handoffs.ts';
 import { HttpError } from '../../simulator-kit/http.ts';
 import type { AlipayConfig } from '../config.ts';
 import { createApp } from './apps.ts';
-import type { GatewayContext } from './gateway.ts';
+import { loadBooks, readableBooks, saveBooks, type AlipayBooks } from './books.ts';
+import { mergeParams, openPageHandoff, type GatewayContext } from './gateway.ts';
 import { createHandler } from './http.ts';
 import { hypotheticalFields, signedReturnUrl, type NotifyEvent } from './messages.ts';
 import { mintNotifyId, Notifier, type DeliveryRecord, type DeliveryResult } from './notifier.ts';
@@ -34,13 +36,14 @@ export interface AlipaySimulatorSettings {
 const MINUTE = 60_000;
 const DEFAULT_SCHEDULE = [4, 10, 10, 60, 120, 360, 900].map((m) => m * MINUTE);
 const DEFAULT_BUYER = 'buyer@example.com';
+const MAX_EXPECTED = 10_000;
 
 /**
- * Alipay's v2 gateway as a local server (DESIGN §7; shared/specs/alipay.md §9): page/wap hand-offs to a cashier page,
+ * Alipay's v2 gateway as a local server (docs/architecture.md#simulators; docs/protocols/alipay.md#simulator): page/wap hand-offs to a cashier page,
  * query / refund / close / refund query with RSA2 both ways, trade_status_sync notifies with retries, signed return
  * redirects, and a control API that acts as the buyer.
  */
-export class AlipaySimulator implements SimulatorInstance<AlipayConfig> {
+export class AlipaySimulator implements SimulatorInstance<AlipayConfig>, HandoffListener {
   /** @internal */
   readonly book = new TradeBook();
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
@@ -54,6 +57,9 @@ export class AlipaySimulator implements SimulatorInstance<AlipayConfig> {
   private readonly createdOn: 'open' | 'pay';
   private stranger: KeyObject | undefined;
   private down = false;
+  private readonly ctx: GatewayContext;
+  /** Hand-offs the gateway gave buyers who have not brought them here yet, by out_trade_no. */
+  private readonly expected = new Map<string, Record<string, string>>();
 
   constructor(options: SimulatorOptions, settings: AlipaySimulatorSettings = {}) {
     const scale = options.timeScale ?? 1;
@@ -75,7 +81,64 @@ export class AlipaySimulator implements SimulatorInstance<AlipayConfig> {
       handoff: (app, request) => this.handoff(app, request),
       cashierUrl: (trade) => this.cashierUrl(trade),
     };
+    this.ctx = ctx;
     this.handler = createHandler(this, ctx, this.logger);
+    if (options.books !== undefined) this.restore(options.books);
+  }
+
+  /** The books to start from next time (SimulatorInstance.snapshot): apps and keys, trades, expected hand-offs. */
+  snapshot(): AlipayBooks {
+    return saveBooks(this.apps.values(), this.book.trades, this.book.lastSeq, this.expected);
+  }
+
+  /**
+   * Starts from saved books: the same apps and key pairs (the gateway's adapter keeps working), the trades
+   * (payable, queryable, refundable), and the hand-offs the control API may still open. trade_no stays
+   * unique: new ones are drawn at random until they differ from every trade in the books. Expiry timers
+   * are armed again; pending notify retries are not kept (renotify answers 409 until the next notify).
+   */
+  private restore(books: unknown): void {
+    if (!readableBooks(books)) {
+      this.logger.warn({}, 'alipay simulator: saved books not readable, starting empty');
+      return;
+    }
+    const { apps, trades } = loadBooks(books, this.baseUrl);
+    for (const app of apps) {
+      this.apps.set(app.account, app);
+      this.appsById.set(app.appId, app);
+    }
+    this.book.restore(trades, books.seq);
+    for (const [outTradeNo, params] of books.expected) this.expected.set(outTradeNo, params);
+    for (const trade of trades) {
+      if (trade.status === 'WAIT_BUYER_PAY') this.timers.after(trade.expiresAt.getTime() - Date.now(), () => this.refresh(trade));
+    }
+    this.logger.info({ apps: apps.length, trades: trades.length }, 'alipay simulator: books restored');
+  }
+
+  /**
+   * The gateway tells of a hand-off it gave a buyer (core/simulator-handoffs.ts). Nothing is created:
+   * the control API opens the trade from it, through gateway.do's own checks, only when asked to act
+   * on an out_trade_no the buyer has not brought to the cashier yet.
+   */
+  expectHandoff(handoff: Handoff): void {
+    let url: URL;
+    try {
+      url = new URL(handoff.url);
+    } catch {
+      return;
+    }
+    if (`${url.origin}${url.pathname}` !== `${this.baseUrl}/gateway.do`) return;
+    const params = mergeParams(url.searchParams, new URLSearchParams(handoff.fields));
+    let outTradeNo: string | undefined;
+    try {
+      outTradeNo = text((JSON.parse(params.biz_content ?? '') as Record<string, unknown>).out_trade_no);
+    } catch {
+      return;
+    }
+    if (!outTradeNo) return;
+    // Bounded: the oldest hand-offs nobody acted on go first.
+    if (this.expected.size >= MAX_EXPECTED) this.expected.delete(this.expected.keys().next().value!);
+    this.expected.set(outTradeNo, params);
   }
 
   /** One app per account id, created on first use with fresh key pairs (never the keys printed in the spec). */
@@ -88,6 +151,15 @@ export class AlipaySimulator implements SimulatorInstance<AlipayConfig> {
       this.logger.info({ account, appId: app.appId }, 'alipay simulator: app added');
     }
     return { ...app.config };
+  }
+
+  /**
+   * The config of an account the gateway already uses (undefined otherwise): what lets a second process (the
+   * reconcile command) talk to this simulator as the gateway does. Never makes an app up.
+   */
+  issuedAccountConfig(account: string): AlipayConfig | undefined {
+    const app = this.apps.get(account);
+    return app ? { ...app.config } : undefined;
   }
 
   /** Acts as the buyer at the cashier: pays, awaits the first notify delivery, and hands back the return URL. */
@@ -248,10 +320,23 @@ export class AlipaySimulator implements SimulatorInstance<AlipayConfig> {
   }
 
   private find(orderNo: string, appId?: string): SimTrade {
-    const trade = this.book.byOrderNo(orderNo, appId);
-    if (!trade) throw new HttpError(404, `no trade with out_trade_no ${orderNo}`);
+    const trade = this.book.byOrderNo(orderNo, appId) ?? this.openExpected(orderNo, appId);
+    if (!trade) {
+      throw new HttpError(404, `no trade with out_trade_no ${orderNo}: the gateway has not handed this order to Alipay (or it was handed off before this simulator started)`);
+    }
     this.refresh(trade);
     return trade;
+  }
+
+  /** Opens the trade from the hand-off the gateway gave its buyer, as their browser would have. */
+  private openExpected(orderNo: string, appId?: string): SimTrade | undefined {
+    const params = this.expected.get(orderNo);
+    if (!params || (appId !== undefined && params.app_id !== appId)) return undefined;
+    const opened = openPageHandoff(this.ctx, params);
+    if ('subCode' in opened) throw new HttpError(409, `the hand-off of ${orderNo} was refused: ${opened.subCode} ${opened.subMsg}`);
+    this.expected.delete(orderNo);
+    this.logger.info({ outTradeNo: orderNo }, 'alipay simulator: trade opened by the control API');
+    return opened;
   }
 
   private unpaid(trade: SimTrade): SimTrade {

@@ -1,6 +1,6 @@
 import { createSign, createVerify, generateKeyPairSync, type KeyObject } from 'node:crypto';
 
-/** RSA2 (SHA256withRSA) as the v2 gateway uses it (shared/specs/alipay.md §2, pseudocode §2.5). */
+/** RSA2 (SHA256withRSA) as the v2 gateway uses it (docs/protocols/alipay.md#signing). */
 
 export interface KeyPair {
   privateKey: KeyObject;

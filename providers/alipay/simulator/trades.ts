@@ -205,6 +205,21 @@ export class TradeBook {
     return trade;
   }
 
+  /** Puts back trades from saved books; trade_no and cashier ids stay taken, seq continues after them. */
+  restore(trades: readonly SimTrade[], seq: number): void {
+    for (const trade of trades) {
+      this.trades.push(trade);
+      this.byKey.set(key(trade.app.appId, trade.outTradeNo), trade);
+      this.byCashier.set(trade.cashierId, trade);
+      this.byTradeNo.set(trade.tradeNo, trade);
+    }
+    this.seq = Math.max(this.seq, seq, ...trades.map((t) => t.seq));
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
   byCashierId(id: string): SimTrade | undefined {
     return this.byCashier.get(id);
   }

@@ -3,7 +3,7 @@ import { HttpError } from '../../simulator-kit/http.ts';
 import { endOfTaipeiDay, taipeiDatePlusDays } from '../time.ts';
 import { atmInfoFields, CARD_DECLINED_RTNCODE_UNVERIFIED, CARD_DECLINED_RTNMSG, resultFields, RTN_MSG_FIRST, RTN_MSG_RESEND, RTN_MSG_SIMULATED, STAGE_CARD } from './messages.ts';
 import type { DeliveryResult, Notifier } from './notifier.ts';
-import { ATM_BANKS, DEFAULT_ATM_BANK, digits, type SimOrder } from './store.ts';
+import { ATM_BANKS, DEFAULT_ATM_BANK, type Book, type SimOrder } from './store.ts';
 
 /** §7 / §16: whether PaymentInfoURL notices are re-sent like ReturnURL's is UNVERIFIED; the simulator does. */
 export const PAYMENT_INFO_RETRIED_UNVERIFIED = true;
@@ -19,6 +19,7 @@ export class Buyer {
     private readonly notifier: Notifier,
     private readonly now: () => Date,
     private readonly logger: Logger,
+    private readonly book: Book,
   ) {}
 
   /** Card: authorised (§14 step 3) and ReturnURL told. A card number other than stage's is declined, as on stage (§1.3). */
@@ -30,7 +31,7 @@ export class Buyer {
     order.paymentDate = now;
     order.chargeFee = Math.max(1, Math.round((order.totalAmount * 2) / 100));
     order.card = {
-      gwsr: digits(9),
+      gwsr: this.book.mintGwsr(),
       authCode: STAGE_CARD.authCode,
       card6: STAGE_CARD.card6,
       card4: STAGE_CARD.card4,
@@ -60,7 +61,7 @@ export class Buyer {
     const info = ATM_BANKS[sub];
     if (!info) throw new HttpError(400, `unknown ATM bank ${sub}`);
     // §7: ExpireDate = TradeDate + ExpireDate days (observed exactly).
-    order.atm = { subPayment: sub, bankCode: info.code, vAccount: `99${digits(14)}`, expireDate: taipeiDatePlusDays(order.tradeDate, order.expireDays) };
+    order.atm = { subPayment: sub, bankCode: info.code, vAccount: this.book.mintVAccount(), expireDate: taipeiDatePlusDays(order.tradeDate, order.expireDays) };
     order.paymentType = `ATM_${sub}`;
     this.logger.info({ merchantTradeNo: order.merchantTradeNo, bank: sub }, 'ecpay simulator: ATM account issued');
     return this.notifier.notify(order, 'PaymentInfoURL', order.urls.paymentInfo, atmInfoFields(order, true), undefined, PAYMENT_INFO_RETRIED_UNVERIFIED);

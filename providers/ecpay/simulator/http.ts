@@ -64,6 +64,11 @@ const POSTS = ['pay', 'decline', 'issue', 'simulate-paid', 'abandon', 'renotify'
 async function control(sim: EcpaySimulator, action: string, url: URL, method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (method === 'GET') {
     const orderNo = url.searchParams.get('orderNo');
+    if (action === 'account') {
+      const config = sim.issuedAccountConfig(url.searchParams.get('account') ?? 'default');
+      // Simulators never run beside real accounts (core/registry.ts): these are demo keys.
+      return config ? sendJson(res, 200, { config }) : sendJson(res, 404, { error: 'no such account: the gateway has not used it' });
+    }
     if (action === 'orders') return sendJson(res, 200, { outage: sim.outage, orders: sim.orders.filter((o) => !orderNo || o.merchantTradeNo === orderNo) });
     if (action === 'notifications') return sendJson(res, 200, { deliveries: sim.deliveries.filter((d) => !orderNo || d.merchantTradeNo === orderNo) });
     if (POSTS.includes(action)) return sendJson(res, 405, { error: `use POST for ${action}` });

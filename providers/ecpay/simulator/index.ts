@@ -1,12 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../core/logger.ts';
 import type { SimulatorInstance, SimulatorOptions } from '../../../core/payment-provider.ts';
+import type { Handoff, HandoffListener } from '../../../core/simulator-handoffs.ts';
 import { HttpError } from '../../simulator-kit/http.ts';
 import { Timers } from '../../simulator-kit/timers.ts';
 import type { EcpayConfig } from '../config.ts';
 import { withCheckMac } from '../crypto.ts';
 import { autoClose, type ApiContext } from './api.ts';
+import { loadOrders, readableBooks, saveBooks, type EcpayBooks } from './books.ts';
 import { Buyer } from './buyer.ts';
+import { acceptCheckout } from './checkout.ts';
 import { createHandler } from './http.ts';
 import { atmInfoFields, resultFields, RTN_MSG_FIRST, RTN_MSG_SIMULATED, sortedFields } from './messages.ts';
 import { Notifier, type DeliveryRecord, type DeliveryResult } from './notifier.ts';
@@ -54,6 +57,7 @@ export interface ControlResult {
 }
 
 const MINUTE = 60_000;
+const MAX_EXPECTED = 10_000;
 /** §5.1 ReturnURL re-send gaps in minutes (LIKELY: "every 5-15 minutes, at most 4 more times"). */
 export const NOTIFY_RETRY_GAPS_MIN = [5, 10, 15, 15];
 
@@ -64,12 +68,12 @@ const STAGE_MERCHANTS = [
 ];
 
 /**
- * ECPay AIO as a local server (DESIGN §7; shared/specs/ecpay-aio.md §14): AioCheckOut checking the
+ * ECPay AIO as a local server (docs/architecture.md#simulators; docs/protocols/ecpay.md#simulator): AioCheckOut checking the
  * form's CheckMacValue, a pay page per order (card: pay / decline; ATM: issue an account, then mark
  * it paid; 模擬付款 for both), signed ReturnURL / PaymentInfoURL notices re-sent until `1|OK`,
  * QueryTradeInfo, QueryTrade/V2 and DoAction on its own state, and a JSON control API.
  */
-export class EcpaySimulator implements SimulatorInstance<EcpayConfig> {
+export class EcpaySimulator implements SimulatorInstance<EcpayConfig>, HandoffListener {
   /** @internal */
   readonly book = new Book();
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
@@ -85,6 +89,8 @@ export class EcpaySimulator implements SimulatorInstance<EcpayConfig> {
   private readonly baseUrl: string;
   private readonly accounts = new Map<string, SimMerchant>();
   private down = false;
+  /** AioCheckOut forms the gateway gave buyers who have not posted them yet, by MerchantTradeNo. */
+  private readonly expected = new Map<string, Record<string, string>>();
 
   constructor(options: SimulatorOptions, settings: EcpaySimulatorSettings = {}) {
     const scale = options.timeScale ?? 1;
@@ -110,9 +116,36 @@ export class EcpaySimulator implements SimulatorInstance<EcpayConfig> {
       signNotFound: settings.signNotFound ?? true,
       doActionMac: settings.doActionMac ?? false,
     };
-    this.buyer = new Buyer(this.notifier, this.now, this.logger);
+    this.buyer = new Buyer(this.notifier, this.now, this.logger, this.book);
     if (settings.preloadStageMerchants ?? true) for (const m of STAGE_MERCHANTS) this.book.addMerchant(m);
     this.handler = createHandler(this, this.logger);
+    if (options.books !== undefined) this.restore(options.books);
+  }
+
+  /** The books to start from next time (SimulatorInstance.snapshot): merchants and keys, orders, expected forms. */
+  snapshot(): EcpayBooks {
+    return saveBooks(this.book.merchants.values(), this.accounts, this.book.orders, this.expected);
+  }
+
+  /**
+   * Starts from saved books: the same merchants and keys (the gateway's adapter keeps working), the orders
+   * (payable, queryable, refundable), and the forms the control API may still post. TradeNo stays unique:
+   * new ones are drawn until they differ from every order in the books. Pending notice re-sends are not kept.
+   */
+  private restore(books: unknown): void {
+    if (!readableBooks(books)) {
+      this.logger.warn({}, 'ecpay simulator: saved books not readable, starting empty');
+      return;
+    }
+    for (const m of books.merchants) if (!this.book.merchants.has(m.merchantId)) this.book.addMerchant(m);
+    for (const [account, merchantId] of books.accounts) {
+      const merchant = this.book.merchants.get(merchantId);
+      if (merchant) this.accounts.set(account, merchant);
+    }
+    const orders = loadOrders(books, this.book.merchants);
+    this.book.restore(orders);
+    for (const [orderNo, form] of books.expected) this.expected.set(orderNo, form);
+    this.logger.info({ merchants: books.merchants.length, orders: orders.length }, 'ecpay simulator: books restored');
   }
 
   /** One merchant per account id, with fresh random keys (never the public stage keys). */
@@ -124,6 +157,15 @@ export class EcpaySimulator implements SimulatorInstance<EcpayConfig> {
       this.logger.info({ account, merchantId: merchant.merchantId }, 'ecpay simulator: merchant added');
     }
     return this.configFor(merchant);
+  }
+
+  /**
+   * The config of an account the gateway already uses (undefined otherwise): what lets a second process (the
+   * reconcile command) talk to this simulator as the gateway does. Never makes a merchant up.
+   */
+  issuedAccountConfig(account: string): EcpayConfig | undefined {
+    const merchant = this.accounts.get(account);
+    return merchant ? this.configFor(merchant) : undefined;
   }
 
   /** Registers a merchant (anything not given is generated) and returns the config that points an adapter here. */
@@ -151,8 +193,35 @@ export class EcpaySimulator implements SimulatorInstance<EcpayConfig> {
   // --- The control API's view (JSON, under /_control/). ---
 
   find(orderNo: string, merchantId?: string): SimOrder {
-    const order = this.book.byOrderNo(orderNo, merchantId);
-    if (!order) throw new HttpError(404, `no order with MerchantTradeNo ${orderNo}`);
+    const order = this.book.byOrderNo(orderNo, merchantId) ?? this.openExpected(orderNo, merchantId);
+    if (!order) {
+      throw new HttpError(404, `no order with MerchantTradeNo ${orderNo}: the gateway has not handed this order to ECPay (or it was handed off before this simulator started)`);
+    }
+    return order;
+  }
+
+  /**
+   * The gateway tells of the AioCheckOut form it gave a buyer (core/simulator-handoffs.ts). Nothing
+   * is created: the control API posts it, through AioCheckOut's own checks, only when asked to act
+   * on a MerchantTradeNo the buyer has not brought to the cashier yet.
+   */
+  expectHandoff(handoff: Handoff): void {
+    if (handoff.method !== 'POST' || handoff.url !== `${this.baseUrl}/Cashier/AioCheckOut/V5`) return;
+    const orderNo = handoff.fields.MerchantTradeNo;
+    if (!orderNo) return;
+    // Bounded: the oldest hand-offs nobody acted on go first.
+    if (this.expected.size >= MAX_EXPECTED) this.expected.delete(this.expected.keys().next().value!);
+    this.expected.set(orderNo, { ...handoff.fields });
+  }
+
+  /** Posts the form the gateway gave its buyer, as their browser would have. */
+  private openExpected(orderNo: string, merchantId?: string): SimOrder | undefined {
+    const form = this.expected.get(orderNo);
+    if (!form || (merchantId !== undefined && form.MerchantID !== merchantId)) return undefined;
+    const order = acceptCheckout(this.book, form, this.now());
+    if ('code' in order) throw new HttpError(409, `the AioCheckOut form of ${orderNo} was refused: ${order.code} ${order.message}`);
+    this.expected.delete(orderNo);
+    this.logger.info({ merchantTradeNo: orderNo }, 'ecpay simulator: order opened by the control API');
     return order;
   }
 

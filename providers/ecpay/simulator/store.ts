@@ -89,6 +89,8 @@ export class Book {
   private readonly byKey = new Map<string, SimOrder>();
   private readonly byPayId = new Map<string, SimOrder>();
   private readonly tradeNos = new Set<string>();
+  /** Card gwsr and ATM vAccount numbers handed out (of orders in the books): never handed out again. */
+  private readonly issued = new Set<string>();
 
   addMerchant(input: Partial<SimMerchant> = {}): SimMerchant {
     let merchantId = input.merchantId;
@@ -114,6 +116,36 @@ export class Book {
     this.byKey.set(key(full.merchant.merchantId, full.merchantTradeNo), full);
     this.byPayId.set(full.payId, full);
     return full;
+  }
+
+  /** Puts back orders from saved books (their merchants first); their TradeNo stay taken. */
+  restore(orders: readonly SimOrder[]): void {
+    for (const order of orders) {
+      this.orders.push(order);
+      this.byKey.set(key(order.merchant.merchantId, order.merchantTradeNo), order);
+      this.byPayId.set(order.payId, order);
+      this.tradeNos.add(order.tradeNo);
+      if (order.card) this.issued.add(`gwsr:${order.card.gwsr}`);
+      if (order.atm) this.issued.add(`atm:${order.atm.vAccount}`);
+    }
+  }
+
+  /** A card's gwsr (9 digits) no order in the books has. */
+  mintGwsr(): string {
+    return this.mintIssued('gwsr', () => digits(9));
+  }
+
+  /** An ATM virtual account (99 + 14 digits) no order in the books has. */
+  mintVAccount(): string {
+    return this.mintIssued('atm', () => `99${digits(14)}`);
+  }
+
+  private mintIssued(kind: string, make: () => string): string {
+    let value: string;
+    do value = make();
+    while (this.issued.has(`${kind}:${value}`));
+    this.issued.add(`${kind}:${value}`);
+    return value;
   }
 
   byPay(payId: string): SimOrder | undefined {

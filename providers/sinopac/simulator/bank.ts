@@ -54,6 +54,14 @@ export interface SimOrder {
   attempts: Attempt[];
 }
 
+/** What keeps the bank's identifiers unique across restarts: the next ones continue after these. */
+export interface BankCounters {
+  seq: number;
+  atm: number;
+  /** Last TSNo sequence per ShopNo prefix. */
+  tsNo: Record<string, number>;
+}
+
 /** A control-API request that cannot be done (unknown order, wrong state): answered with its HTTP status. */
 export class ControlError extends HttpError {}
 
@@ -93,6 +101,7 @@ export class Bank {
   private readonly byToken = new Map<string, { order: SimOrder; attempt: Attempt }>();
   private readonly nonces = new Map<string, { shopNo: string; expiresAt: number }>();
   private readonly tsCounters = new Map<string, number>();
+  private readonly atmPayNos = new Set<string>();
   private atmCounter = 174_600;
   private seq = 0;
 
@@ -154,22 +163,48 @@ export class Bank {
   /** TSNo = first 6 characters of ShopNo + an 8-digit sequence (§7.1, LIKELY). */
   mintTsNo(shopNo: string): string {
     const prefix = shopNo.slice(0, 6);
-    const next = (this.tsCounters.get(prefix) ?? 0) + 1;
-    this.tsCounters.set(prefix, next);
-    return `${prefix}${String(next).padStart(8, '0')}`;
+    let no: string;
+    do {
+      const next = (this.tsCounters.get(prefix) ?? 0) + 1;
+      this.tsCounters.set(prefix, next);
+      no = `${prefix}${String(next).padStart(8, '0')}`;
+    } while (this.byTsNo.has(no));
+    return no;
   }
 
-  /** Sandbox virtual accounts look like 99922530174617 (§11). */
+  /** Sandbox virtual accounts look like 99922530174617 (§11); one never handed out twice while the books know it. */
   mintAtmPayNo(): string {
-    this.atmCounter = (this.atmCounter + 1) % 1_000_000;
-    return `99922530${String(this.atmCounter).padStart(6, '0')}`;
+    let no: string;
+    do {
+      this.atmCounter = (this.atmCounter + 1) % 1_000_000;
+      no = `99922530${String(this.atmCounter).padStart(6, '0')}`;
+    } while (this.atmPayNos.has(no));
+    return no;
   }
 
   insert(order: Omit<SimOrder, 'seq'>): SimOrder {
-    const full: SimOrder = { ...order, seq: ++this.seq };
+    return this.index({ ...order, seq: ++this.seq });
+  }
+
+  /** The counters that keep identifiers from being handed out again (simulator/books.ts). */
+  counters(): BankCounters {
+    return { seq: this.seq, atm: this.atmCounter, tsNo: Object.fromEntries(this.tsCounters) };
+  }
+
+  /** Puts back orders and counters from saved books; counters only ever move forward. */
+  restore(orders: readonly SimOrder[], counters: BankCounters): void {
+    for (const order of orders) this.index(order);
+    this.seq = Math.max(this.seq, counters.seq, ...orders.map((o) => o.seq));
+    this.atmCounter = counters.atm;
+    for (const [prefix, n] of Object.entries(counters.tsNo)) this.tsCounters.set(prefix, Math.max(n, this.tsCounters.get(prefix) ?? 0));
+  }
+
+  private index(full: SimOrder): SimOrder {
     this.orders.push(full);
     this.byKey.set(`${full.shopNo}\u0000${full.orderNo}`, full);
     this.byTsNo.set(full.tsNo, full);
+    if (full.atm) this.atmPayNos.add(full.atm.atmPayNo);
+    for (const attempt of full.attempts) this.byToken.set(attempt.payToken, { order: full, attempt });
     return full;
   }
 

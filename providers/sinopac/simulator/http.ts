@@ -131,6 +131,11 @@ async function control(
   const posts = ['pay', 'decline', 'renotify', 'outage', 'backend'];
   if (method === 'GET') {
     const orderNo = url.searchParams.get('orderNo');
+    if (action === 'account') {
+      const config = sim.issuedAccountConfig(url.searchParams.get('account') ?? 'default');
+      // Simulators never run beside real accounts (core/registry.ts): these are demo keys.
+      return config ? sendJson(res, 200, { config }) : sendJson(res, 404, { error: 'no such account: the gateway has not used it' });
+    }
     if (action === 'orders') {
       return sendJson(res, 200, { outage: sim.outage, backendUrlDown: sim.backendUrlDown, orders: sim.orders.filter((o) => !orderNo || o.orderNo === orderNo) });
     }

@@ -4,6 +4,7 @@ import type { Logger } from '../../../core/logger.ts';
 import type { SimulatorInstance, SimulatorOptions } from '../../../core/payment-provider.ts';
 import type { SinopacConfig } from '../config.ts';
 import { Api } from './api.ts';
+import { loadOrder, readableBooks, saveBooks, type SinopacBooks } from './books.ts';
 import { Bank, ControlError, isOverdue, payFlag, payStatus, type Attempt, type SimOrder } from './bank.ts';
 import { createHandler } from './http.ts';
 import { Notifier, type DeliveryRecord, type DeliveryResult } from './notifier.ts';
@@ -78,7 +79,7 @@ const DEFAULT_RETRY_GAPS = [10 * MINUTE, 10 * MINUTE, 10 * MINUTE, 10 * MINUTE];
 const randomKey = (): string => randomBytes(8).toString('hex').toUpperCase();
 
 /**
- * Bank SinoPac 豐收款 (QPay WebAPI) as a local server (DESIGN §7; shared/specs/sinopac-qpay.md §13): the Nonce/Order
+ * Bank SinoPac 豐收款 (QPay WebAPI) as a local server (docs/architecture.md#simulators; docs/protocols/sinopac.md#simulator): the Nonce/Order
  * endpoints with the real envelope crypto, hosted card / WebATM pages, BackendURL notifications with retries,
  * sandbox ATM auto-payment, and a control API that acts as the buyer.
  */
@@ -111,6 +112,32 @@ export class SinopacSimulator implements SimulatorInstance<SinopacConfig> {
       this.logger,
     );
     this.handler = createHandler(this, api, this.logger);
+    if (options.books !== undefined) this.restore(options.books);
+  }
+
+  /** The books to start from next time (SimulatorInstance.snapshot): shops, keys, orders, counters. */
+  snapshot(): SinopacBooks {
+    return saveBooks(this.bank, this.accounts, this.shopCounter);
+  }
+
+  /**
+   * Starts from saved books: the same shops and keys (the gateway's adapter keeps working), the orders
+   * (payable, queryable, refundable), and counters that continue after the identifiers handed out.
+   * Pending BackendURL retries are not kept; ATM auto-payments are armed again for unpaid orders.
+   */
+  private restore(books: unknown): void {
+    if (!readableBooks(books)) {
+      this.logger.warn({}, 'sinopac simulator: saved books not readable, starting empty');
+      return;
+    }
+    this.shopCounter = Math.max(this.shopCounter, books.shopCounter);
+    for (const shop of books.shops) if (!this.bank.shops.has(shop.shopNo)) this.bank.addShop(shop.shopNo, shop.keys, shop.keyId);
+    for (const [account, config] of books.accounts) this.accounts.set(account, { ...config, baseUrl: this.apiBaseUrl });
+    const orders = books.orders.map(loadOrder);
+    this.bank.restore(orders, books.counters);
+    const now = Date.now();
+    for (const order of orders) this.scheduleAutoPay(order, now - order.createdAt.getTime());
+    this.logger.info({ shops: books.shops.length, orders: orders.length }, 'sinopac simulator: books restored');
   }
 
   /** The API base an adapter appends `Nonce` / `Order` to. */
@@ -125,6 +152,15 @@ export class SinopacSimulator implements SimulatorInstance<SinopacConfig> {
     const config = this.addShop();
     this.accounts.set(account, config);
     return { ...config };
+  }
+
+  /**
+   * The config of an account the gateway already uses (undefined otherwise): what lets a second process (the
+   * reconcile command) talk to this simulator as the gateway does. Never makes a shop up.
+   */
+  issuedAccountConfig(account: string): SinopacConfig | undefined {
+    const known = this.accounts.get(account);
+    return known ? { ...known } : undefined;
   }
 
   /** Registers a shop; anything not given is generated. Returns the config that points an adapter here. */
@@ -224,9 +260,9 @@ export class SinopacSimulator implements SimulatorInstance<SinopacConfig> {
   }
 
   /** §11: the sandbox pays ATM orders by itself unless the OrderNo ends in 9. */
-  private scheduleAutoPay(order: SimOrder): void {
-    if (order.payType !== 'A' || this.atmAutoPayMs === null || order.orderNo.endsWith('9')) return;
-    this.timers.after(this.atmAutoPayMs, async () => {
+  private scheduleAutoPay(order: SimOrder, elapsedMs = 0): void {
+    if (order.payType !== 'A' || this.atmAutoPayMs === null || order.orderNo.endsWith('9') || order.status !== 'unpaid') return;
+    this.timers.after(this.atmAutoPayMs - elapsedMs, async () => {
       if (order.status !== 'unpaid' || isOverdue(order, new Date())) return;
       await this.settle(order, 'S', 'auto');
     });

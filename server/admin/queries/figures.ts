@@ -2,8 +2,9 @@ import { toNumber, type Db } from '../../../core/db.ts';
 import type { OrderStatus } from '../../../core/state-machine.ts';
 
 /**
- * Daily figures per provider for the dashboard's charts. Days are UTC, bucketed in SQL with
- * integer arithmetic both engines share. Display-free.
+ * Daily figures per provider for the dashboard's charts. The days are the dashboard zone's
+ * (server/admin/time-zone.ts), given as epoch-ms boundaries and bucketed in SQL by comparing
+ * created_at with them: plain integer comparisons both engines share. Display-free.
  */
 
 /** Money moved: paid, including orders refunded later. */
@@ -11,10 +12,8 @@ export const PAID_STATUSES: readonly OrderStatus[] = ['paid', 'partially_refunde
 /** Orders that reached an outcome: paid (however refunded since), failed, cancelled or expired. */
 export const DECIDED_STATUSES: readonly OrderStatus[] = [...PAID_STATUSES, 'failed', 'cancelled', 'expired'];
 
-export const DAY_MS = 86_400_000;
-
 export interface DailyProviderFigures {
-  /** UTC day, as its midnight in epoch ms. */
+  /** The day's first instant in epoch ms (one of the boundaries asked for). */
   day: number;
   /** Null for orders whose buyer has not chosen a provider yet. */
   provider: string | null;
@@ -54,17 +53,24 @@ export function exactInteger(value: unknown): bigint {
   throw new Error(`not an exact whole number: ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value}`);
 }
 
-/** Figures for the orders created in [from, to), by UTC day of creation and provider. */
-export async function dailyFigures(db: Db, range: { from: number; to: number }): Promise<DailyProviderFigures[]> {
-  // (t - t % d) / d: integer on SQLite, a whole DECIMAL on MariaDB; FLOOR and DIV are not shared.
-  const day = '(created_at - created_at % 86400000) / 86400000';
+/**
+ * Figures for the orders created between boundaries[0] and the last boundary, by day and provider:
+ * day i is [boundaries[i], boundaries[i + 1]). Boundaries are epoch ms, ascending; days may differ
+ * in length (daylight-saving changes).
+ */
+export async function dailyFigures(db: Db, boundaries: readonly number[]): Promise<DailyProviderFigures[]> {
+  if (boundaries.length < 2) return [];
+  for (let i = 1; i < boundaries.length; i++) if (!Number.isSafeInteger(boundaries[i]) || boundaries[i]! <= boundaries[i - 1]!) throw new Error('day boundaries must be ascending integers');
+  // The index of the day an order falls on: the first boundary past its creation, less one.
+  const inner = boundaries.slice(1, -1);
+  const day = inner.length ? `CASE ${inner.map((_, i) => `WHEN created_at < ? THEN ${i}`).join(' ')} ELSE ${inner.length} END` : '0';
   // Only paid money is summed ("Paid amount" on the page); other statuses' amounts are never added.
   const paid = `status IN (${PAID_STATUSES.map(() => '?').join(', ')})`;
   const rows = (await db('orders')
-    .where('created_at', '>=', range.from)
-    .andWhere('created_at', '<', range.to)
+    .where('created_at', '>=', boundaries[0]!)
+    .andWhere('created_at', '<', boundaries[boundaries.length - 1]!)
     .select(
-      db.raw(`${day} as day_no`),
+      db.raw(`${day} as day_no`, inner),
       'provider',
       'currency',
       'status',
@@ -72,10 +78,10 @@ export async function dailyFigures(db: Db, range: { from: number; to: number }):
       db.raw(`CAST(SUM(CASE WHEN ${paid} THEN ${LOW} ELSE 0 END) AS CHAR) as paid_low`, [...PAID_STATUSES]),
     )
     .count({ n: '*' })
-    .groupByRaw(`${day}, provider, currency, status`)) as { day_no: unknown; provider: string | null; currency: string; status: OrderStatus; n: unknown; paid_high: unknown; paid_low: unknown }[];
+    .groupByRaw('day_no, provider, currency, status')) as { day_no: unknown; provider: string | null; currency: string; status: OrderStatus; n: unknown; paid_high: unknown; paid_low: unknown }[];
   const byKey = new Map<string, DailyProviderFigures>();
   for (const r of rows) {
-    const dayMs = toNumber(r.day_no) * DAY_MS;
+    const dayMs = boundaries[toNumber(r.day_no)]!;
     const key = `${dayMs}|${r.provider ?? ''}`;
     let f = byKey.get(key);
     if (!f) byKey.set(key, (f = { day: dayMs, provider: r.provider ?? null, created: 0, paid: 0, decided: 0, paidAmount: {} }));

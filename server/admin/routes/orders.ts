@@ -6,10 +6,11 @@ import type { Order } from '../../../core/orders.ts';
 import { ORDER_STATUSES } from '../../../core/state-machine.ts';
 import { render, type AdminState } from '../context.ts';
 import { encodeCursor, listUrl, PAGE_SIZES, parseListQuery, rawValues } from '../filters.ts';
-import { DAY_MS, dailyFigures } from '../queries/figures.ts';
+import { dailyFigures } from '../queries/figures.ts';
 import { countOpenWork, listAdminOrders, listMerchantNames, type AdminOrderPage } from '../queries/orders.ts';
 import { loadTimeline } from '../queries/timeline.ts';
 import type { AdminAuth } from '../session.ts';
+import { addDays, dateIn, daysBetween } from '../time-zone.ts';
 import { renderOrder } from '../views/order.ts';
 import { renderOrders } from '../views/orders.ts';
 import { renderOverview } from '../views/overview.ts';
@@ -31,25 +32,27 @@ export function possibleActions(deps: CoreDeps, order: Order): { reconcile: bool
 export function orderRoutes(router: Router<AdminState>, deps: CoreDeps, auth: AdminAuth): void {
   router.get('/admin', async (ctx) => {
     const days = ctx.query.days === '30' ? 30 : 14;
-    const today = Math.floor(deps.now().getTime() / DAY_MS) * DAY_MS;
-    const firstDay = today - (days - 1) * DAY_MS;
-    const [figures, openWork] = await Promise.all([dailyFigures(deps.db, { from: firstDay, to: today + DAY_MS }), countOpenWork(deps.db)]);
+    const zone = ctx.state.timeZone;
+    const today = dateIn(deps.now().getTime(), zone);
+    const dayList = daysBetween(addDays(today, -(days - 1)), today, zone);
+    const boundaries = [...dayList.map((d) => d.start), dayList[dayList.length - 1]!.end];
+    const [figures, openWork] = await Promise.all([dailyFigures(deps.db, boundaries), countOpenWork(deps.db)]);
     // A provider refusing an account's keys (core/provider-health.ts) stops its payments: say so first.
     const alerts = deps.registry.credentials.rejected().map((h) => ({
       kind: 'error' as const,
       text: `Provider ${h.provider} account ${h.account}: the provider refuses its credentials (${h.reason ?? 'no reason given'}). Its payments answer provider_misconfigured until a probe succeeds: fix the keys in PAYGATE_CONFIG and restart.`,
     }));
-    render(ctx, auth, { title: 'Overview', nav: 'overview', alerts, body: renderOverview({ days, firstDay, figures, openWork }) });
+    render(ctx, auth, { title: 'Overview', nav: 'overview', alerts, body: renderOverview({ days: dayList, zone, figures, openWork }) });
   });
 
   router.get('/admin/orders', async (ctx) => {
     const query = ctx.query as Record<string, unknown>;
     const providers = [...new Set(deps.registry.list().map((a) => a.provider))].sort();
     const merchants = await listMerchantNames(deps.db);
-    const common = { statuses: ORDER_STATUSES, providers, merchants, pageSizes: PAGE_SIZES };
+    const common = { statuses: ORDER_STATUSES, providers, merchants, pageSizes: PAGE_SIZES, zone: ctx.state.timeZone };
     let parsed;
     try {
-      parsed = parseListQuery(query);
+      parsed = parseListQuery(query, ctx.state.timeZone);
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       const body = renderOrders({ ...common, values: rawValues(query), result: null, errors: err.details, links: { newer: null, older: null, first: null } });
@@ -71,6 +74,6 @@ export function orderRoutes(router: Router<AdminState>, deps: CoreDeps, auth: Ad
     const order = timeline.order;
     const can = possibleActions(deps, order);
     const refundable = can.refund ? await refundableAmount(deps.db, order) : 0;
-    render(ctx, auth, { title: `Order ${order.orderNo}`, nav: 'orders', body: renderOrder({ timeline, can: { ...can, refund: can.refund && refundable > 0 }, refundable }) });
+    render(ctx, auth, { title: `Order ${order.orderNo}`, nav: 'orders', body: renderOrder({ timeline, can: { ...can, refund: can.refund && refundable > 0 }, refundable, zone: ctx.state.timeZone }) });
   });
 }

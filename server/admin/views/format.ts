@@ -1,6 +1,7 @@
 import { toDecimalString } from '../../../core/money.ts';
 import { scrubText } from '../../logger.ts';
 import { escapeHtml } from '../../views/html.ts';
+import { formatDateTime } from '../time-zone.ts';
 
 /** Small HTML pieces every dashboard page uses. Everything that reaches the page goes through escapeHtml. */
 
@@ -20,13 +21,13 @@ export function moneyHtml(amount: number, currency: string): string {
   return `<span class="nowrap">${escapeHtml(money(amount, currency))}</span>`;
 }
 
-export function isoUtc(d: Date): string {
-  return `${d.toISOString().replace('T', ' ').slice(0, 19)} UTC`;
-}
-
-export function timeHtml(d: Date | null | undefined): string {
+/**
+ * An instant on the zone's wall clock ("2026/12/03 01:21:07"); the zone is named once per page (the
+ * layout's footer), and the element carries the exact UTC instant for machines.
+ */
+export function timeHtml(d: Date | null | undefined, zone: string): string {
   if (!d || Number.isNaN(d.getTime())) return '<span class="muted">—</span>';
-  return `<time datetime="${escapeHtml(d.toISOString())}" class="nowrap">${escapeHtml(isoUtc(d))}</time>`;
+  return `<time datetime="${escapeHtml(d.toISOString())}" class="nowrap">${escapeHtml(formatDateTime(d.getTime(), zone))}</time>`;
 }
 
 export function badge(value: string, label = value): string {

@@ -1,3 +1,4 @@
+import { offsetLabel } from '../time-zone.ts';
 import { escapeHtml } from './format.ts';
 
 export type FlashKind = 'ok' | 'error' | 'warn';
@@ -17,6 +18,8 @@ export interface PageInput {
   /** Standing warnings above the content (a provider refusing an account's credentials), escaped. */
   alerts?: readonly Flash[];
   body: string;
+  /** The zone the page's dates are in, named at its foot. */
+  timeZone?: string;
 }
 
 export function flashHtml(flash: Flash | null | undefined): string {
@@ -58,6 +61,7 @@ ${(input.alerts ?? []).map((a) => flashHtml(a).replace('data-testid="flash"', 'd
 ${flashHtml(input.flash)}
 ${input.body}
 </main>
+${input.timeZone ? `<footer class="foot" data-testid="time-zone">Times in ${escapeHtml(input.timeZone)} (${offsetLabel(Date.now(), input.timeZone)} now)</footer>` : ''}
 </body>
 </html>`;
 }

@@ -22,6 +22,8 @@ export interface OrdersViewInput {
   result: AdminOrderPage | null;
   errors: readonly ErrorDetail[];
   links: { newer: string | null; older: string | null; first: string | null };
+  /** The dashboard's zone: dates shown and the date filters' days. */
+  zone: string;
 }
 
 function options(values: readonly { value: string; label: string }[], selected: string, any: string): string {
@@ -45,8 +47,8 @@ export function renderOrders(input: OrdersViewInput): string {
   ${field(input, 'status', 'Status', `<select <CONTROL_ATTRS>>${options(input.statuses.map((s) => ({ value: s, label: s.replace(/_/g, ' ') })), v.status, 'Any status')}</select>`)}
   ${field(input, 'provider', 'Provider', `<select <CONTROL_ATTRS>>${options(input.providers.map((p) => ({ value: p, label: p })), v.provider, 'Any provider')}</select>`)}
   ${field(input, 'merchant', 'Merchant', `<select <CONTROL_ATTRS>>${options(input.merchants.map((m) => ({ value: m.id, label: `${m.name} (${m.id})` })), v.merchant, 'Any merchant')}</select>`)}
-  ${field(input, 'from', 'Created from (UTC)', `<input type="date" <CONTROL_ATTRS> value="${escapeHtml(v.from)}">`)}
-  ${field(input, 'to', 'Created to (UTC, inclusive)', `<input type="date" <CONTROL_ATTRS> value="${escapeHtml(v.to)}">`)}
+  ${field(input, 'from', `Created from (${escapeHtml(input.zone)})`, `<input type="date" <CONTROL_ATTRS> value="${escapeHtml(v.from)}">`)}
+  ${field(input, 'to', `Created to (${escapeHtml(input.zone)}, inclusive)`, `<input type="date" <CONTROL_ATTRS> value="${escapeHtml(v.to)}">`)}
   ${field(input, 'size', 'Per page', `<select <CONTROL_ATTRS>>${input.pageSizes.map((n) => `<option value="${n}"${n === v.size ? ' selected' : ''}>${n}</option>`).join('')}</select>`)}
   <div class="check"><input type="checkbox" id="f-attention" name="attention" value="1"${v.attention ? ' checked' : ''}><label for="f-attention">Needs attention only</label></div>
   <div class="actions"><button class="button primary" type="submit">Apply filters</button><a class="button" href="/admin/orders">Reset</a></div>
@@ -61,13 +63,13 @@ export function renderOrders(input: OrdersViewInput): string {
     ? r.orders
         .map(
           (o) => `<tr data-order-no="${escapeHtml(o.orderNo)}">
-  <td class="mono"><a href="/admin/orders/${encodeURIComponent(o.id)}">${escapeHtml(o.orderNo)}</a></td>
-  <td>${dash(o.merchantName)}<div class="muted small">${escapeHtml(o.merchantOrderId)}</div></td>
-  <td>${o.provider ? `${escapeHtml(o.provider)}<div class="muted small">${escapeHtml(o.account ?? '')} · ${escapeHtml(o.method ?? '')}</div>` : '<span class="muted">not chosen yet</span>'}</td>
-  <td class="num">${moneyHtml(o.amount, o.currency)}${o.refundedAmount > 0 ? `<div class="muted small">refunded ${moneyHtml(o.refundedAmount, o.currency)}</div>` : ''}</td>
-  <td>${badge(o.status)}</td>
-  <td>${attentionFlag(o.attention, o.attentionReason)}</td>
-  <td>${timeHtml(o.createdAt)}</td>
+  <td class="mono" data-label="Order no"><a href="/admin/orders/${encodeURIComponent(o.id)}">${escapeHtml(o.orderNo)}</a></td>
+  <td data-label="Merchant">${dash(o.merchantName)}<div class="muted small">${escapeHtml(o.merchantOrderId)}</div></td>
+  <td data-label="Provider">${o.provider ? `${escapeHtml(o.provider)}<div class="muted small">${escapeHtml(o.account ?? '')} · ${escapeHtml(o.method ?? '')}</div>` : '<span class="muted">not chosen yet</span>'}</td>
+  <td class="num" data-label="Amount">${moneyHtml(o.amount, o.currency)}${o.refundedAmount > 0 ? `<div class="muted small">refunded ${moneyHtml(o.refundedAmount, o.currency)}</div>` : ''}</td>
+  <td data-label="Status">${badge(o.status)}</td>
+  <td class="when-flagged" data-label="Attention">${attentionFlag(o.attention, o.attentionReason)}</td>
+  <td data-label="Created">${timeHtml(o.createdAt, input.zone)}</td>
 </tr>`,
         )
         .join('\n')
@@ -89,7 +91,7 @@ ${errors}
 ${filters}
 <section class="card" aria-labelledby="orders-caption">
 <div class="table-wrap">
-<table>
+<table class="cards">
   <caption id="orders-caption">Orders, newest first</caption>
   <thead><tr><th scope="col">Order no</th><th scope="col">Merchant</th><th scope="col">Provider / account · method</th><th scope="col" class="num">Amount</th><th scope="col">Status</th><th scope="col"><span aria-hidden="true">⚑</span><span class="visually-hidden">Needs attention</span></th><th scope="col">Created</th></tr></thead>
   <tbody>

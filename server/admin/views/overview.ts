@@ -1,20 +1,19 @@
-import { DAY_MS, type DailyProviderFigures } from '../queries/figures.ts';
+import type { DailyProviderFigures } from '../queries/figures.ts';
 import { barChart, legend, lineChart } from './charts.ts';
 import { bigMinorToDecimalString } from '../../../core/money.ts';
 import { escapeHtml } from './format.ts';
 
 export interface OverviewInput {
-  days: number;
-  /** Midnight (UTC, epoch ms) of the first day shown. */
-  firstDay: number;
+  /** The days shown, oldest first: each a date of `zone` with its first instant (epoch ms). */
+  days: readonly { date: string; start: number }[];
+  /** The dashboard's zone (its days are the charts' days). */
+  zone: string;
   figures: DailyProviderFigures[];
   openWork: { attention: number; waiting: number };
 }
 
 const NONE = '(not chosen)';
 const pct = (v: number) => `${Math.round(v * 100)}%`;
-const dayLabel = (ms: number) => new Date(ms).toISOString().slice(5, 10);
-const dayIso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 function rate(paid: number, decided: number): string {
   return decided ? `${((paid * 100) / decided).toFixed(1)}%` : '—';
@@ -35,8 +34,11 @@ function amounts(byCurrency: Record<string, bigint>): string {
 }
 
 export function renderOverview(input: OverviewInput): string {
-  const dayStarts = Array.from({ length: input.days }, (_, i) => input.firstDay + i * DAY_MS);
-  const labels = dayStarts.map(dayLabel);
+  const count = input.days.length;
+  const zone = escapeHtml(input.zone);
+  const dayStarts = input.days.map((d) => d.start);
+  const dateOf = new Map(input.days.map((d) => [d.start, d.date]));
+  const labels = input.days.map((d) => d.date.slice(5));
   const providers = [...new Set(input.figures.map((f) => f.provider ?? NONE))].sort();
   const at = new Map(input.figures.map((f) => [`${f.day}|${f.provider ?? NONE}`, f]));
   const get = (day: number, p: string) => at.get(`${day}|${p}`);
@@ -50,7 +52,7 @@ export function renderOverview(input: OverviewInput): string {
 
   const volume = barChart({
     id: 'chart-volume',
-    title: `Orders created per provider per day, last ${input.days} days (UTC)`,
+    title: `Orders created per provider per day, last ${count} days (${input.zone})`,
     desc: `Totals: ${summary}. The table below has every day's figures.`,
     labels,
     series: providers.map((p) => ({ name: p, values: dayStarts.map((d) => get(d, p)?.created ?? 0) })),
@@ -58,7 +60,7 @@ export function renderOverview(input: OverviewInput): string {
   });
   const success = lineChart({
     id: 'chart-success',
-    title: `Success rate per provider per day, last ${input.days} days (UTC)`,
+    title: `Success rate per provider per day, last ${count} days (${input.zone})`,
     desc: `Paid (including refunded later) divided by orders that reached an outcome, by the day the order was created. ${summary}. Days without any outcome have no point.`,
     labels,
     series: providers.map((p) => ({
@@ -77,39 +79,39 @@ export function renderOverview(input: OverviewInput): string {
       providers.map((p) => {
         const f = get(d, p);
         if (!f) return '';
-        return `<tr><td class="nowrap">${dayIso(d)}</td><td>${escapeHtml(p)}</td><td class="num">${f.created}</td><td class="num">${f.decided}</td><td class="num">${f.paid}</td><td class="num">${rate(f.paid, f.decided)}</td><td class="num">${amounts(f.paidAmount)}</td></tr>`;
+        return `<tr><td class="nowrap">${dateOf.get(d)}</td><td>${escapeHtml(p)}</td><td class="num" data-label="Created">${f.created}</td><td class="num" data-label="With outcome">${f.decided}</td><td class="num" data-label="Paid">${f.paid}</td><td class="num" data-label="Success rate">${rate(f.paid, f.decided)}</td><td class="num" data-label="Paid amount">${amounts(f.paidAmount)}</td></tr>`;
       }),
     )
     .filter(Boolean)
     .reverse();
 
-  const range = (n: number) => (n === input.days ? `<a class="button small" href="/admin?days=${n}" aria-current="page">${n} days</a>` : `<a class="button small" href="/admin?days=${n}">${n} days</a>`);
+  const range = (n: number) => (n === count ? `<a class="button small" href="/admin?days=${n}" aria-current="page">${n} days</a>` : `<a class="button small" href="/admin?days=${n}">${n} days</a>`);
 
   return `<h1>Overview</h1>
 <div class="stats">
   <a class="stat" href="/admin/orders?attention=1"><span class="value" data-testid="attention-count">${input.openWork.attention}</span>need attention</a>
   <a class="stat" href="/admin/orders?status=pending"><span class="value">${input.openWork.waiting}</span>waiting for payment</a>
-  <div class="stat"><span class="value">${all.created}</span>orders in ${input.days} days</div>
-  <div class="stat"><span class="value">${rate(all.paid, all.decided)}</span>success rate in ${input.days} days</div>
+  <div class="stat"><span class="value">${all.created}</span>orders in ${count} days</div>
+  <div class="stat"><span class="value">${rate(all.paid, all.decided)}</span>success rate in ${count} days</div>
 </div>
 <section class="card chart" aria-labelledby="volume-title">
   <div class="actions"><h2 id="volume-title">Volume: orders created per provider per day</h2><span class="actions">${range(14)}${range(30)}</span></div>
   ${legend(providers)}
-  ${volume}
+  <div class="plot">${volume}</div>
 </section>
 <section class="card chart" aria-labelledby="success-title">
   <h2 id="success-title">Success rate per provider per day</h2>
-  <p class="muted small"><strong>Success rate</strong> = orders paid (including those refunded later) ÷ orders that reached an outcome (paid, refunded, failed, cancelled or expired), counted on the UTC day each order was created. Orders still waiting for payment are left out until they have an outcome.</p>
+  <p class="muted small"><strong>Success rate</strong> = orders paid (including those refunded later) ÷ orders that reached an outcome (paid, refunded, failed, cancelled or expired), counted on the day (in ${zone}) each order was created. Orders still waiting for payment are left out until they have an outcome.</p>
   ${legend(providers)}
-  ${success}
+  <div class="plot">${success}</div>
 </section>
 <section class="card" aria-labelledby="figures-title">
   <h2 id="figures-title">The figures</h2>
   <p class="muted small"><strong>Paid amount</strong> = the sum of the orders counted under Paid (paid, including those refunded later), per currency; the amounts of orders not paid are never added.</p>
-  <div class="table-wrap"><table data-testid="figures">
-    <caption class="visually-hidden">Orders per provider per day (UTC), newest first</caption>
-    <thead><tr><th scope="col">Day (UTC)</th><th scope="col">Provider</th><th scope="col" class="num">Created</th><th scope="col" class="num">With outcome</th><th scope="col" class="num">Paid</th><th scope="col" class="num">Success rate</th><th scope="col" class="num">Paid amount</th></tr></thead>
-    <tbody>${rows.join('\n') || `<tr><td colspan="7" class="muted">No orders in the last ${input.days} days.</td></tr>`}</tbody>
+  <div class="table-wrap"><table class="cards figures" data-testid="figures">
+    <caption class="visually-hidden">Orders per provider per day (${zone}), newest first</caption>
+    <thead><tr><th scope="col">Day (${zone})</th><th scope="col">Provider</th><th scope="col" class="num">Created</th><th scope="col" class="num">With outcome</th><th scope="col" class="num">Paid</th><th scope="col" class="num">Success rate</th><th scope="col" class="num">Paid amount</th></tr></thead>
+    <tbody>${rows.join('\n') || `<tr><td colspan="7" class="muted">No orders in the last ${count} days.</td></tr>`}</tbody>
   </table></div>
 </section>`;
 }

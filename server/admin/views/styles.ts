@@ -12,7 +12,7 @@ a:hover { color: var(--accent-dark); }
 .skip { position: absolute; left: -999px; top: 0; background: #fff; padding: .5rem 1rem; z-index: 10; }
 .skip:focus { left: .5rem; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
-header.top { display: flex; align-items: center; gap: 2rem; padding: 0 1.5rem; height: 3.5rem; background: #162032; color: #fff; }
+header.top { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem 2rem; padding: .5rem 1.5rem; min-height: 3.5rem; background: #162032; color: #fff; }
 header.top a { color: #fff; text-decoration: none; }
 .brand { font-weight: 700; font-size: 1.1rem; letter-spacing: .01em; }
 .brand span { font-weight: 400; color: #b8c4d9; }
@@ -22,6 +22,9 @@ header.top nav a:hover, header.top nav a[aria-current="page"] { background: #2a3
 .whoami { display: flex; align-items: center; gap: .75rem; color: #b8c4d9; font-size: .9rem; }
 .whoami button { background: transparent; color: #fff; border: 1px solid #6f7f99; border-radius: 6px; padding: .3rem .7rem; cursor: pointer; font: inherit; }
 main { max-width: 82rem; margin: 0 auto; padding: 1.5rem; }
+/* Nothing inside may widen the page: grid and flex children may shrink below their content. */
+main > *, .card, .grid2 > * { min-width: 0; }
+footer.foot { max-width: 82rem; margin: 0 auto; padding: 0 1.5rem 1.5rem; color: var(--muted); font-size: .85rem; }
 h1 { font-size: 1.5rem; margin: 0 0 1rem; display: flex; align-items: center; gap: .75rem; flex-wrap: wrap; }
 h2 { font-size: 1.1rem; margin: 0 0 .75rem; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 1.25rem; margin-bottom: 1.25rem; }
@@ -35,7 +38,7 @@ caption { text-align: left; font-weight: 600; padding-bottom: .5rem; }
 th, td { text-align: left; padding: .5rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); background: #f8f9fb; }
 tbody tr:hover { background: #f7f9fd; }
-.table-wrap { overflow-x: auto; }
+.table-wrap { overflow-x: auto; max-width: 100%; }
 .badge { display: inline-block; padding: .1rem .55rem; border-radius: 999px; font-size: .8rem; font-weight: 600; white-space: nowrap; border: 1px solid transparent; }
 .badge-paid, .badge-delivered, .badge-succeeded, .badge-yes { color: #0b5d28; background: #e3f4e8; border-color: #b5dfc2; }
 .badge-partially_refunded, .badge-refunded { color: #473688; background: #eeebfb; border-color: #cfc7f2; }
@@ -52,10 +55,10 @@ form.filters { display: flex; flex-wrap: wrap; gap: .75rem 1rem; align-items: fl
 .field { display: flex; flex-direction: column; gap: .25rem; }
 .field label, .field .label { font-size: .85rem; font-weight: 600; color: var(--muted); }
 .check { display: flex; align-items: center; gap: .4rem; padding-bottom: .45rem; }
-input[type=text], input[type=password], input[type=date], input[type=number], select, textarea {
+input[type=text], input[type=password], input[type=date], input[type=number], input[type=search], select, textarea {
   font: inherit; padding: .45rem .6rem; border: 1px solid #9aa3af; border-radius: 6px; background: #fff; color: var(--fg); min-width: 9rem;
 }
-textarea { min-width: 20rem; min-height: 4rem; }
+textarea { min-width: min(20rem, 100%); max-width: 100%; min-height: 4rem; }
 [aria-invalid="true"] { border-color: var(--danger); box-shadow: 0 0 0 1px var(--danger); }
 .field-error { color: var(--danger); font-size: .85rem; font-weight: 600; }
 .button, button.button { display: inline-block; font: inherit; font-weight: 600; padding: .5rem 1rem; border-radius: 6px; border: 1px solid #9aa3af; background: #fff; color: var(--fg); text-decoration: none; cursor: pointer; }
@@ -67,10 +70,10 @@ textarea { min-width: 20rem; min-height: 4rem; }
 dl.details { display: grid; grid-template-columns: max-content 1fr; gap: .35rem 1.25rem; margin: 0; }
 dl.details dt { color: var(--muted); font-weight: 600; font-size: .9rem; }
 dl.details dd { margin: 0; overflow-wrap: anywhere; }
-.grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(24rem, 1fr)); gap: 1.25rem; }
+.grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(24rem, 100%), 1fr)); gap: 1.25rem; }
 details.raw summary { cursor: pointer; color: var(--accent); }
 pre.raw { white-space: pre-wrap; overflow-wrap: anywhere; background: #f3f4f6; border: 1px solid var(--line); border-radius: 6px; padding: .6rem; max-height: 24rem; overflow: auto; margin: .4rem 0 0; }
-.pager { display: flex; gap: .75rem; align-items: center; justify-content: space-between; margin-top: 1rem; }
+.pager { display: flex; flex-wrap: wrap; gap: .75rem; align-items: center; justify-content: space-between; margin-top: 1rem; }
 .stats { display: flex; gap: 1rem; flex-wrap: wrap; margin-bottom: 1.25rem; }
 .stat { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: .9rem 1.2rem; min-width: 12rem; }
 .stat .value { font-size: 1.6rem; font-weight: 700; display: block; }
@@ -87,5 +90,42 @@ a.stat .value { color: var(--accent); }
 .login input { width: 100%; }
 .confirm { max-width: 40rem; }
 .confirm form { display: flex; flex-direction: column; gap: 1rem; }
-h1 .mono { font-size: inherit; }
+h1 .mono { font-size: inherit; overflow-wrap: anywhere; }
+
+/* Phones: the top bar wraps onto two lines, forms and cards use the whole width, wide tables scroll
+   inside their own box (.table-wrap) and the orders list becomes one card per order. */
+@media (max-width: 40rem) {
+  header.top { padding: .5rem .75rem; gap: .25rem .75rem; }
+  header.top nav { order: 3; flex-basis: 100%; }
+  .whoami { margin-left: auto; gap: .5rem; }
+  .whoami span { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+  main { padding: .75rem; }
+  footer.foot { padding: 0 .75rem 1rem; }
+  h1 { font-size: 1.25rem; }
+  .card { padding: .9rem; }
+  form.filters .field, form.filters .actions { flex: 1 1 100%; }
+  input[type=text], input[type=password], input[type=date], input[type=number], input[type=search], select, textarea { min-width: 0; width: 100%; }
+  .stats { gap: .6rem; }
+  .stat { min-width: 0; flex: 1 1 calc(50% - .6rem); padding: .7rem .9rem; }
+  .stat .value { font-size: 1.3rem; }
+  dl.details { grid-template-columns: 1fr; gap: 0; }
+  dl.details dd { margin-bottom: .5rem; }
+  table.cards thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  table.cards, table.cards tbody, table.cards tr, table.cards td { display: block; width: 100%; }
+  table.cards caption { display: block; }
+  /* The figures: day and provider side by side as the card's heading, then one line per figure. */
+  table.figures tr { display: flex; flex-wrap: wrap; }
+  table.figures td:nth-child(-n+2) { width: auto; font-weight: 700; padding-right: .75rem; }
+  table.figures td:nth-child(n+3) { flex: 1 1 100%; }
+  /* A chart keeps readable labels: narrower than this, it scrolls inside its box, starting at its
+     right end (the newest days; rtl only sets where the scroll starts, the chart stays ltr). */
+  .plot { overflow-x: auto; direction: rtl; }
+  .plot svg { min-width: 32rem; direction: ltr; }
+  table.cards tr { border: 1px solid var(--line); border-radius: 8px; margin-bottom: .6rem; padding: .4rem .6rem; }
+  table.cards td { border: 0; padding: .2rem 0; text-align: left; overflow-wrap: anywhere; }
+  table.cards td[data-label]::before { content: attr(data-label); float: left; width: 6.5rem; padding-right: .5rem; color: var(--muted); font-size: .8rem; font-weight: 600; line-height: 1.9; }
+  table.cards td::after { content: ""; display: block; clear: both; }
+  table.cards td.num { white-space: normal; }
+  table.cards td:empty, table.cards td.when-flagged:not(:has(.flag)) { display: none; }
+}
 `;

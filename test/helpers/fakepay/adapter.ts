@@ -21,7 +21,7 @@ import type {
   ReplyKind,
   ListTransactionsInput,
 } from '../../../core/payment-provider.ts';
-import { fakePayConfig, type FakePayConfig } from './config.ts';
+import type { FakePaySettings } from './config.ts';
 import { signed, verify } from './crypto.ts';
 
 const OUTCOMES: Record<string, PaymentOutcome> = {
@@ -40,13 +40,13 @@ export class FakePayProvider implements PaymentProvider {
   readonly currencies = ['TWD', 'CNY'] as const;
   readonly ackAfter: 'stored' | 'applied';
   readonly refundIdempotent = true;
-  private readonly config: Required<FakePayConfig>;
+  private readonly config: FakePaySettings;
 
   constructor(
     readonly account: string,
-    config: FakePayConfig,
+    config: FakePaySettings,
   ) {
-    this.config = fakePayConfig.parse(config) as Required<FakePayConfig>;
+    this.config = config;
     this.ackAfter = this.config.ackAfter;
   }
 

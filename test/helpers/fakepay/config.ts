@@ -9,3 +9,4 @@ export const fakePayConfig = z.strictObject({
   callbackBaseUrl: z.string().url().optional(),
 });
 export type FakePayConfig = z.input<typeof fakePayConfig>;
+export type FakePaySettings = z.output<typeof fakePayConfig>;

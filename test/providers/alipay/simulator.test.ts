@@ -1,5 +1,5 @@
 /**
- * The Alipay simulator on its own, over real HTTP, driven by the real alipay-sdk (shared/specs/alipay.md §9): the SDK
+ * The Alipay simulator on its own, over real HTTP, driven by the real alipay-sdk (docs/protocols/alipay.md#simulator): the SDK
  * signs the hand-offs and the API calls, checks the response signatures (validateSign) and the notify / return
  * signatures (checkNotifySignV2). Nothing here uses the adapter, so the simulator is checked independently of it.
  */

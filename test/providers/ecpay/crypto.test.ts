@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { parseRaw } from '../../../providers/ecpay/codec.ts';
 import { checkMacEncoded, checkMacMatches, checkMacSource, checkMacValue, dotNetUrlEncode, withCheckMac } from '../../../providers/ecpay/crypto.ts';
 
-// Vectors of shared/specs/ecpay-aio.md §4.4-§4.5, pinned byte for byte. K3 and K2 are ECPay's
+// Vectors of docs/protocols/ecpay.md#test-vectors, pinned byte for byte. K3 and K2 are ECPay's
 // public stage keys (§1.2), published for everyone's tests.
 const K3 = { HashKey: 'pwFHCqoQZGmho4w6', HashIV: 'EkRm7iFT261dpevs' };
 const K2 = { HashKey: '5294y06JbISpM5x9', HashIV: 'v77hoKGq4kWxNNIS' };

@@ -1,5 +1,5 @@
 /**
- * The ECPay simulator on its own, over real HTTP (shared/specs/ecpay-aio.md §14): requests are signed
+ * The ECPay simulator on its own, over real HTTP (docs/protocols/ecpay.md#simulator): requests are signed
  * here with the CheckMacValue routine (pinned by the §4.5 vectors in crypto.test.ts), never through
  * the adapter, so the simulator is checked independently of it.
  */

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { decryptMessage, encryptMessage, hashId, ivFromNonce, sign, signMatches, signString } from '../../../providers/sinopac/crypto.ts';
 
-// Vectors V1–V5 of shared/specs/sinopac-qpay.md §12, pinned byte for byte.
+// Vectors V1–V5 of docs/protocols/sinopac.md#test-vectors, pinned byte for byte.
 const join = (s: string) => s.replace(/\s+/g, '');
 
 const V1 = {

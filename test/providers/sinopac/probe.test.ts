@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { silentLogger } from '../../../core/logger.ts';
 import { probeAccounts } from '../../../core/provider-health.ts';
 import { sinopacModule } from '../../../providers/sinopac/index.ts';
+import { sinopacConfig } from '../../../providers/sinopac/config.ts';
 import { createSinopacSimulator } from '../../../providers/sinopac/simulator/index.ts';
 import { paymentBody, startApp } from '../../helpers/app.ts';
 import { dbTest } from '../../helpers/db.ts';
@@ -38,7 +39,7 @@ test('sinopac: the bank refusing with HTTP 401 (its WAF page) is rejected too', 
   );
   try {
     const config = mounted.sim.accountConfig('default');
-    const provider = sinopacModule().createProvider('default', { ...config, KeyID: 'not-the-key-id' }, {
+    const provider = sinopacModule().createProvider('default', sinopacConfig.parse({ ...config, KeyID: 'not-the-key-id' }), {
       logger: silentLogger,
       callbackUrls: { notifyUrl: 'http://127.0.0.1:9/n', returnUrl: 'http://127.0.0.1:9/r' },
     });
@@ -104,7 +105,7 @@ test('sinopac: HTTP 403 (a WAF or rate limiter answering a flood) and a refused 
   try {
     const config = mounted.sim.accountConfig('default');
     const make = (c: typeof config) =>
-      sinopacModule().createProvider('default', c, { logger: silentLogger, callbackUrls: { notifyUrl: 'http://127.0.0.1:9/n', returnUrl: 'http://127.0.0.1:9/r' } });
+      sinopacModule().createProvider('default', sinopacConfig.parse(c), { logger: silentLogger, callbackUrls: { notifyUrl: 'http://127.0.0.1:9/n', returnUrl: 'http://127.0.0.1:9/r' } });
 
     await answering(403, '<html><title>Forbidden</title></html>', async (baseUrl) => {
       const result = await make({ ...config, baseUrl }).probe!();

@@ -1,6 +1,6 @@
 /**
  * The SinoPac simulator on its own, over real HTTP, driven by a minimal client written here from the spec
- * (shared/specs/sinopac-qpay.md §6.3) so that the simulator is checked independently of the adapter.
+ * (docs/protocols/sinopac.md#client-procedure) so that the simulator is checked independently of the adapter.
  */
 import test, { type ExecutionContext } from 'ava';
 import { silentLogger } from '../../../core/logger.ts';

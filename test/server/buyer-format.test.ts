@@ -1,0 +1,53 @@
+/** The buyer pages' one formatter (server/views/format.ts): money from minor units, dates in a zone. */
+import test from 'ava';
+import { formatDateTime, formatMoney, zoneName } from '../../server/views/format.ts';
+import { providerName } from '../../server/views/i18n.ts';
+
+test('money: TWD in whole dollars unless it has cents, other currencies with theirs, per locale', (t) => {
+  t.is(formatMoney(79900, 'TWD', 'zh-TW'), 'NT$799');
+  t.is(formatMoney(79900, 'TWD', 'zh-CN'), 'NT$799');
+  t.is(formatMoney(79900, 'TWD', 'en'), 'NT$799');
+  t.is(formatMoney(79950, 'TWD', 'zh-TW'), 'NT$799.50');
+  t.is(formatMoney(1, 'TWD', 'en'), 'NT$0.01');
+  t.is(formatMoney(123456700, 'TWD', 'zh-TW'), 'NT$1,234,567');
+  t.is(formatMoney(79900, 'CNY', 'zh-CN'), '¥799.00');
+  t.is(formatMoney(8888, 'CNY', 'zh-TW'), 'CN¥88.88');
+  t.is(formatMoney(8888, 'CNY', 'en'), 'CN¥88.88');
+  t.is(formatMoney(500, 'JPY', 'en'), '¥500');
+  t.is(formatMoney(0, 'USD', 'en'), '$0.00');
+});
+
+test('money: exact from the integer, however large (no float on the way)', (t) => {
+  // 2^53 - 1 minor units: as a float divided by 100 this would print ...409.9 or round.
+  t.is(formatMoney(9007199254740991, 'TWD', 'en'), 'NT$90,071,992,547,409.91');
+  t.is(formatMoney(9007199254740991, 'CNY', 'zh-CN'), '¥90,071,992,547,409.91');
+  t.is(formatMoney(9007199254740900, 'TWD', 'zh-TW'), 'NT$90,071,992,547,409');
+  // 0.1 + 0.2 territory: 30 minor units is 0.30, not 0.30000000000000004.
+  t.is(formatMoney(30, 'CNY', 'zh-CN'), '¥0.30');
+  t.throws(() => formatMoney(1.5, 'TWD', 'en'));
+  t.throws(() => formatMoney(100, 'XXX', 'en'));
+});
+
+test('dates: in the configured zone, with the zone named in the page language', (t) => {
+  const at = new Date('2026-12-02T17:22:00Z');
+  t.is(formatDateTime(at, 'zh-TW', 'Asia/Taipei'), '2026/12/03 01:22 台北時間');
+  t.is(formatDateTime(at, 'zh-CN', 'Asia/Taipei'), '2026/12/03 01:22 台北时间');
+  t.is(formatDateTime(at, 'en', 'Asia/Taipei'), 'Dec 3, 2026, 01:22 Taipei time');
+  t.is(formatDateTime(at, 'zh-CN', 'Asia/Shanghai'), '2026/12/03 01:22 北京时间');
+  t.is(formatDateTime(at, 'en', 'UTC'), 'Dec 2, 2026, 17:22 UTC');
+  t.is(formatDateTime(at, 'zh-TW', 'UTC'), '2026/12/02 17:22 世界標準時間');
+  // Any other IANA zone: Intl's own generic name, in the page's language.
+  t.is(formatDateTime(at, 'en', 'America/New_York'), 'Dec 2, 2026, 12:22 Eastern Time');
+  t.is(zoneName('America/New_York', 'zh-TW'), '東部時間');
+  t.is(formatDateTime(new Date('2026-01-01T00:00:00Z'), 'en', 'Asia/Taipei'), 'Jan 1, 2026, 08:00 Taipei time', 'midnight UTC is 08:00, never 24:00 or 8:00 AM');
+});
+
+test('provider names in the buyer language; an unknown provider keeps its configured name', (t) => {
+  t.is(providerName('zh-TW', 'sinopac', 'x'), '永豐銀行 豐收款');
+  t.is(providerName('zh-CN', 'sinopac', 'x'), '永丰银行 丰收款');
+  t.is(providerName('zh-TW', 'ecpay', 'x'), '綠界科技 ECPay');
+  t.is(providerName('zh-TW', 'alipay', 'x'), '支付寶');
+  t.is(providerName('zh-CN', 'alipay', 'x'), '支付宝');
+  t.is(providerName('en', 'alipay', 'x'), 'Alipay');
+  t.is(providerName('en', 'fakepay', 'FakePay'), 'FakePay');
+});
