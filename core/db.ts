@@ -1,8 +1,8 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import knexFactory, { type Knex } from 'knex';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError } from './errors.ts';
 
 export type Db = Knex;
@@ -113,8 +113,38 @@ export function knexConfig(databaseUrl: string): Knex.Config {
   ]);
 }
 
+/**
+ * The migrations as knex runs them, from the sources (`.ts`, under tsx) or from the build
+ * (`dist/migrations/*.js`). Each is named by its source file (`…_create_orders.ts`) either way, so a
+ * database migrated by one is up to date for the other.
+ */
+export const migrationSource: Knex.MigrationSource<string> = {
+  async getMigrations() {
+    const compiled = import.meta.url.endsWith('.js');
+    return readdirSync(MIGRATIONS_DIR)
+      .filter((f) => (compiled ? f.endsWith('.js') : f.endsWith('.ts') && !f.endsWith('.d.ts')))
+      .sort();
+  },
+  getMigrationName(file) {
+    return file.replace(/\.js$/, '.ts');
+  },
+  async getMigration(file) {
+    return (await import(pathToFileURL(resolve(MIGRATIONS_DIR, file)).href)) as Knex.Migration;
+  },
+};
+
+/**
+ * Options for undoing migrations. On SQLite, knex drops a column by rebuilding the table; inside the
+ * migration's transaction it cannot turn foreign keys off for that, so the rebuild of a table other
+ * rows point at (merchants, orders) fails. Without the outer transaction knex turns them off around
+ * the rebuild and checks them after. MariaDB's DDL is not transactional either way.
+ */
+export function rollbackConfig(db: Db): Knex.MigratorConfig {
+  return dbKind(db) === 'sqlite' ? { disableTransactions: true } : {};
+}
+
 function migrationsConfig(): Knex.MigratorConfig {
-  return { directory: MIGRATIONS_DIR, loadExtensions: ['.ts'], tableName: 'knex_migrations' };
+  return { migrationSource, tableName: 'knex_migrations' };
 }
 
 export function openDb(databaseUrl: string): Db {

@@ -8,7 +8,8 @@ import { ConflictError, ValidationError } from './errors.ts';
  * docs/webhooks.md, "Idempotency keys"): a key belongs to one merchant and covers every endpoint.
  * The same key with the same request (method, path and JSON body) gets the first response again;
  * the same key with another request is a 409; a key whose first request is still running is a 409
- * the caller may retry. A key is remembered for IDEMPOTENCY_RETENTION_MS.
+ * the caller may retry. The same request replays for ever; after IDEMPOTENCY_RETENTION_MS a
+ * different request may take the key over.
  */
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -79,8 +80,11 @@ export async function beginIdempotent(
     const row = (await db('idempotency_keys').where({ merchant_id: merchantId, key }).first()) as KeyRow | undefined;
     if (!row) continue; // released in between: try to take it again
     const expired = toNumber(row.created_at) + IDEMPOTENCY_RETENTION_MS <= now.getTime();
-    if (expired && (row.response_status !== null || toNumber(row.locked_until) <= now.getTime())) {
-      // Forgotten: this request is a new one under the same key (compare-and-set on the old row).
+    // The same request under its key is answered the same forever: a refund retried after a long
+    // outage must replay, never refund twice. Past the retention only a *different* request may
+    // take the key over, as a new one.
+    if (expired && row.request_hash !== hash && (row.response_status !== null || toNumber(row.locked_until) <= now.getTime())) {
+      // A new request under an old key (compare-and-set on the old row).
       const renewed = await db('idempotency_keys')
         .where({ id: row.id, created_at: row.created_at })
         .update({ request_hash: hash, response_status: null, response_body: null, locked_until: now.getTime() + IDEMPOTENCY_LOCK_MS, created_at: now.getTime() });

@@ -272,8 +272,29 @@ export interface ProviderContext {
   callbackUrls: CallbackUrls;
 }
 
+/**
+ * What every simulator's control API does, acting as the buyer (pay, decline) or as the provider
+ * (renotify: the last notify again) and leaving the rest to the normal callbacks. The same three are
+ * served over HTTP as `POST /sim/<provider>/_control/<action>` with `{"orderNo": "..."}` (an answer
+ * of 404 names an order the simulator does not know; 409 one in the wrong state), which is how the
+ * conformance suite, the CLI's `trigger` and scripts drive them.
+ */
+export const SIMULATOR_CONTROL_ACTIONS = ['pay', 'decline', 'renotify'] as const;
+export type SimulatorControlAction = (typeof SIMULATOR_CONTROL_ACTIONS)[number];
+
+export interface SimulatorControl {
+  pay(orderNo: string): Promise<unknown>;
+  decline(orderNo: string): Promise<unknown>;
+  renotify(orderNo: string): Promise<unknown>;
+}
+
+/** The HTTP path of a simulator's control action, under the gateway's public URL. */
+export function simulatorControlPath(providerId: string, action: SimulatorControlAction): string {
+  return `/sim/${providerId}/_control/${action}`;
+}
+
 /** A simulator mounted under /sim/<provider>/ when the provider has no real credentials. */
-export interface SimulatorInstance<Config> {
+export interface SimulatorInstance<Config> extends SimulatorControl {
   /** A plain Node request handler; the server strips the /sim/<provider> prefix before calling it. */
   handler(req: IncomingMessage, res: ServerResponse): void;
   /** Account configuration that points the real adapter at this simulator. */

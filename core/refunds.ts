@@ -131,7 +131,10 @@ export async function createRefund(
 async function recordRefundPending(deps: CoreDeps, refund: RefundRow): Promise<void> {
   try {
     await deps.db.transaction(async (trx) => {
-      const current = (await trx('refunds').where({ id: refund.id }).first()) as RefundRow | undefined;
+      // Locked: a settle committing meanwhile either comes first (and this writes nothing) or waits
+      // for this event, so refund.pending never follows the refund's final event.
+      const read = trx('refunds').where({ id: refund.id }).first();
+      const current = (dbKind(trx as unknown as Knex) === 'mysql' ? await read.forUpdate() : await read) as RefundRow | undefined;
       const order = await findOrder(trx, refund.order_id);
       // Settled meanwhile (a notification, the recheck job): its own event tells the story.
       if (!current || current.status !== 'pending' || !order) return;

@@ -212,12 +212,22 @@ export function buildRegistry(options: BuildRegistryOptions): { registry: Provid
     }
     if (ids.length === 0 && options.simulateUnconfigured && module.simulator) {
       const basePath = `/sim/${module.id}`;
-      const instance = module.simulator({
+      const simOptions = {
         baseUrl: `${options.publicUrl.replace(/\/+$/, '')}${basePath}`,
         logger: options.logger.child({ simulator: module.id }),
         timeScale: options.simulatorTimeScale,
-        books: options.simulatorBooks?.get(module.id),
-      });
+      };
+      const books = options.simulatorBooks?.get(module.id);
+      let instance: SimulatorInstance<unknown>;
+      try {
+        instance = module.simulator({ ...simOptions, books });
+      } catch (err) {
+        // Saved books the simulator cannot take (a half-written or older snapshot) must not stop
+        // the demo: a fresh instance starts empty, and the log says what was dropped.
+        if (books === undefined) throw err;
+        options.logger.warn({ simulator: module.id, err: err instanceof Error ? err.message : String(err) }, 'simulator books could not be restored; starting empty');
+        instance = module.simulator(simOptions);
+      }
       simulators.push({ providerId: module.id, basePath, instance });
       const urls = callbackUrls(options.publicUrl, module.id, 'default');
       const adapter = module.createProvider('default', module.configSchema.parse(instance.accountConfig('default')), {

@@ -1,6 +1,7 @@
+#!/usr/bin/env node
 import { hostname } from 'node:os';
 import { loadConfig } from '../core/config.ts';
-import { openDb } from '../core/db.ts';
+import { openDb, rollbackConfig } from '../core/db.ts';
 import { ConfigError } from '../core/errors.ts';
 import { JobRunner } from '../core/jobs/runner.ts';
 import { createMerchant, listMerchants, rotateApiKey } from '../core/merchants.ts';
@@ -64,7 +65,7 @@ const COMMANDS: Record<string, Command> = {
     async run(values) {
       const db = openDb(loadConfig().databaseUrl);
       try {
-        const [, undone] = (await db.migrate.rollback(undefined, values.all === true)) as [number, string[]];
+        const [, undone] = (await db.migrate.rollback(rollbackConfig(db), values.all === true)) as [number, string[]];
         console.log(undone.length ? `rolled back:\n  ${undone.join('\n  ')}` : 'nothing to roll back');
       } finally {
         await db.destroy();

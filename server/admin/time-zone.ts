@@ -84,7 +84,8 @@ export function daysBetween(first: string, last: string, zone: string): { date: 
   let start = startOfDay(first, zone);
   for (let date = first; date <= last; date = addDays(date, 1)) {
     const end = startOfDay(addDays(date, 1), zone);
-    days.push({ date, start, end });
+    // A date the zone skipped altogether (Pacific/Apia, 2011-12-30) has no instant: no day for it.
+    if (end > start) days.push({ date, start, end });
     start = end;
   }
   return days;

@@ -92,6 +92,15 @@ export async function runListen(values: FlagValues, config: AppConfig, signals: 
     if (!ok) throw new UsageError('--forward-to must be an http(s) URL (e.g. http://localhost:4242/hook)');
   }
   const port = parseIntFlag('port', str(values, 'port'), 0, 0, 65535);
+  // listen takes a merchant's webhook URL over: for the demo and development only. Where real
+  // provider accounts are configured, a forgotten listen would swallow real merchants' events.
+  if (!config.simulateUnconfigured) {
+    console.error(
+      'paygate listen: refused: provider accounts are configured (or PAYGATE_SIMULATORS=off), so this looks like a real installation. ' +
+        'listen points a merchant\'s webhook URL at this terminal; use it on a demo or development gateway running on its simulators.',
+    );
+    return 1;
+  }
 
   const runtime = await openCliRuntime(config, { providers: false });
   const { deps } = runtime;
@@ -171,6 +180,8 @@ export async function runListen(values: FlagValues, config: AppConfig, signals: 
   await new Promise<void>((resolve) => {
     signals.once('SIGINT', resolve);
     signals.once('SIGTERM', resolve);
+    // A closed terminal too: the URL must go back whatever ends the session.
+    signals.once('SIGHUP', resolve);
   });
   stopping = true;
   await loop;

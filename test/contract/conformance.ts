@@ -7,7 +7,7 @@
  */
 import type { ExecutionContext } from 'ava';
 import { findOrder, loadSnapshot } from '../../core/orders.ts';
-import type { PaymentProvider, ProviderModule } from '../../core/payment-provider.ts';
+import { simulatorControlPath, type PaymentProvider, type ProviderModule, type SimulatorControlAction } from '../../core/payment-provider.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { dbTest, type TestDbHandle } from '../helpers/db.ts';
 
@@ -38,8 +38,8 @@ export interface ConformanceTarget {
   declinedStatus?: 'failed' | 'cancelled';
 }
 
-async function control(app: TestApp, providerId: string, action: string, orderNo: string): Promise<any> {
-  const res = await app.raw('POST', `/sim/${providerId}/_control/${action}`, {
+async function control(app: TestApp, providerId: string, action: SimulatorControlAction, orderNo: string): Promise<any> {
+  const res = await app.raw('POST', simulatorControlPath(providerId, action), {
     body: JSON.stringify({ orderNo }),
     headers: { 'content-type': 'application/json' },
   });

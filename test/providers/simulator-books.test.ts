@@ -87,3 +87,32 @@ test('books a simulator cannot read are ignored: it starts empty with new keys',
   t.is(alipay.trades.length, 0);
   await alipay.close();
 });
+
+test('books that look right but break the restore (a half-written snapshot) do not stop the gateway: that simulator starts empty, the others keep theirs', async (t) => {
+  const { buildRegistry } = await import('../../core/registry.ts');
+  const { providerModules } = await import('../../providers/index.ts');
+  const warnings: string[] = [];
+  const logger = { ...silentLogger, warn: (_o: unknown, msg?: string) => void warnings.push(String(msg)), child: () => logger } as unknown as typeof silentLogger;
+  // Passes the shape check (version, arrays, counters) but its order has no fields at all.
+  const broken = { version: 1, shopCounter: 1, accounts: [], shops: [], orders: [{}], counters: {} };
+  const alipay = createAlipaySimulator(options());
+  const appId = (alipay.accountConfig('default') as { appId: string }).appId;
+  const alipayBooks = throughJson(alipay.snapshot());
+  await alipay.close();
+  const { simulators } = buildRegistry({
+    modules: providerModules,
+    config: {},
+    publicUrl: 'http://127.0.0.1:9',
+    logger,
+    simulateUnconfigured: true,
+    simulatorBooks: new Map<string, unknown>([['sinopac', broken], ['alipay', alipayBooks]]),
+  });
+  try {
+    t.deepEqual(simulators.map((s) => s.providerId).sort(), ['alipay', 'ecpay', 'sinopac'], 'every simulator is mounted');
+    t.true(warnings.some((w) => /could not be restored/.test(w)), warnings.join('\n'));
+    const restored = simulators.find((s) => s.providerId === 'alipay')!.instance;
+    t.is((restored.accountConfig('default') as { appId: string }).appId, appId, 'Alipay kept its app from its books');
+  } finally {
+    for (const s of simulators) await s.instance.close();
+  }
+});

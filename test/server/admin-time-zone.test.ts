@@ -192,3 +192,10 @@ dbTest('in America/New_York the charts count a 25-hour day and a 23-hour day, an
     await app.close();
   }
 });
+
+test('a date the zone skipped altogether (Pacific/Apia, 2011-12-30) is no day: the days around it meet', (t) => {
+  const days = daysBetween('2011-12-29', '2011-12-31', 'Pacific/Apia');
+  t.deepEqual(days.map((d) => d.date), ['2011-12-29', '2011-12-31']);
+  t.is(days[0]!.end, days[1]!.start);
+  t.true(days.every((d) => d.end - d.start === 86_400_000));
+});

@@ -253,3 +253,20 @@ dbTest('the receiver exception of listen covers its own URL only: any other loop
     await hook.close();
   }
 });
+
+dbTest('listen refuses to take a webhook URL over where real provider accounts would run (simulators off), and changes nothing', async (t, h) => {
+  const { merchant } = await createMerchant(h.db, { name: 'Real shop', webhookUrl: 'https://real-shop.example/hooks' });
+  let code = -1;
+  let stderr = '';
+  try {
+    await run(process.execPath, ['--import=tsx', 'server/cli.ts', 'listen', '--merchant', merchant.id], { env: { ...cliEnv(h), PAYGATE_SIMULATORS: 'off' } });
+    code = 0;
+  } catch (err) {
+    const e = err as { code?: number; stderr?: string };
+    code = typeof e.code === 'number' ? e.code : -1;
+    stderr = e.stderr ?? '';
+  }
+  t.is(code, 1);
+  t.regex(stderr, /listen: refused/);
+  t.is((await h.db('merchants').where({ id: merchant.id }).first()).webhook_url, 'https://real-shop.example/hooks');
+});

@@ -67,6 +67,32 @@ export class FakePaySimulator implements SimulatorInstance<FakePayConfig> {
     this.timers.clear();
   }
 
+  /** The control API in process (core/payment-provider.ts SimulatorControl); HTTP goes through route(). */
+  async pay(orderNo: string): Promise<unknown> {
+    return this.settle(orderNo, 'pay', true);
+  }
+
+  async decline(orderNo: string): Promise<unknown> {
+    return this.settle(orderNo, 'decline', true);
+  }
+
+  async renotify(orderNo: string): Promise<unknown> {
+    const trade = this.byOrderNo(orderNo);
+    if (!trade) throw new Error(`fakepay simulator: no order ${orderNo}`);
+    return this.deliver(trade, trade.lastNotify ?? this.notifyFields(trade));
+  }
+
+  /** The buyer pays or is declined; `notify: false` plays a notify that never arrives. */
+  private async settle(orderNo: string, action: 'pay' | 'decline', notify: boolean): Promise<{ status: number; body: Record<string, unknown> }> {
+    const trade = this.byOrderNo(orderNo);
+    if (!trade) return { status: 404, body: { error: 'no such order' } };
+    if (trade.status !== 'WAITING' && trade.status !== 'FAILED') return { status: 409, body: { error: `trade is ${trade.status}` } };
+    trade.status = action === 'pay' ? 'PAID' : 'FAILED';
+    trade.paidAt = action === 'pay' ? new Date().toISOString() : null;
+    const first = notify ? await this.notify(trade, 0) : null;
+    return { status: 200, body: { tradeNo: trade.tradeNo, status: trade.status, firstNotify: first } };
+  }
+
   byOrderNo(orderNo: string): Trade | undefined {
     for (const trade of this.trades.values()) if (trade.orderNo === orderNo) return trade;
     return undefined;
@@ -84,15 +110,9 @@ export class FakePaySimulator implements SimulatorInstance<FakePayConfig> {
       if (!trade) return send(res, 404, 'application/json', JSON.stringify({ error: 'no such order' }));
       const action = path.slice('/_control/'.length);
       if (action === 'pay' || action === 'decline') {
-        if (trade.status !== 'WAITING' && trade.status !== 'FAILED') {
-          return send(res, 409, 'application/json', JSON.stringify({ error: `trade is ${trade.status}` }));
-        }
-        trade.status = action === 'pay' ? 'PAID' : 'FAILED';
-        trade.paidAt = action === 'pay' ? new Date().toISOString() : null;
         // notify: false plays a notify that never arrives (reconciliation must find the payment).
-        if (input.notify === false) return send(res, 200, 'application/json', JSON.stringify({ tradeNo: trade.tradeNo, status: trade.status, firstNotify: null }));
-        const first = await this.notify(trade, 0);
-        return send(res, 200, 'application/json', JSON.stringify({ tradeNo: trade.tradeNo, status: trade.status, firstNotify: first }));
+        const answer = await this.settle(trade.orderNo, action, input.notify !== false);
+        return send(res, answer.status, 'application/json', JSON.stringify(answer.body));
       }
       if (action === 'refund') {
         // A refund made in FakePay's own back office: paygate did not ask for it.
@@ -117,10 +137,7 @@ export class FakePaySimulator implements SimulatorInstance<FakePayConfig> {
         const first = await this.deliver(trade, fields);
         return send(res, 200, 'application/json', JSON.stringify({ tradeNo: second, firstNotify: first }));
       }
-      if (action === 'renotify') {
-        const answer = await this.deliver(trade, trade.lastNotify ?? this.notifyFields(trade));
-        return send(res, 200, 'application/json', JSON.stringify(answer));
-      }
+      if (action === 'renotify') return send(res, 200, 'application/json', JSON.stringify(await this.renotify(trade.orderNo)));
     }
     send(res, 404, 'text/plain', 'not found');
   }
