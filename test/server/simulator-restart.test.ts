@@ -62,13 +62,27 @@ async function boot(h: TestDbHandle, port = 0): Promise<Booted> {
   };
 }
 
-const json = async (url: string, method: string, body?: unknown, apiKey?: string) => {
-  const r = await fetch(url, {
-    method,
-    headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
+/**
+ * One request on a connection of its own (agent: false). The second run listens on the first run's
+ * port, and fetch's pool could still hold a keep-alive socket to the first server that it has not
+ * yet seen closed: a request on it fails with "other side closed".
+ */
+function request(url: string, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
   });
-  const text = await r.text();
+}
+
+const json = async (url: string, method: string, body?: unknown, apiKey?: string) => {
+  const r = await request(url, method, { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) }, body === undefined ? undefined : JSON.stringify(body));
+  const text = r.text;
   let parsed: any = text;
   try {
     parsed = JSON.parse(text);
