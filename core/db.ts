@@ -8,6 +8,13 @@ import { ConfigError } from './errors.ts';
 export type Db = Knex;
 export type DbKind = 'sqlite' | 'mysql';
 
+/**
+ * How long opening a MariaDB connection may take before it counts as unreachable
+ * (PAYGATE_DB_CONNECT_TIMEOUT_MS, 1–60 s, default 5 s). The test suite raises it: its processes block
+ * their own event loop for seconds (simulators generating RSA keys), which a handshake timer counts.
+ */
+const MYSQL_CONNECT_TIMEOUT_MS = Math.max(1_000, Math.min(60_000, Number(process.env.PAYGATE_DB_CONNECT_TIMEOUT_MS ?? 5_000) || 5_000));
+
 /** How long one SQLite write may wait for another process's lock (PAYGATE_SQLITE_BUSY_TIMEOUT_MS). */
 const SQLITE_BUSY_TIMEOUT_MS = Math.max(0, Math.min(10_000, Number(process.env.PAYGATE_SQLITE_BUSY_TIMEOUT_MS ?? 250) || 0));
 
@@ -101,7 +108,7 @@ export function knexConfig(databaseUrl: string): Knex.Config {
         timezone: 'Z',
         supportBigNumbers: true,
         bigNumberStrings: false,
-        connectTimeout: 5_000,
+        connectTimeout: MYSQL_CONNECT_TIMEOUT_MS,
       },
       pool: { min: 0, max: Number(process.env.PAYGATE_DB_POOL_MAX ?? 16) },
       acquireConnectionTimeout: 10_000,

@@ -95,6 +95,9 @@ async function main(): Promise<number> {
   }
   // In CI a missing MariaDB must fail the suite, never turn into skipped tests.
   if (ci) env.PAYGATE_TEST_REQUIRE_MYSQL = '1';
+  // Test processes block their own event loop for seconds at times (simulators generating RSA keys,
+  // several apps per file), which a 5 s connection handshake timer counts against the database.
+  env.PAYGATE_DB_CONNECT_TIMEOUT_MS ??= '30000';
 
   if (shuttingDown) return 1;
   return runAva(env, process.argv.slice(2));
