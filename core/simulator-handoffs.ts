@@ -8,9 +8,8 @@ export interface Handoff {
 }
 
 /**
- * A simulator that can be told of the hand-offs its adapter gives buyers. Some cashiers (Alipay's
- * page pay, ECPay's AioCheckOut) learn of a trade only when the buyer's browser brings the signed
- * hand-off; told of it, the simulator's control API can open the trade itself, as the buyer would.
+ * A simulator that can be told of the hand-offs its adapter gives buyers. Some providers' cashiers
+ * learn of a trade only when the buyer's browser brings the signed hand-off (docs/protocols/); told of it, the simulator's control API can open the trade itself, as the buyer would.
  */
 export interface HandoffListener {
   expectHandoff(handoff: Handoff): void;
