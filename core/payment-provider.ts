@@ -336,5 +336,10 @@ export interface ProviderModule<Settings = unknown, Config = Settings> {
    */
   readonly configSchema: z.ZodType<Settings, Config>;
   createProvider(account: string, config: Settings, context: ProviderContext): PaymentProvider;
-  simulator?(options: SimulatorOptions): SimulatorInstance<Config>;
+  /**
+   * Starts the provider's simulator. Modules load the simulator's code here, with a dynamic
+   * `import()`, so a production process that mounts none never loads it (a test checks the loaded
+   * modules: test/server/build.test.ts).
+   */
+  simulator?(options: SimulatorOptions): Promise<SimulatorInstance<Config>>;
 }

@@ -157,7 +157,7 @@ const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/;
  * Parses every account of every provider (all problems reported together), builds the adapters
  * and, for providers with no account, starts their simulators.
  */
-export function buildRegistry(options: BuildRegistryOptions): { registry: ProviderRegistry; simulators: MountedSimulator[] } {
+export async function buildRegistry(options: BuildRegistryOptions): Promise<{ registry: ProviderRegistry; simulators: MountedSimulator[] }> {
   const registry = new ProviderRegistry(options.modules, options.metrics, options.logger);
   const problems: ErrorDetail[] = [];
   const simulators: MountedSimulator[] = [];
@@ -220,13 +220,13 @@ export function buildRegistry(options: BuildRegistryOptions): { registry: Provid
       const books = options.simulatorBooks?.get(module.id);
       let instance: SimulatorInstance<unknown>;
       try {
-        instance = module.simulator({ ...simOptions, books });
+        instance = await module.simulator({ ...simOptions, books });
       } catch (err) {
         // Saved books the simulator cannot take (a half-written or older snapshot) must not stop
         // the demo: a fresh instance starts empty, and the log says what was dropped.
         if (books === undefined) throw err;
         options.logger.warn({ simulator: module.id, err: err instanceof Error ? err.message : String(err) }, 'simulator books could not be restored; starting empty');
-        instance = module.simulator(simOptions);
+        instance = await module.simulator(simOptions);
       }
       simulators.push({ providerId: module.id, basePath, instance });
       const urls = callbackUrls(options.publicUrl, module.id, 'default');

@@ -39,7 +39,7 @@ export async function bootstrap(config: AppConfig, options: { migrate?: boolean 
   const metrics = new GatewayMetrics({ db, logger, token: config.metricsToken, open: config.metricsPublic, publicUrl: config.publicUrl });
   // The simulators' books from the last run, so in-flight demo payments survive a restart.
   const simulatorBooks = config.simulateUnconfigured ? await loadSimulatorBooks(db, logger) : undefined;
-  const { registry, simulators } = buildRegistry({
+  const { registry, simulators } = await buildRegistry({
     metrics,
     modules: providerModules,
     config: config.providers,

@@ -1,7 +1,7 @@
 import type { ProviderModule } from '../../core/payment-provider.ts';
 import { AlipayProvider } from './adapter.ts';
 import { alipayConfig, type AlipayConfig, type AlipaySettings } from './config.ts';
-import { createAlipaySimulator, type AlipaySimulator, type AlipaySimulatorSettings } from './simulator/index.ts';
+import type { AlipaySimulator, AlipaySimulatorSettings } from './simulator/index.ts';
 
 export interface AlipayModuleOptions {
   simulator?: AlipaySimulatorSettings;
@@ -16,7 +16,9 @@ export function alipayModule(options: AlipayModuleOptions = {}): ProviderModule<
     displayName: 'Alipay 支付宝',
     configSchema: alipayConfig,
     createProvider: (account, config, context) => new AlipayProvider(account, config, context.callbackUrls, context.logger),
-    simulator(simOptions) {
+    async simulator(simOptions) {
+      // Loaded only when a simulator is mounted: production never loads its code.
+      const { createAlipaySimulator } = await import('./simulator/index.ts');
       const simulator = createAlipaySimulator(simOptions, options.simulator);
       options.onSimulator?.(simulator);
       return simulator;

@@ -1,7 +1,7 @@
 import type { ProviderModule } from '../../core/payment-provider.ts';
 import { EcpayProvider } from './adapter.ts';
 import { ecpayConfig, type EcpayConfig, type EcpaySettings } from './config.ts';
-import { createEcpaySimulator, type EcpaySimulator, type EcpaySimulatorSettings } from './simulator/index.ts';
+import type { EcpaySimulator, EcpaySimulatorSettings } from './simulator/index.ts';
 
 export interface EcpayModuleOptions {
   simulator?: EcpaySimulatorSettings;
@@ -16,7 +16,9 @@ export function ecpayModule(options: EcpayModuleOptions = {}): ProviderModule<Ec
     displayName: 'ECPay 綠界',
     configSchema: ecpayConfig,
     createProvider: (account, config, context) => new EcpayProvider(account, config, context.callbackUrls, context.logger),
-    simulator(simOptions) {
+    async simulator(simOptions) {
+      // Loaded only when a simulator is mounted: production never loads its code.
+      const { createEcpaySimulator } = await import('./simulator/index.ts');
       const simulator = createEcpaySimulator(simOptions, options.simulator);
       options.onSimulator?.(simulator);
       return simulator;

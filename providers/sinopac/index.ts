@@ -1,7 +1,7 @@
 import type { ProviderModule } from '../../core/payment-provider.ts';
 import { SinopacProvider } from './adapter.ts';
 import { sinopacConfig, type SinopacConfig, type SinopacSettings } from './config.ts';
-import { createSinopacSimulator, type SinopacSimulator, type SinopacSimulatorSettings } from './simulator/index.ts';
+import type { SinopacSimulator, SinopacSimulatorSettings } from './simulator/index.ts';
 
 export interface SinopacModuleOptions {
   simulator?: SinopacSimulatorSettings;
@@ -17,7 +17,9 @@ export function sinopacModule(options: SinopacModuleOptions = {}): ProviderModul
     configSchema: sinopacConfig,
     createProvider: (account, config, context) =>
       new SinopacProvider(account, config, context.callbackUrls, context.logger),
-    simulator(simOptions) {
+    async simulator(simOptions) {
+      // Loaded only when a simulator is mounted: production never loads its code.
+      const { createSinopacSimulator } = await import('./simulator/index.ts');
       const simulator = createSinopacSimulator(simOptions, options.simulator);
       options.onSimulator?.(simulator);
       return simulator;

@@ -27,7 +27,7 @@ export async function openCliRuntime(config: AppConfig, options: { providers: bo
   const demo = options.providers && config.simulateUnconfigured;
   const accounts = demo ? await demoAccounts(config.publicUrl, logger) : config.providers;
   const registry = options.providers
-    ? buildRegistry({ modules: providerModules, config: accounts, publicUrl: config.publicUrl, logger, simulateUnconfigured: false }).registry
+    ? (await buildRegistry({ modules: providerModules, config: accounts, publicUrl: config.publicUrl, logger, simulateUnconfigured: false })).registry
     : new ProviderRegistry(providerModules);
   const db = openDb(config.databaseUrl);
   try {

@@ -88,7 +88,7 @@ export async function runSimulate(values: FlagValues): Promise<number> {
   const providers: Record<string, { default: unknown }> = {};
   for (const module of providerModules) {
     if (!module.simulator) continue;
-    const instance = module.simulator({ baseUrl: `${base}/sim/${module.id}`, logger, timeScale: config.simulatorTimeScale });
+    const instance = await module.simulator({ baseUrl: `${base}/sim/${module.id}`, logger, timeScale: config.simulatorTimeScale });
     simulators.set(module.id, instance);
     providers[module.id] = { default: instance.accountConfig('default') };
   }

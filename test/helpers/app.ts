@@ -81,7 +81,7 @@ export async function startApp(handle: TestDbHandle, options: StartOptions = {})
   let sim: FakePaySimulator | undefined;
   const modules = options.modules ?? [fakePayModule({ ackAfter: options.ackAfter, onSimulator: (s) => (sim = s) })];
   const metrics = new GatewayMetrics({ db: handle.db, logger: silentLogger, token: options.metricsToken });
-  const { registry, simulators } = buildRegistry({
+  const { registry, simulators } = await buildRegistry({
     metrics,
     modules,
     config: options.providers ?? {},

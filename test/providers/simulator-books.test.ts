@@ -99,7 +99,7 @@ test('books that look right but break the restore (a half-written snapshot) do n
   const appId = (alipay.accountConfig('default') as { appId: string }).appId;
   const alipayBooks = throughJson(alipay.snapshot());
   await alipay.close();
-  const { simulators } = buildRegistry({
+  const { simulators } = await buildRegistry({
     modules: providerModules,
     config: {},
     publicUrl: 'http://127.0.0.1:9',

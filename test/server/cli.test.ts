@@ -139,7 +139,7 @@ async function withBank(h: TestDbHandle, fn: (f: BankFixture) => Promise<void>, 
     const providers = { sinopac: { default: bank.accountConfig('default') } };
     const configFile = join(dir, 'paygate.json');
     await writeFile(configFile, JSON.stringify({ providers }), { mode: 0o600 });
-    const { registry } = buildRegistry({ modules: providerModules, config: providers, publicUrl: 'http://127.0.0.1:9', logger: silentLogger, simulateUnconfigured: false });
+    const { registry } = await buildRegistry({ modules: providerModules, config: providers, publicUrl: 'http://127.0.0.1:9', logger: silentLogger, simulateUnconfigured: false });
     const deps: CoreDeps = { db: h.db, registry, logger: silentLogger, now: () => new Date() };
     const { merchant } = await createMerchant(h.db, { name: 'CLI shop', webhookUrl: options.webhookUrl ?? null });
     let n = 0;

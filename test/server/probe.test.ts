@@ -70,7 +70,7 @@ test('a provider that cannot probe stays unknown; a probe that throws or hangs i
       },
     });
     const config = bank.sim.accountConfig();
-    const { registry } = buildRegistry({
+    const { registry } = await buildRegistry({
       modules: [variant('noprobe', undefined), variant('throws', async () => Promise.reject(new Error('boom'))), variant('hangs', () => new Promise(() => {}))],
       config: { noprobe: { default: config }, throws: { default: config }, hangs: { default: config } },
       publicUrl: 'http://127.0.0.1:9',
@@ -89,7 +89,7 @@ test('a provider that cannot probe stays unknown; a probe that throws or hangs i
 test('the probe job runs at once when its runner starts, then waits its interval; stop ends it', async (t) => {
   const bank = await fakepayBank();
   try {
-    const { registry } = buildRegistry({
+    const { registry } = await buildRegistry({
       modules: [fakePayModule()],
       config: { fakepay: { default: { ...bank.sim.accountConfig(), secret: 'not-the-secret-of-this-merchant' } } },
       publicUrl: 'http://127.0.0.1:9',
@@ -113,7 +113,7 @@ test('the probe job runs at once when its runner starts, then waits its interval
 test('a query whose answer proves the secret wrong marks the account rejected (source call) and stays a retryable fault', async (t) => {
   const bank = await fakepayBank();
   try {
-    const { registry } = buildRegistry({
+    const { registry } = await buildRegistry({
       modules: [fakePayModule()],
       config: { fakepay: { default: { ...bank.sim.accountConfig(), secret: 'not-the-secret-of-this-merchant' } } },
       publicUrl: 'http://127.0.0.1:9',
@@ -205,8 +205,8 @@ test('a fault that looks like refused keys triggers one probe at once; only a pr
   try {
     let probes = 0;
     let verdict: ProbeResult = { status: 'ok' };
-    const registryWith = () =>
-      buildRegistry({
+    const registryWith = async () =>
+      (await buildRegistry({
         modules: [
           variantModule(() => ({
             query: () => Promise.reject(refusedKeys()),
@@ -221,10 +221,10 @@ test('a fault that looks like refused keys triggers one probe at once; only a pr
         publicUrl: 'http://127.0.0.1:9',
         logger: silentLogger,
         simulateUnconfigured: false,
-      }).registry;
+      })).registry;
 
     // The provider accepts the keys: ten suspicious faults at once, one probe, the account stays usable.
-    const trusting = registryWith();
+    const trusting = await registryWith();
     const provider = trusting.find('fakepay', 'default')!;
     const faults = await Promise.allSettled(Array.from({ length: 10 }, () => provider.query({ order: anyOrder })));
     t.true(faults.every((f) => f.status === 'rejected' && f.reason instanceof ProviderUnavailableError && f.reason.credentialsRejected), 'each caller still sees its fault');
@@ -237,7 +237,7 @@ test('a fault that looks like refused keys triggers one probe at once; only a pr
 
     // The probe refused too: now, and only now, the account is rejected.
     verdict = { status: 'rejected', reason: 'BAD_SIGN' };
-    const refusing = registryWith();
+    const refusing = await registryWith();
     await t.throwsAsync(refusing.find('fakepay', 'default')!.query({ order: anyOrder }));
     t.is(probes, 2);
     t.like(refusing.health('fakepay', 'default'), { state: 'rejected', source: 'call', reason: 'BAD_SIGN' });
@@ -272,7 +272,7 @@ test('verifyCallback runs on anonymous input: its faults never probe nor mark th
   const bank = await fakepayBank();
   try {
     let probes = 0;
-    const { registry } = buildRegistry({
+    const { registry } = await buildRegistry({
       modules: [
         variantModule(() => ({
           verifyCallback: () => Promise.reject(refusedKeys()),

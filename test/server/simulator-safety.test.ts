@@ -64,10 +64,10 @@ test('PAYGATE_SIMULATORS=on beside a real ECPay account: the gateway refuses to 
   }
 });
 
-test('buildRegistry refuses simulators beside a configured account, whatever called it', (t) => {
-  const err = t.throws(
-    () =>
-      buildRegistry({
+test('buildRegistry refuses simulators beside a configured account, whatever called it', async (t) => {
+  const err = await t.throwsAsync(
+    async () =>
+      await buildRegistry({
         modules: providerModules,
         config: { ecpay: { default: FAKE_ECPAY } },
         publicUrl: 'https://pay.example',
@@ -78,7 +78,7 @@ test('buildRegistry refuses simulators beside a configured account, whatever cal
   );
   t.regex(err.message, /configured: ecpay/);
   // Without simulators the other providers are simply not offered, and no /sim/ is mounted.
-  const { registry, simulators } = buildRegistry({
+  const { registry, simulators } = await buildRegistry({
     modules: providerModules,
     config: { ecpay: { default: FAKE_ECPAY } },
     publicUrl: 'https://pay.example',

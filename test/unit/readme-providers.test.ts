@@ -20,7 +20,7 @@ function rowOf(id: string): string[] {
 
 for (const module of providerModules) {
   test(`README's row for ${module.id} matches what the provider declares`, async (t) => {
-    const sim = module.simulator!({ baseUrl: 'http://127.0.0.1:9/sim', logger: silentLogger, timeScale: 1 });
+    const sim = await module.simulator!({ baseUrl: 'http://127.0.0.1:9/sim', logger: silentLogger, timeScale: 1 });
     try {
       const provider = module.createProvider('default', module.configSchema.parse(sim.accountConfig('default')), {
         logger: silentLogger,

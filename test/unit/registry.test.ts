@@ -10,8 +10,8 @@ import { fakePayModule } from '../helpers/fakepay/index.ts';
 
 const account = (merchantId: string) => ({ merchantId, secret: 'fake-secret-0123456789abcdef', baseUrl: 'http://127.0.0.1:9/sim' });
 
-test('several accounts of one provider side by side; the default is "default" or else the first', (t) => {
-  const { registry, simulators } = buildRegistry({
+test('several accounts of one provider side by side; the default is "default" or else the first', async (t) => {
+  const { registry, simulators } = await buildRegistry({
     modules: [fakePayModule()],
     config: { fakepay: { shop2: account('M2'), default: account('M1'), edge: { ...account('M3'), callbackBaseUrl: 'https://hooks.example/pg/' } } },
     publicUrl: 'https://pay.example/',
@@ -40,7 +40,7 @@ test('several accounts of one provider side by side; the default is "default" or
   t.is(noAccount.details[0]!.path, 'account');
   t.throws(() => registry.resolveForCallback('fakepay', 'shop9'), { instanceOf: NotFoundError });
 
-  const first = buildRegistry({
+  const first = await buildRegistry({
     modules: [fakePayModule()],
     config: { fakepay: { b: account('MB'), a: account('MA') } },
     publicUrl: 'https://pay.example',
@@ -50,10 +50,10 @@ test('several accounts of one provider side by side; the default is "default" or
   t.is(first.registry.resolveForCheckout('fakepay').account, 'b');
 });
 
-test('every configuration problem is reported at once', (t) => {
-  const err = t.throws(
-    () =>
-      buildRegistry({
+test('every configuration problem is reported at once', async (t) => {
+  const err = await t.throwsAsync(
+    async () =>
+      await buildRegistry({
         modules: [fakePayModule()],
         config: { fakepay: { default: { merchantId: '', secret: 'short', baseUrl: 'nope' }, 'bad id!': account('X') }, ghostpay: {} },
         publicUrl: 'https://pay.example',
@@ -71,8 +71,8 @@ test('every configuration problem is reported at once', (t) => {
   t.false(err.message.includes('short'), 'a rejected secret value is not echoed');
 });
 
-test('a provider without an account runs on its simulator under /sim/<id>', (t) => {
-  const { registry, simulators } = buildRegistry({
+test('a provider without an account runs on its simulator under /sim/<id>', async (t) => {
+  const { registry, simulators } = await buildRegistry({
     modules: [fakePayModule()],
     config: {},
     publicUrl: 'http://localhost:3000',
@@ -82,7 +82,7 @@ test('a provider without an account runs on its simulator under /sim/<id>', (t) 
   t.is(simulators.length, 1);
   t.is(simulators[0]!.basePath, '/sim/fakepay');
   t.true(registry.list()[0]!.simulated);
-  const none = buildRegistry({ modules: [fakePayModule()], config: {}, publicUrl: 'http://x', logger: silentLogger, simulateUnconfigured: false });
+  const none = await buildRegistry({ modules: [fakePayModule()], config: {}, publicUrl: 'http://x', logger: silentLogger, simulateUnconfigured: false });
   t.is(none.registry.list().length, 0);
 });
 

@@ -1,7 +1,7 @@
 import type { ProviderModule } from '../../../core/payment-provider.ts';
 import { FakePayProvider } from './adapter.ts';
 import { fakePayConfig, type FakePayConfig, type FakePaySettings } from './config.ts';
-import { createFakePaySimulator, type FakePaySimulator } from './simulator.ts';
+import type { FakePaySimulator } from './simulator.ts';
 
 /**
  * A provider module defined only in test/ (never shipped in providers/): it proves the spine's
@@ -13,7 +13,8 @@ export function fakePayModule(options: { ackAfter?: 'stored' | 'applied'; onSimu
     displayName: 'FakePay (test only)',
     configSchema: fakePayConfig,
     createProvider: (account, config) => new FakePayProvider(account, config),
-    simulator(simOptions) {
+    async simulator(simOptions) {
+      const { createFakePaySimulator } = await import('./simulator.ts');
       const sim = createFakePaySimulator(simOptions, options.ackAfter ?? 'applied');
       options.onSimulator?.(sim);
       return sim;

@@ -22,11 +22,11 @@ const account = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-const build = (config: Record<string, unknown>) =>
-  buildRegistry({ modules: [alipayModule()], config: { alipay: config }, publicUrl: 'https://pay.example', logger: silentLogger, simulateUnconfigured: false });
+const build = async (config: Record<string, unknown>) =>
+  await buildRegistry({ modules: [alipayModule()], config: { alipay: config }, publicUrl: 'https://pay.example', logger: silentLogger, simulateUnconfigured: false });
 
-test('PEM and bare base64 keys in either declared format are accepted; several apps side by side', (t) => {
-  const { registry } = build({
+test('PEM and bare base64 keys in either declared format are accepted; several apps side by side', async (t) => {
+  const { registry } = await build({
     default: account(),
     pkcs1: account({ privateKey: pkcs1, keyType: 'PKCS1' }),
     bare: account({ privateKey: bare(pkcs8), alipayPublicKey: bare(alipayPublic), sellerId: '208800000000000' + '1' }),
@@ -39,8 +39,8 @@ test('PEM and bare base64 keys in either declared format are accepted; several a
   t.deepEqual(registry.find('alipay')!.currencies, ['CNY']);
 });
 
-test('a bad key fails at boot with a clear message naming the field, never the key', (t) => {
-  const err = t.throws(
+test('a bad key fails at boot with a clear message naming the field, never the key', async (t) => {
+  const err = await t.throwsAsync(
     () =>
       build({
         garbage: account({ privateKey: 'A'.repeat(200) }),

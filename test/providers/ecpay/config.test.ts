@@ -13,11 +13,11 @@ const account = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-const build = (config: Record<string, unknown>) =>
-  buildRegistry({ modules: [ecpayModule()], config: { ecpay: config }, publicUrl: 'https://pay.example', logger: silentLogger, simulateUnconfigured: false });
+const build = async (config: Record<string, unknown>) =>
+  await buildRegistry({ modules: [ecpayModule()], config: { ecpay: config }, publicUrl: 'https://pay.example', logger: silentLogger, simulateUnconfigured: false });
 
-test('several merchants side by side; each account its own callback URLs; refunds only with a check code', (t) => {
-  const { registry } = build({
+test('several merchants side by side; each account its own callback URLs; refunds only with a check code', async (t) => {
+  const { registry } = await build({
     default: account(),
     shop2: account({ MerchantID: '9100002', creditCheckCode: '12345678', callbackBaseUrl: 'https://hooks.example' }),
     atmOnly: account({ MerchantID: '9100003', methods: ['atm'] }),
@@ -33,9 +33,9 @@ test('several merchants side by side; each account its own callback URLs; refund
   t.is(registry.find('ecpay')!.ackAfter, 'applied');
 });
 
-test('bad values are all reported at boot, by field, never quoting a key', (t) => {
+test('bad values are all reported at boot, by field, never quoting a key', async (t) => {
   const secret = 'Sup3rS3cretKey99';
-  const err = t.throws(
+  const err = await t.throwsAsync(
     () =>
       build({
         a: account({ MerchantID: '91-0001', HashKey: ` ${secret}` }),
