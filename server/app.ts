@@ -18,6 +18,7 @@ import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { homeRoutes } from './routes/home.ts';
 import { paymentRoutes } from './routes/payments.ts';
+import { providerRoutes } from './routes/providers.ts';
 
 export interface AppDeps extends CoreDeps {
   simulators?: readonly MountedSimulator[];
@@ -125,6 +126,8 @@ export function createApp(deps: AppDeps): Koa {
   const payments = paymentRoutes(deps, links);
   v1.use(payments.routes(), payments.allowedMethods());
   const events = eventRoutes(deps); v1.use(events.routes(), events.allowedMethods());
+  const providers = providerRoutes(deps);
+  v1.use(providers.routes(), providers.allowedMethods());
   app.use(v1.routes()).use(v1.allowedMethods());
   return app;
 }

@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import type { AppConfig } from '../../core/config.ts';
+import { simulatorControlPath } from '../../core/payment-provider.ts';
 import { str, UsageError, type FlagValues, type Flags } from './args.ts';
 
 /**
  * `paygate trigger <event>`: makes a real event happen on a running gateway, the way a buyer and a
  * bank would, so a real signed webhook goes out (watch it with `paygate listen`). It is an HTTP
  * client of the gateway and nothing more: it creates a payment through the merchant API (the demo
- * merchant's key) and drives SinoPac's simulator through its control API, which `npm start` mounts
- * at /sim/sinopac when SinoPac has no real account. A gateway without that simulator refuses, so
- * this cannot move real money.
+ * merchant's key) on a simulated provider account (GET /v1/providers says which there are: `npm
+ * start` mounts a simulator for every provider without a real account) and drives that simulator
+ * through its control API. A gateway without simulators refuses, so this cannot move real money.
+ * It names no provider: by default the first simulated account with a method that can reach the
+ * event (a refundable one for payment.refunded), `card` when it has one.
  */
 
 export const TRIGGER_EVENTS = ['payment.paid', 'payment.failed', 'payment.refunded', 'payment.cancelled'] as const;
@@ -18,18 +21,19 @@ export const triggerFlags: Flags = {
   event: { type: 'string' },
   gateway: { type: 'string' },
   'api-key': { type: 'string' },
+  provider: { type: 'string' },
+  method: { type: 'string' },
 };
 
-export const TRIGGER_USAGE = `  trigger <${TRIGGER_EVENTS.join('|')}> [--gateway <url>] [--api-key <key>]
+export const TRIGGER_USAGE = `  trigger <${TRIGGER_EVENTS.join('|')}> [--gateway <url>] [--api-key <key>] [--provider <id>] [--method <m>]
                                   create a payment on a running gateway (default PAYGATE_PUBLIC_URL) and
-                                  drive it to that outcome on the SinoPac simulator, so the merchant's
+                                  drive it to that outcome on a provider's simulator (default: the first
+                                  simulated account that can, card where offered), so the merchant's
                                   webhook fires; the key comes from --api-key, PAYGATE_API_KEY or
                                   PAYGATE_DEMO_API_KEY
 `;
 
-const PROVIDER = 'sinopac';
-const METHOD = 'card';
-const AMOUNT = 1000; // NT$10
+const AMOUNT = 1000; // 10.00 in a two-decimal currency (NT$10, ¥10)
 const WAIT_MS = 20_000;
 
 interface Payment {
@@ -41,7 +45,38 @@ interface Payment {
   action?: { type: string; url?: string; method?: string; fields?: Record<string, string> } | null;
 }
 
+interface ProviderAccount {
+  provider: string;
+  account: string;
+  methods: string[];
+  currencies: string[];
+  simulated: boolean;
+  refundMethods: string[];
+}
+
 class TriggerError extends Error {}
+
+/** The account and method to drive: simulated only, able to reach the event, as the flags narrow it. */
+export function chooseTriggerTarget(
+  accounts: readonly ProviderAccount[],
+  event: TriggerEvent,
+  wanted: { provider?: string; method?: string },
+): { provider: string; account: string; method: string; currency: string } {
+  const simulated = accounts.filter((a) => a.simulated && (wanted.provider === undefined || a.provider === wanted.provider));
+  if (simulated.length === 0) {
+    const what = wanted.provider === undefined ? 'no provider runs on its simulator' : `${wanted.provider} does not run on its simulator`;
+    throw new TriggerError(`${what} on this gateway: trigger works only against simulators (npm start without real accounts)`);
+  }
+  for (const a of simulated) {
+    const usable = a.methods.filter((m) => (wanted.method === undefined || m === wanted.method) && (event !== 'payment.refunded' || a.refundMethods.includes(m)));
+    const method = usable.includes('card') ? 'card' : usable[0];
+    if (method !== undefined && a.currencies[0] !== undefined) return { provider: a.provider, account: a.account, method, currency: a.currencies[0] };
+  }
+  throw new TriggerError(
+    `no simulated account offers ${wanted.method === undefined ? 'a method' : `method ${wanted.method}`}${event === 'payment.refunded' ? ' it can refund' : ''}` +
+      `${wanted.provider === undefined ? '' : ` on ${wanted.provider}`}`,
+  );
+}
 
 /** The status a payment must reach for each trigger. */
 const TARGET: Record<TriggerEvent, string> = {
@@ -103,8 +138,8 @@ export async function runTrigger(values: FlagValues, config: AppConfig, env: Nod
     if (response.status === 401) throw new TriggerError('the gateway refused the API key (HTTP 401)');
     return { status: response.status, text, json };
   };
-  const control = async (action: 'pay' | 'decline', orderNo: string) => {
-    const response = await fetch(`${gateway}/sim/${PROVIDER}/_control/${action}`, {
+  const control = async (provider: string, action: 'pay' | 'decline', orderNo: string) => {
+    const response = await fetch(gateway + simulatorControlPath(provider, action), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ orderNo }),
@@ -113,7 +148,7 @@ export async function runTrigger(values: FlagValues, config: AppConfig, env: Nod
       throw new TriggerError(`cannot reach the simulator: ${err.message}`);
     });
     const text = await response.text();
-    if (response.status === 404) throw new TriggerError(`no ${PROVIDER} simulator at ${gateway}/sim/${PROVIDER}: trigger works only against a gateway whose ${PROVIDER} runs on its simulator (npm start without a ${PROVIDER} account)`);
+    if (response.status === 404) throw new TriggerError(`no ${provider} simulator at ${gateway}/sim/${provider}: trigger works only against a gateway whose ${provider} runs on its simulator (npm start without a ${provider} account)`);
     if (!response.ok) throw new TriggerError(`the simulator refused to ${action}: ${errorText(response.status, text)}`);
   };
   const waitFor = async (id: string, status: string): Promise<Payment> => {
@@ -128,34 +163,38 @@ export async function runTrigger(values: FlagValues, config: AppConfig, env: Nod
   };
 
   try {
+    const listed = await api('GET', '/v1/providers');
+    if (listed.status !== 200) throw new TriggerError(`could not list the gateway's providers: ${errorText(listed.status, listed.text)}`);
+    const target = chooseTriggerTarget((listed.json as { data: ProviderAccount[] }).data, event as TriggerEvent, { provider: str(values, 'provider'), method: str(values, 'method') });
     const created = await api('POST', '/v1/payments', {
       merchantOrderId: `trigger-${Date.now()}-${randomBytes(3).toString('hex')}`,
-      currency: 'TWD',
+      currency: target.currency,
       amount: AMOUNT,
       items: [{ sku: 'TRIGGER', name: `paygate trigger ${event}`, unitAmount: AMOUNT, quantity: 1 }],
-      provider: PROVIDER,
-      method: METHOD,
+      provider: target.provider,
+      account: target.account,
+      method: target.method,
       metadata: { trigger: event },
     });
     if (created.status !== 201) throw new TriggerError(`could not create the payment: ${errorText(created.status, created.text)}`);
     const payment = created.json as Payment;
-    console.log(`created payment ${payment.id} (order ${payment.orderNo}) on ${PROVIDER} ${METHOD}: ${payment.status}`);
+    console.log(`created payment ${payment.id} (order ${payment.orderNo}) on ${target.provider} ${target.method}: ${payment.status}`);
 
-    const target = TARGET[event as TriggerEvent];
+    const outcome = TARGET[event as TriggerEvent];
     if (event === 'payment.cancelled') {
       const cancelled = await api('POST', `/v1/payments/${payment.id}/cancel`, { reason: 'paygate trigger' });
       if (cancelled.status !== 200) throw new TriggerError(`could not cancel: ${errorText(cancelled.status, cancelled.text)}`);
     } else {
-      await control(event === 'payment.failed' ? 'decline' : 'pay', payment.orderNo);
+      await control(target.provider, event === 'payment.failed' ? 'decline' : 'pay', payment.orderNo);
     }
-    const reached = await waitFor(payment.id, event === 'payment.refunded' ? 'paid' : target);
+    const reached = await waitFor(payment.id, event === 'payment.refunded' ? 'paid' : outcome);
     if (event === 'payment.refunded') {
       console.log(`payment ${payment.id}: paid; refunding all of it`);
       const refund = await api('POST', `/v1/payments/${payment.id}/refunds`, { amount: reached.amount, reason: 'paygate trigger' });
       if (refund.status !== 201 && refund.status !== 202) throw new TriggerError(`could not refund: ${errorText(refund.status, refund.text)}`);
-      await waitFor(payment.id, target);
+      await waitFor(payment.id, outcome);
     }
-    console.log(`payment ${payment.id}: ${target}; ${event} is on its way to the merchant's webhook URL`);
+    console.log(`payment ${payment.id}: ${outcome}; ${event} is on its way to the merchant's webhook URL`);
     return 0;
   } catch (err) {
     if (err instanceof TriggerError) {

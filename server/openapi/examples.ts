@@ -281,6 +281,16 @@ export function operationExamples(base: string): Record<string, OperationExample
       params: { id: EXAMPLE_IDS.event },
       responses: { 202: { ...event, delivery: { status: 'pending', attempts: 0, deliveredAt: null, nextAttemptAt: '2026-12-03T10:02:44.000Z' } }, 404: error('not_found', 'Event not found') },
     },
+    listProviders: {
+      responses: {
+        200: {
+          data: [
+            { provider: 'sinopac', account: 'default', displayName: 'Bank SinoPac 豐收款', methods: ['atm', 'card'], currencies: ['TWD'], default: true, simulated: false, refundMethods: ['card'], cancelsAtProvider: false },
+            { provider: 'alipay', account: 'default', displayName: 'Alipay 支付宝', methods: ['page', 'wap'], currencies: ['CNY'], default: true, simulated: false, refundMethods: ['page', 'wap'], cancelsAtProvider: true },
+          ],
+        },
+      },
+    },
     providerNotify: {
       params: callbackParams,
       request: { value: `MerchantID=3000000&MerchantTradeNo=${EXAMPLE_IDS.orderNo}&RtnCode=1&RtnMsg=%E4%BA%A4%E6%98%93%E6%88%90%E5%8A%9F&TradeNo=2612031636027741&TradeAmt=799&PaymentDate=2026%2F12%2F03+16%3A36%3A02&PaymentType=Credit_CreditCard&CheckMacValue=0000000000000000000000000000000000000000000000000000000000000000` },

@@ -72,6 +72,7 @@ export const TAGS: { name: string; description: string }[] = [
   { name: 'Payments', description: 'Create, read, list and cancel payments. Amounts are integer minor units everywhere.' },
   { name: 'Refunds', description: 'Full or partial refunds of a paid payment, where the provider supports them.' },
   { name: 'Events', description: 'Every change of a payment is an event, also POSTed to the merchant’s webhook (signed, retried for about a day).' },
+  { name: 'Providers', description: 'The provider accounts this gateway offers: what `provider`, `account` and `method` can be.' },
   { name: 'Provider callbacks', description: 'Provider-facing: server-to-server notifies and the buyer’s browser coming back. Each provider speaks its own protocol; paygate answers in its words.' },
   { name: 'Buyer pages', description: 'HTML pages for the buyer’s browser, reached through signed links.' },
   { name: 'Dashboard', description: 'HTML pages for operators under /admin.' },
@@ -160,6 +161,13 @@ export const OPERATIONS: Operation[] = [
     description: 'Queued for delivery now, whatever its state; the retry schedule starts over. Takes no body.',
     body: null,
     responses: { 202: { description: 'The event, queued', json: eventView } },
+  },
+  {
+    method: 'get', path: '/v1/providers', id: 'listProviders', tag: 'Providers', auth: 'merchant',
+    summary: 'List the provider accounts payments can use',
+    description: 'Every configured account (or, on the demo, every simulator) with its methods, currencies and what it can refund or cancel.',
+    body: null,
+    responses: { 200: { description: 'Every account, providers in registry order', json: RESPONSE_SCHEMAS.ProviderList } },
   },
   {
     method: 'post', path: '/callbacks/{provider}/{account}/notify', id: 'providerNotify', tag: 'Provider callbacks', auth: 'provider', params: CALLBACK_PARAMS,

@@ -166,6 +166,18 @@ export const unreadyBody = z.strictObject({
   error: errorBody.shape.error,
 });
 
+export const providerAccountView = z.strictObject({
+  provider: z.string().meta({ description: 'Pass as `provider` when creating a payment' }),
+  account: z.string().meta({ description: 'Pass as `account` (or leave it out for the provider’s default account)' }),
+  displayName: z.string(),
+  methods: z.array(z.string()).meta({ description: 'Pass one as `method`' }),
+  currencies: z.array(z.string()),
+  default: z.boolean().meta({ description: 'Whether this is the provider’s default account' }),
+  simulated: z.boolean().meta({ description: 'True on the demo: a simulator, no real money' }),
+  refundMethods: z.array(z.string()).meta({ description: 'The methods whose payments can be refunded (empty: refunds are refused with `refund_unsupported`)' }),
+  cancelsAtProvider: z.boolean().meta({ description: 'Whether cancelling a pending payment also closes it at the provider' }),
+});
+
 /** Named schemas: components/schemas in the document, `$ref`'d wherever they are used. */
 export const REQUEST_SCHEMAS: Record<string, z.ZodType> = {
   CreatePaymentRequest: createPaymentInput,
@@ -183,6 +195,8 @@ export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
   EventPayment: eventPayment,
   ...Object.fromEntries(EVENT_TYPES.map((type) => [webhookSchemaName(type), webhookEventBody(type)])),
   EventList: z.strictObject({ data: z.array(eventView), nextCursor: z.string().nullable() }),
+  ProviderAccount: providerAccountView,
+  ProviderList: z.strictObject({ data: z.array(providerAccountView) }),
   Error: errorBody,
   Health: healthBody,
   Ready: readyBody,
