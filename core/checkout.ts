@@ -1,6 +1,6 @@
 import { assertProviderTakes, assertWithinCurrencyMaximum, describeAmount, providerTakes } from './amount-limits.ts';
 import type { CheckoutChoice, CreatePaymentInput } from './api-schemas.ts';
-import { errorSummary, isUniqueViolation } from './db.ts';
+import { errorSummary, isUniqueViolation, retryingTransaction } from './db.ts';
 import type { CoreDeps } from './deps.ts';
 import { ConflictError, GatewayError, isCredentialsRejection, ProviderMisconfiguredError, ProviderUnavailableError, ValidationError } from './errors.ts';
 import { newId } from './ids.ts';
@@ -55,7 +55,7 @@ export async function createPayment(deps: CoreDeps, merchantId: string, input: C
   for (let attempt = 0; ; attempt++) {
     orderNo = (deps.newOrderNo ?? newOrderNo)(now);
     try {
-      await deps.db.transaction(async (trx) => {
+      await retryingTransaction(deps.db, async (trx) => {
         await insertOrder(
           trx,
           {
@@ -96,7 +96,7 @@ export async function createPayment(deps: CoreDeps, merchantId: string, input: C
             amount_minor: item.amount,
           })),
         );
-      });
+      }, { operation: 'create_order', metrics: deps.metrics });
       break;
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;

@@ -187,6 +187,76 @@ export function isLockConflict(err: unknown): boolean {
   return e?.code === 'ER_LOCK_DEADLOCK' || e?.code === 'ER_LOCK_WAIT_TIMEOUT' || e?.errno === 1213 || e?.errno === 1205;
 }
 
+/** Why the database rolled a transaction back as a whole, so that running it again is safe. */
+export type RetryReason = 'deadlock' | 'lock_wait' | 'busy' | 'not_ready';
+
+/**
+ * The reason to run a failed transaction again from the start, or null when it must not be:
+ * `deadlock` is InnoDB's deadlock victim and, on Galera, a transaction that lost certification to
+ * a conflicting one committed on another node (both are error 1213); `lock_wait` a lock wait that
+ * ran out (1205); `busy` SQLite's write lock held past busy_timeout or a stale read snapshot;
+ * `not_ready` a Galera node that is not part of the primary component (1047: it ran nothing).
+ */
+export function transactionRetryReason(err: unknown): RetryReason | null {
+  const e = err as { code?: string; errno?: number } | undefined;
+  if (e?.code === 'ER_LOCK_DEADLOCK' || e?.errno === 1213) return 'deadlock';
+  if (e?.code === 'ER_LOCK_WAIT_TIMEOUT' || e?.errno === 1205) return 'lock_wait';
+  if (e?.code === 'SQLITE_BUSY' || e?.code === 'SQLITE_BUSY_SNAPSHOT') return 'busy';
+  if (e?.code === 'ER_UNKNOWN_COM_ERROR' || e?.errno === 1047) return 'not_ready';
+  return null;
+}
+
+/** How many times a transaction is run before its last error is the caller's. */
+export const TRANSACTION_ATTEMPTS = 6;
+
+/**
+ * The pause before attempt `attempt + 1`: exponential from 10 ms, capped at 250 ms, with the upper
+ * half jittered so the transactions that collided do not collide again in step.
+ */
+export function transactionBackoffMs(attempt: number, random: () => number = Math.random): number {
+  const cap = Math.min(250, 10 * 2 ** attempt);
+  return cap / 2 + random() * (cap / 2);
+}
+
+export interface RetryingTransactionOptions {
+  /** Names the transaction in the retry counter (paygate_db_retries_total{operation}). */
+  operation: string;
+  /** Counts each retry; core/metrics.ts. */
+  metrics?: { dbRetry?(operation: string, reason: string): void };
+  attempts?: number;
+  isolationLevel?: Knex.IsolationLevels;
+  /**
+   * Another error that means "read again and retry" (an optimistic version race lost): returns its
+   * reason for the counter, or null. Retried at once, without a pause: the winner has committed.
+   */
+  retryAlso?: (err: unknown) => string | null;
+}
+
+/**
+ * `fn` in a transaction, run again from the start when the database rolled it back as a whole
+ * (transactionRetryReason), with a bounded, jittered backoff. `fn` must therefore be safe to run
+ * more than once: everything it does is in `trx` (nothing outside the database), and it decides
+ * from what it reads in `trx`, never from a value read before. Every transaction paygate runs on
+ * MariaDB goes through here (docs/architecture.md#galera): on a Galera cluster row locks are
+ * local to a node, so conflicts between nodes surface at commit as deadlocks.
+ */
+export async function retryingTransaction<T>(db: Db, fn: (trx: Knex.Transaction) => Promise<T>, options: RetryingTransactionOptions): Promise<T> {
+  const attempts = options.attempts ?? TRANSACTION_ATTEMPTS;
+  const config = options.isolationLevel ? { isolationLevel: options.isolationLevel } : undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction(fn, config);
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+      const again = options.retryAlso?.(err) ?? null;
+      const reason = again ?? transactionRetryReason(err);
+      if (reason === null) throw err;
+      options.metrics?.dbRetry?.(options.operation, reason);
+      if (again === null) await new Promise((resolve) => setTimeout(resolve, transactionBackoffMs(attempt)));
+    }
+  }
+}
+
 /** Errors that mean the database itself is unreachable (as opposed to a bad query). */
 export function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; name?: string; message?: string } | undefined;

@@ -16,6 +16,13 @@ export interface CoreMetrics {
   transition(from: string, to: string): void;
   /** One call of a provider contract method: `fault` when it threw (a decline is a result: `ok`). */
   providerCall(provider: string, operation: ProviderOperation, result: 'ok' | 'fault', seconds: number): void;
+  /**
+   * A transaction the database rolled back as a whole is run again (core/db.ts
+   * retryingTransaction): `reason` is deadlock (on Galera also a lost certification), lock_wait,
+   * busy (SQLite), not_ready (a Galera node outside the primary component) or version (an
+   * optimistic version race lost).
+   */
+  dbRetry?(operation: string, reason: string): void;
   /** An account's credentials verdict changed or was confirmed (core/provider-health.ts). */
   credentials?(provider: string, account: string, state: 'unknown' | 'ok' | 'rejected' | 'unreachable'): void;
 }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { dbKind, isLockConflict, toNumber, type Db } from './db.ts';
+import { dbKind, retryingTransaction, toNumber, type Db } from './db.ts';
 import { decide, needsPendingRefunds, type News, type NewsSource, type Plan } from './decide.ts';
 import { IllegalTransitionError } from './errors.ts';
 import { newId } from './ids.ts';
@@ -65,15 +65,8 @@ export type TransitionResult = { result: 'applied'; order: Order; from: OrderSta
 /** Lost an optimistic version race; the caller reads again and retries. */
 class VersionConflict extends Error {}
 
-/**
- * A transaction the database gave up on as a whole, so it can be tried again from a fresh read:
- * another process held SQLite's write lock past busy_timeout or our read snapshot went stale, or
- * MariaDB chose it as a deadlock's victim (a Galera certification conflict reads the same).
- */
-function worthRetrying(err: unknown): boolean {
-  const code = (err as { code?: string } | undefined)?.code ?? '';
-  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || isLockConflict(err);
-}
+/** For retryingTransaction: a version race lost is read again at once. */
+const versionRace = (err: unknown): string | null => (err instanceof VersionConflict ? 'version' : null);
 
 /**
  * Half of a surrogate pair (a character cut by a slice, or sent so by a provider): the drivers
@@ -306,41 +299,36 @@ export async function applyNews(deps: WriterDeps, ref: OrderRef, news: News, sou
     const plan = decide({ order, news, source, now: deps.now(), pendingRefunds });
     return { plan, before: order, after: order };
   }
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await deps.db.transaction(async (trx) => {
-        const row = await lockOrder(trx, ref);
-        const order = row ? rowToOrder(row) : null;
-        let refund: RefundRow | null = null;
-        if (options.before) {
-          const go = await options.before(trx, order);
-          if (go === false) return { plan: { kind: 'none', outcome: 'duplicate', note: 'settled elsewhere' } as Plan, before: order, after: order };
-          if (go !== true) refund = go;
-        }
-        const now = deps.now();
-        const pendingRefunds = order && needsPendingRefunds(news) ? await pendingRefundTotal(trx, order.id) : 0;
-        const plan = decide({ order, news, source, now, pendingRefunds });
-        const writing = { now, hooks: deps.hooks, metrics: deps.metrics };
-        let after = row ? await execute(trx, row, plan, options.sourceLabel ?? source, writing, refund) : null;
-        // The news says more than the move (paid, then partly refunded): decided again on the moved order.
-        if (plan.kind === 'move' && plan.thenAgain && after) {
-          const movedRow = (await lockOrder(trx, { id: after.id }))!;
-          const next = decide({ order: after, news, source, now, pendingRefunds });
-          if (next.kind === 'refund') after = await execute(trx, movedRow, next, options.sourceLabel ?? source, writing, null);
-        }
-        const result: NewsResult = { plan, before: order, after };
-        if (options.inside) await options.inside(trx, result);
-        return result;
-      });
-    } catch (err) {
-      if (err instanceof VersionConflict && attempt < 5) continue;
-      if (worthRetrying(err) && attempt < 5) {
-        await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 30));
-        continue;
+  // Run again from a fresh read when another writer won (a version race, a deadlock, a Galera
+  // certification conflict, SQLite's lock): the decision is made again on what is there then.
+  return retryingTransaction(
+    deps.db,
+    async (trx) => {
+      const row = await lockOrder(trx, ref);
+      const order = row ? rowToOrder(row) : null;
+      let refund: RefundRow | null = null;
+      if (options.before) {
+        const go = await options.before(trx, order);
+        if (go === false) return { plan: { kind: 'none', outcome: 'duplicate', note: 'settled elsewhere' } as Plan, before: order, after: order };
+        if (go !== true) refund = go;
       }
-      throw err;
-    }
-  }
+      const now = deps.now();
+      const pendingRefunds = order && needsPendingRefunds(news) ? await pendingRefundTotal(trx, order.id) : 0;
+      const plan = decide({ order, news, source, now, pendingRefunds });
+      const writing = { now, hooks: deps.hooks, metrics: deps.metrics };
+      let after = row ? await execute(trx, row, plan, options.sourceLabel ?? source, writing, refund) : null;
+      // The news says more than the move (paid, then partly refunded): decided again on the moved order.
+      if (plan.kind === 'move' && plan.thenAgain && after) {
+        const movedRow = (await lockOrder(trx, { id: after.id }))!;
+        const next = decide({ order: after, news, source, now, pendingRefunds });
+        if (next.kind === 'refund') after = await execute(trx, movedRow, next, options.sourceLabel ?? source, writing, null);
+      }
+      const result: NewsResult = { plan, before: order, after };
+      if (options.inside) await options.inside(trx, result);
+      return result;
+    },
+    { operation: `news:${news.kind}`, metrics: deps.metrics, retryAlso: versionRace },
+  );
 }
 
 /**
@@ -365,24 +353,21 @@ export async function transition(
   request: TransitionRequest,
   extra?: (trx: Knex.Transaction, result: TransitionResult) => Promise<void>,
 ): Promise<TransitionResult> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await deps.db.transaction(async (trx) => {
+  try {
+    return await retryingTransaction(
+      deps.db,
+      async (trx) => {
         const result = await applyTransition(trx, orderId, request, { now: deps.now(), hooks: deps.hooks, metrics: deps.metrics });
         if (extra) await extra(trx, result);
         return result;
-      });
-    } catch (err) {
-      if (err instanceof VersionConflict && attempt < 5) continue;
-      if (worthRetrying(err) && attempt < 5) {
-        await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 30));
-        continue;
-      }
-      if (err instanceof IllegalTransitionError) {
-        deps.logger.warn({ orderId, from: err.from, to: err.to, cause: request.cause, source: request.source }, 'illegal transition refused');
-      }
-      throw err;
+      },
+      { operation: 'transition', metrics: deps.metrics, retryAlso: versionRace },
+    );
+  } catch (err) {
+    if (err instanceof IllegalTransitionError) {
+      deps.logger.warn({ orderId, from: err.from, to: err.to, cause: request.cause, source: request.source }, 'illegal transition refused');
     }
+    throw err;
   }
 }
 
@@ -395,12 +380,26 @@ export async function insertOrder(trx: Knex.Transaction, row: Record<string, unk
   await trx('order_items').insert(items);
 }
 
+/**
+ * Writes the order row (its version) inside a transaction that changes what belongs to the order
+ * without moving it (a refund's reservation). On a Galera cluster row locks are local to a node, so
+ * two such transactions on two nodes both writing this row is what makes the second lose
+ * certification and run again on what the first committed (docs/architecture.md#galera).
+ */
+export async function touchOrder(trx: Knex.Transaction, orderId: string): Promise<void> {
+  await trx('orders').where({ id: orderId }).update({ version: trx.raw('version + 1') });
+}
+
 /** Removes an order the provider never started (nothing reached the buyer), with its items. */
 export async function withdrawOrder(db: Db, orderId: string): Promise<void> {
-  await db.transaction(async (trx) => {
-    await trx('order_items').where({ order_id: orderId }).delete();
-    await trx('orders').where({ id: orderId, status: 'created' }).delete();
-  });
+  await retryingTransaction(
+    db,
+    async (trx) => {
+      await trx('order_items').where({ order_id: orderId }).delete();
+      await trx('orders').where({ id: orderId, status: 'created' }).delete();
+    },
+    { operation: 'withdraw_order' },
+  );
 }
 
 /** A hosted checkout's choice, written once under the order's version. Returns whether it was this call that wrote it. */
@@ -437,16 +436,12 @@ export async function recordReconcileAsked(db: Db, orderId: string, owner: strin
 
 /** Raises attention on an order outside any news (reconciliation could not learn its state). */
 export async function flagOrder(deps: WriterDeps, orderId: string, reason: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await deps.db.transaction(async (trx) => {
-        const row = await lockOrder(trx, { id: orderId });
-        if (row) await raiseAttention(trx, row, reason, deps.now());
-      });
-      return;
-    } catch (err) {
-      if (err instanceof VersionConflict && attempt < 5) continue;
-      throw err;
-    }
-  }
+  await retryingTransaction(
+    deps.db,
+    async (trx) => {
+      const row = await lockOrder(trx, { id: orderId });
+      if (row) await raiseAttention(trx, row, reason, deps.now());
+    },
+    { operation: 'flag_order', metrics: deps.metrics, retryAlso: versionRace },
+  );
 }

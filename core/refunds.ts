@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { CreateRefundInput } from './api-schemas.ts';
-import { dbKind, errorSummary, toNumber } from './db.ts';
+import { dbKind, errorSummary, retryingTransaction, toNumber } from './db.ts';
 import type { CoreDeps } from './deps.ts';
 import { ConflictError, NotFoundError, UnprocessableError } from './errors.ts';
 import { newId } from './ids.ts';
-import { applyNews } from './order-writer.ts';
+import { applyNews, touchOrder } from './order-writer.ts';
 import { findMerchantOrder, findOrder, loadSnapshot, rowToOrder, type OrderRow } from './orders.ts';
 import { recordEvent } from './outbox.ts';
 import type { RefundResult } from './payment-provider.ts';
@@ -72,7 +72,7 @@ export async function createRefund(
 
   // 1. Reserve: the order row is locked (MariaDB) or the single writer holds (SQLite) while we add up.
   const now = deps.now();
-  const refund: RefundRow = await deps.db.transaction(async (trx) => {
+  const refund: RefundRow = await retryingTransaction(deps.db, async (trx) => {
     const locked = await lockOrder(trx, order.id);
     const current = rowToOrder(locked!);
     if (!REFUNDABLE.includes(current.status)) {
@@ -104,8 +104,11 @@ export async function createRefund(
       updated_at: now.getTime(),
     };
     await trx('refunds').insert(row);
+    // On a Galera cluster the row lock above holds on this node only: two reservations on two
+    // nodes would each add up alone and both commit (docs/architecture.md#galera).
+    await touchOrder(trx, order.id);
     return row;
-  });
+  }, { operation: 'refund_reserve', metrics: deps.metrics });
 
   // 2. Ask the provider. A fault leaves the refund pending (its amount stays reserved): the money
   // may or may not have moved, and only the provider can say which.
@@ -130,7 +133,7 @@ export async function createRefund(
  */
 async function recordRefundPending(deps: CoreDeps, refund: RefundRow): Promise<void> {
   try {
-    await deps.db.transaction(async (trx) => {
+    await retryingTransaction(deps.db, async (trx) => {
       // Locked: a settle committing meanwhile either comes first (and this writes nothing) or waits
       // for this event, so refund.pending never follows the refund's final event.
       const read = trx('refunds').where({ id: refund.id }).first();
@@ -138,8 +141,11 @@ async function recordRefundPending(deps: CoreDeps, refund: RefundRow): Promise<v
       const order = await findOrder(trx, refund.order_id);
       // Settled meanwhile (a notification, the recheck job): its own event tells the story.
       if (!current || current.status !== 'pending' || !order) return;
+      // Written while still pending (on Galera the lock above is this node's only: a settle on
+      // another node then conflicts with this write at commit instead of passing it).
+      if ((await trx('refunds').where({ id: refund.id, status: 'pending' }).update({ updated_at: Math.max(deps.now().getTime(), toNumber(current.updated_at) + 1) })) !== 1) return;
       await recordEvent(trx, order, 'refund.pending', deps.now(), { refund: toView(current) });
-    });
+    }, { operation: 'refund_pending_event', metrics: deps.metrics });
   } catch (err) {
     deps.logger.warn({ refundNo: refund.refund_no, err: errorSummary(err) }, 'could not record refund.pending');
   }
@@ -158,11 +164,11 @@ export async function settleRefund(deps: CoreDeps, refund: RefundRow, result: Re
     const patch = { status: 'failed' as const, failure_code: result.code.slice(0, 64), failure_message: result.message.slice(0, 500), updated_at: now.getTime() };
     const failed = { ...refund, ...patch };
     // The refund and its `refund.failed` event together, written by whoever moves it out of pending.
-    await deps.db.transaction(async (trx) => {
+    await retryingTransaction(deps.db, async (trx) => {
       if ((await trx('refunds').where({ id: refund.id, status: 'pending' }).update(patch)) !== 1) return;
       const order = await findOrder(trx, refund.order_id);
       if (order) await recordEvent(trx, order, 'refund.failed', now, { refund: toView(failed) });
-    });
+    }, { operation: 'refund_failed', metrics: deps.metrics });
     return failed;
   }
   const patch = { status: 'succeeded' as const, provider_refund_no: result.providerRefundNo?.slice(0, 128) ?? null, updated_at: now.getTime() };

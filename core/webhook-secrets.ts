@@ -1,5 +1,5 @@
 import type { Db } from './db.ts';
-import { toNumber } from './db.ts';
+import { retryingTransaction, toNumber } from './db.ts';
 import { randomString } from './ids.ts';
 
 /**
@@ -52,7 +52,7 @@ export async function rotateWebhookSecret(db: Db, merchantId: string, now: Date,
     throw new RangeError(`overlapMs must be a whole number from 0 to ${WEBHOOK_SECRET_MAX_OVERLAP_MS}`);
   }
   const secret = newWebhookSecret();
-  return db.transaction(async (trx) => {
+  return retryingTransaction(db, async (trx) => {
     const row = (await trx('merchants').where({ id: merchantId }).first('webhook_secret')) as { webhook_secret: string } | undefined;
     if (!row) return undefined;
     const until = overlapMs > 0 ? now.getTime() + overlapMs : null;
@@ -62,7 +62,7 @@ export async function rotateWebhookSecret(db: Db, merchantId: string, now: Date,
       .update({ webhook_secret: secret, webhook_secret_previous: until === null ? null : row.webhook_secret, webhook_secret_previous_until: until });
     if (updated !== 1) throw new Error('the webhook secret changed during the rotation; try again');
     return { secret, previousValidUntil: until === null ? null : new Date(until) };
-  });
+  }, { operation: 'rotate_webhook_secret' });
 }
 
 /** Sets (or, with null, removes) the merchant's webhook URL; false when there is no such merchant. */

@@ -1,4 +1,4 @@
-import { errorSummary, noteStorageFault, toNumber } from './db.ts';
+import { errorSummary, noteStorageFault, retryingTransaction, toNumber } from './db.ts';
 import type { CoreDeps } from './deps.ts';
 import type { EventRow } from './events.ts';
 import { claimRows } from './jobs/lease.ts';
@@ -180,7 +180,7 @@ export async function deliverEvent(deps: CoreDeps, row: EventRow, options: Deliv
           : { attempts, next_attempt_at: finishedAt + delay! };
 
     // The attempt and the event's new state together: every attempt is on record.
-    const written = await deps.db.transaction(async (trx): Promise<number> => {
+    const written = await retryingTransaction(deps.db, async (trx): Promise<number> => {
       await trx('webhook_attempts').insert({
         event_id: row.id,
         url: url.slice(0, 2000),
@@ -193,7 +193,7 @@ export async function deliverEvent(deps: CoreDeps, row: EventRow, options: Deliv
         .where({ id: row.id, lease_owner: token })
         .andWhere(unchanged)
         .update({ ...update, lease_owner: null, lease_until: null });
-    });
+    }, { operation: 'webhook_attempt', metrics: deps.metrics });
 
     // The full URL may carry a token of the merchant's; logs get its origin only.
     const fields = { attempts, status, error: error?.replaceAll(url, origin(url)) ?? null, durationMs, endpoint: origin(url) };

@@ -74,6 +74,12 @@ export class GatewayMetrics implements CoreMetrics {
     labelNames: ['from', 'to'] as const,
     registers: [this.registry],
   });
+  private readonly dbRetries = new Counter({
+    name: 'paygate_db_retries_total',
+    help: 'Transactions run again after the database rolled them back whole, by operation and reason (deadlock: also a Galera certification conflict; lock_wait; busy; not_ready; version)',
+    labelNames: ['operation', 'reason'] as const,
+    registers: [this.registry],
+  });
   private readonly providerCalls = new Histogram({
     name: 'paygate_provider_call_duration_seconds',
     help: 'Provider contract calls by operation; result is fault when the call threw (a decline is ok)',
@@ -155,6 +161,10 @@ export class GatewayMetrics implements CoreMetrics {
 
   transition(from: string, to: string): void {
     this.safely(() => this.transitions.inc({ from, to }));
+  }
+
+  dbRetry(operation: string, reason: string): void {
+    this.safely(() => this.dbRetries.inc({ operation, reason }));
   }
 
   providerCall(provider: string, operation: ProviderOperation, result: 'ok' | 'fault', seconds: number): void {

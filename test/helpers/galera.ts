@@ -1,7 +1,7 @@
 /**
  * A throwaway three-node MariaDB Galera cluster with HAProxy in front, on loopback ports, in one
  * temp dir: what `npm run test:cluster` and `npm run cluster:demo` run paygate against
- * (docs/high-availability.md). Nothing under /etc is read or written: every mariadbd gets its own
+ * (docs/architecture.md#galera). Nothing under /etc is read or written: every mariadbd gets its own
  * `--defaults-file` (it must be the first argument: the SST scripts re-read it), and HAProxy its own
  * config.
  *
