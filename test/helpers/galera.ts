@@ -28,7 +28,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -53,14 +53,7 @@ export interface GaleraBinaries {
 export function findGaleraBinaries(): GaleraBinaries | { missing: string[] } {
   const mariadbd = findMariadbd();
   const installDb = findBinary(['mariadb-install-db'], ['/usr/bin', '/usr/sbin']);
-  const provider = ['/usr/lib/galera/libgalera_smm.so', '/usr/lib64/galera-4/libgalera_smm.so', '/usr/lib/galera-4/libgalera_smm.so'].find((p) => {
-    try {
-      readFileSync(p, { flag: 'r' }).length;
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  const provider = ['/usr/lib/galera/libgalera_smm.so', '/usr/lib64/galera-4/libgalera_smm.so', '/usr/lib/galera-4/libgalera_smm.so'].find((p) => existsSync(p));
   const haproxy = findBinary(['haproxy'], ['/usr/sbin', '/usr/bin']);
   const backup = findBinary(['mariadb-backup', 'mariabackup'], ['/usr/bin']);
   const socat = findBinary(['socat'], ['/usr/bin']);

@@ -1,0 +1,170 @@
+/**
+ * paygate on a three-node MariaDB Galera cluster (test/helpers/galera.ts), the part that fits in
+ * `npm test`: two gateways, each straight to a different node (multi-writer), over one provider
+ * account. Row locks do not cross nodes there; what holds is what certification orders
+ * (docs/architecture.md#galera):
+ *   - every notify reaches both gateways at the same moment: one transition and one payment.paid
+ *     per order;
+ *   - refunds of one order through both gateways at once: never more than paid, here or at the
+ *     provider; the losers of certification are run again and counted.
+ *
+ * Needs mariadb-server, galera-4, haproxy, mariadb-backup and socat (.ci/run installs them). Without
+ * them the test is skipped, with the packages named, unless CI=true, where it fails.
+ */
+import test from 'ava';
+import mysql from 'mysql2/promise';
+import { randomBytes } from 'node:crypto';
+import { migrateLatest, openDb, type Db } from '../../core/db.ts';
+import { silentLogger } from '../../core/logger.ts';
+import { startApp, paymentBody, type TestApp } from '../helpers/app.ts';
+import { fakePayModule } from '../helpers/fakepay/index.ts';
+import { createFakePaySimulator, type FakePaySimulator } from '../helpers/fakepay/simulator.ts';
+import { findGaleraBinaries, GaleraCluster } from '../helpers/galera.ts';
+import { listen, mountSimulator, readAll, type Listening } from '../helpers/sim-server.ts';
+
+const binaries = findGaleraBinaries();
+const ORDERS = 40;
+const REFUND_PAIRS = 30;
+
+interface Rig {
+  cluster: GaleraCluster;
+  dbs: Db[];
+  bank: { sim: FakePaySimulator; close: () => Promise<void> };
+  fanOut: Listening;
+  apps: TestApp[];
+  /** Certification and deadlock retries, from both gateways' metrics. */
+  retries: () => Promise<number>;
+}
+
+let rig: Promise<Rig> | undefined;
+
+/** One cluster, one database, one provider bank and two gateways for the whole file. */
+function setUp(): Promise<Rig> {
+  rig ??= (async () => {
+    if ('missing' in binaries) throw new Error(`missing packages: ${binaries.missing.join(', ')}`);
+    const cluster = new GaleraCluster(binaries);
+    await cluster.start();
+    const name = `pg_galera_${randomBytes(4).toString('hex')}`;
+    const admin = await mysql.createConnection({ uri: cluster.writerUrl });
+    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    await admin.end();
+    // Straight to node 1 and node 2: two writers.
+    const dbs = [openDb(`${cluster.nodeUrl(1)}/${name}`), openDb(`${cluster.nodeUrl(2)}/${name}`)];
+    await migrateLatest(dbs[0]!);
+    const bank = await mountSimulator('/sim/fakepay', (baseUrl) => createFakePaySimulator({ baseUrl, logger: silentLogger, timeScale: 0.001 }, 'applied'));
+    // The provider's notifies go to the fan-out, which hands each one to both gateways at the same
+    // moment and answers with the first gateway's answer.
+    const apps: TestApp[] = [];
+    const fanOut = await listen(async (req, res) => {
+      const body = await readAll(req);
+      const answers = await Promise.all(
+        apps.map((app) =>
+          fetch(app.url + req.url!, { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'application/x-www-form-urlencoded' }, body: req.method === 'GET' ? undefined : body }).then(
+            async (r) => ({ status: r.status, text: await r.text() }),
+            () => ({ status: 502, text: 'unreachable' }),
+          ),
+        ),
+      );
+      res.writeHead(answers[0]!.status, { 'content-type': 'text/plain' }).end(answers[0]!.text);
+    });
+    const providers = { fakepay: { default: { ...bank.sim.accountConfig(), callbackBaseUrl: fanOut.base } } };
+    for (const db of dbs) apps.push(await startApp({ db, kind: 'mysql', url: '', close: async () => {} }, { modules: [fakePayModule()], providers }));
+    const retries = async () => {
+      let n = 0;
+      for (const app of apps) {
+        const text = await app.metrics.registry.getSingleMetricAsString('paygate_db_retries_total');
+        for (const m of text.matchAll(/^paygate_db_retries_total\{[^}]*reason="(deadlock|version)"[^}]*\} (\d+)/gm)) n += Number(m[2]);
+      }
+      return n;
+    };
+    return { cluster, dbs, bank, fanOut, apps, retries };
+  })();
+  return rig;
+}
+
+function clusterTest(title: string, fn: (t: import('ava').ExecutionContext, rig: Rig) => Promise<void>): void {
+  if ('missing' in binaries) {
+    if (process.env.CI === 'true') test(title, (t) => t.fail(`CI must run the Galera tests; missing packages: ${binaries.missing.join(', ')}`));
+    else test.skip(`${title} — skipped: install ${binaries.missing.join(', ')}`, () => {});
+    return;
+  }
+  test.serial(title, async (t) => {
+    t.timeout(5 * 60_000);
+    await fn(t, await setUp());
+  });
+}
+
+test.after.always(async () => {
+  const r = await rig?.catch(() => undefined);
+  if (!r) return;
+  for (const app of r.apps) await app.close().catch(() => undefined);
+  for (const db of r.dbs) await db.destroy().catch(() => undefined);
+  await r.fanOut.close();
+  await r.bank.sim.close();
+  await r.bank.close();
+  await r.cluster.destroy();
+});
+
+clusterTest('galera, two writers: every notify at both gateways at once; one transition and one payment.paid per order', async (t, r) => {
+  const [one, two] = r.apps as [TestApp, TestApp];
+  // Orders made through both gateways (both nodes).
+  const created = await Promise.all(Array.from({ length: ORDERS }, (_, i) => (i % 2 ? two : one).api('POST', '/v1/payments', paymentBody(), {}, one.merchant)));
+  t.true(created.every((c) => c.status === 201), created.find((c) => c.status !== 201)?.text ?? '');
+  const before = await r.retries();
+  await Promise.all(created.map((c) => r.bank.sim.pay(c.body.orderNo)));
+  await Promise.all([one.background.drain(), two.background.drain()]);
+
+  const ids = created.map((c) => c.body.id as string);
+  const db = r.dbs[0]!;
+  // Read on node 1 after both nodes wrote: wait for node 1 to have applied everything committed.
+  await db.raw('SET SESSION wsrep_sync_wait = 1');
+  const statuses = await db('orders').whereIn('id', ids).select('id', 'status');
+  t.deepEqual(
+    statuses.filter((o: { status: string }) => o.status !== 'paid'),
+    [],
+    'every order paid',
+  );
+  const transitions = await db('order_transitions').whereIn('order_id', ids).where({ to_status: 'paid' }).count({ n: '*' }).first();
+  t.is(Number(transitions!.n), ORDERS, 'one transition to paid per order');
+  const events = await db('events').whereIn('order_id', ids).where({ type: 'payment.paid' }).count({ n: '*' }).first();
+  t.is(Number(events!.n), ORDERS, 'one payment.paid per order');
+  const retried = (await r.retries()) - before;
+  t.log(`${ORDERS} orders, each notify at both gateways (node 1 and node 2) at once: ${retried} transactions run again after losing certification or a version race`);
+  await db.raw('SET SESSION wsrep_sync_wait = 0');
+});
+
+clusterTest('galera, two writers: refunds of one order through both gateways at once never add up to more than paid', async (t, r) => {
+  const [one, two] = r.apps as [TestApp, TestApp];
+  const paid = 10_000;
+  const each = 6_000; // one fits, two would not
+  const created = await Promise.all(
+    Array.from({ length: REFUND_PAIRS }, () => one.api('POST', '/v1/payments', paymentBody({ amount: paid, items: [{ sku: 'A', name: 'Tea', unitAmount: paid, quantity: 1 }] }))),
+  );
+  t.true(created.every((c) => c.status === 201));
+  await Promise.all(created.map((c) => r.bank.sim.pay(c.body.orderNo)));
+  await Promise.all([one.background.drain(), two.background.drain()]);
+  const before = await r.retries();
+  // Per order, two refunds at the same moment, one through each node: each reservation reads what
+  // is reserved on its own node; only certification can tell one of them about the other.
+  const pairs = await Promise.all(
+    created.map((c) => Promise.all([one, two].map((app) => app.api('POST', `/v1/payments/${c.body.id}/refunds`, { amount: each }, {}, one.merchant)))),
+  );
+  await Promise.all([one.background.drain(), two.background.drain()]);
+  const outcomes = pairs.map((pair) => pair.map((a) => (a.status === 201 ? a.body.status : `${a.status} ${a.body.error?.code}`)).sort().join(' + '));
+  const expected = '409 refund_exceeds_payment + succeeded';
+  t.deepEqual(
+    outcomes.filter((o) => o !== expected),
+    [],
+    `per order one refund is made and the other refused before the provider is asked (${expected})`,
+  );
+  const db = r.dbs[1]!;
+  await db.raw('SET SESSION wsrep_sync_wait = 1');
+  for (const c of created) {
+    const rows = await db('refunds').where({ order_id: c.body.id }).select('status', 'amount_minor');
+    const ours = rows.filter((row: { status: string }) => row.status === 'succeeded').reduce((n: number, row: { amount_minor: unknown }) => n + Number(row.amount_minor), 0);
+    t.is(ours, each);
+    t.is(r.bank.sim.byOrderNo(c.body.orderNo)!.refunded, ours, 'the provider gave back exactly what was recorded');
+  }
+  await db.raw('SET SESSION wsrep_sync_wait = 0');
+  t.log(`${REFUND_PAIRS} orders, two refunds of 6,000 on 10,000 at once through node 1 and node 2: ${(await r.retries()) - before} transactions run again`);
+});
