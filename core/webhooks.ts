@@ -82,6 +82,7 @@ export function claimDueEvents(deps: CoreDeps, owner: string, limit: number, lea
     leaseMs,
     owner,
     now,
+    metrics: deps.metrics,
   });
 }
 

@@ -45,6 +45,7 @@ export function expiryJob(
         leaseMs,
         owner,
         now,
+        metrics: deps.metrics,
       });
       for (const row of rows) {
         // The database went away mid-batch (core/db.ts): the rest waits for the next run.

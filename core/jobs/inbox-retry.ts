@@ -24,6 +24,7 @@ export function inboxRetryJob(deps: CoreDeps, owner: string, options: { batch?: 
         leaseMs: PROCESSING_LEASE_MS,
         owner,
         now,
+        metrics: deps.metrics,
       });
       for (const row of rows) {
         // The database went away mid-batch (core/db.ts): the rest waits for the next run.

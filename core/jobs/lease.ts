@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { dbKind, isLockConflict, type Db } from '../db.ts';
+import { dbKind, isLockConflict, retryingTransaction, type Db } from '../db.ts';
 import { randomString } from '../ids.ts';
 
 export interface ClaimOptions {
@@ -11,6 +11,8 @@ export interface ClaimOptions {
   leaseMs: number;
   owner: string;
   now: Date;
+  /** Counts claims run again after losing a deadlock or, on Galera, certification (core/db.ts). */
+  metrics?: { dbRetry?(operation: string, reason: string): void };
 }
 
 /**
@@ -37,16 +39,19 @@ export async function claimRows<Row extends { id: number | string }>(db: Db, opt
     // scanned, so claims for different work do not hide rows from each other. A claim can still
     // lose a deadlock against a writer touching the same index pages; its transaction is rolled
     // back whole, so it is tried again, and after CLAIM_ATTEMPTS losses it has claimed nothing
-    // this run (the next run tries again) rather than failing the job.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await claimInTransaction(db, options, token, free);
-        break;
-      } catch (err) {
-        if (!isLockConflict(err)) throw err;
-        if (attempt >= CLAIM_ATTEMPTS) return [];
-        await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20));
-      }
+    // this run (the next run tries again) rather than failing the job. On Galera the row locks
+    // are the node's own: two nodes may pick one row, and the second to commit loses
+    // certification (a deadlock error) and runs again, when the row is no longer free.
+    try {
+      await retryingTransaction(db, (trx) => claimInTransaction(trx, options, token, free), {
+        operation: `claim:${options.table}`,
+        metrics: options.metrics,
+        attempts: CLAIM_ATTEMPTS,
+        isolationLevel: 'read committed',
+      });
+    } catch (err) {
+      if (isLockConflict(err)) return [];
+      throw err;
     }
   }
   return (await db(options.table).where({ lease_owner: token })) as Row[];
@@ -55,27 +60,15 @@ export async function claimRows<Row extends { id: number | string }>(db: Db, opt
 /** How many times a claim that lost a deadlock is tried before the run gives up on it. */
 export const CLAIM_ATTEMPTS = 3;
 
-async function claimInTransaction(db: Db, options: ClaimOptions, token: string, free: (q: Knex.QueryBuilder) => void): Promise<void> {
-  await db.transaction(
-    async (trx) => {
-      const candidates = trx(options.table)
-        .select('id')
-        .where(options.where)
-        .where(free)
-        .orderBy(options.orderBy)
-        .limit(options.limit)
-        .forUpdate()
-        .skipLocked();
-      const ids = ((await candidates) as { id: number | string }[]).map((r) => r.id);
-      if (ids.length === 0) return;
-      await trx(options.table)
-        .whereIn('id', ids)
-        .where(options.where)
-        .where(free)
-        .update({ lease_owner: token, lease_until: options.now.getTime() + options.leaseMs });
-    },
-    { isolationLevel: 'read committed' },
-  );
+async function claimInTransaction(trx: Knex.Transaction, options: ClaimOptions, token: string, free: (q: Knex.QueryBuilder) => void): Promise<void> {
+  const candidates = trx(options.table).select('id').where(options.where).where(free).orderBy(options.orderBy).limit(options.limit).forUpdate().skipLocked();
+  const ids = ((await candidates) as { id: number | string }[]).map((r) => r.id);
+  if (ids.length === 0) return;
+  await trx(options.table)
+    .whereIn('id', ids)
+    .where(options.where)
+    .where(free)
+    .update({ lease_owner: token, lease_until: options.now.getTime() + options.leaseMs });
 }
 
 /** Gives rows back early (the work is done or failed in a way that sets its own schedule). */

@@ -134,6 +134,7 @@ export function reconcileJob(deps: CoreDeps, owner: string, options: ReconcileOp
         leaseMs: 5 * 60_000,
         owner,
         now,
+        metrics: deps.metrics,
       });
       for (const row of rows) {
         // The database went away mid-batch (core/db.ts): the rest waits for the next run.

@@ -6,7 +6,9 @@
  *   - every notify reaches both gateways at the same moment: one transition and one payment.paid
  *     per order;
  *   - refunds of one order through both gateways at once: never more than paid, here or at the
- *     provider; the losers of certification are run again and counted.
+ *     provider; the losers of certification are run again and counted;
+ *   - job workers on both nodes claiming the same reconciliation, expiry and webhook rows: each row
+ *     done once.
  *
  * Needs mariadb-server, galera-4, haproxy, mariadb-backup and socat (.ci/run installs them). Without
  * them the test is skipped, with the packages named, unless CI=true, where it fails.
@@ -15,21 +17,28 @@ import test from 'ava';
 import mysql from 'mysql2/promise';
 import { randomBytes } from 'node:crypto';
 import { migrateLatest, openDb, type Db } from '../../core/db.ts';
+import type { CoreDeps } from '../../core/deps.ts';
+import { expiryJob } from '../../core/jobs/expiry.ts';
+import { reconcileJob } from '../../core/jobs/reconcile.ts';
+import type { Job } from '../../core/jobs/runner.ts';
+import { webhookDeliveryJob } from '../../core/jobs/webhook-delivery.ts';
+import { setWebhookUrl } from '../../core/webhook-secrets.ts';
 import { silentLogger } from '../../core/logger.ts';
 import { startApp, paymentBody, type TestApp } from '../helpers/app.ts';
-import { fakePayModule } from '../helpers/fakepay/index.ts';
-import { createFakePaySimulator, type FakePaySimulator } from '../helpers/fakepay/simulator.ts';
+import { fakePayModule } from '../../providers/_template/index.ts';
+import { createFakePaySimulator, type FakePaySimulator } from '../../providers/_template/simulator.ts';
 import { findGaleraBinaries, GaleraCluster } from '../helpers/galera.ts';
 import { listen, mountSimulator, readAll, type Listening } from '../helpers/sim-server.ts';
 
 const binaries = findGaleraBinaries();
 const ORDERS = 40;
 const REFUND_PAIRS = 30;
+const JOB_ORDERS = 30;
 
 interface Rig {
   cluster: GaleraCluster;
   dbs: Db[];
-  bank: { sim: FakePaySimulator; close: () => Promise<void> };
+  bank: { sim: FakePaySimulator; simBase: string; close: () => Promise<void> };
   fanOut: Listening;
   apps: TestApp[];
   /** Certification and deadlock retries, from both gateways' metrics. */
@@ -167,4 +176,56 @@ clusterTest('galera, two writers: refunds of one order through both gateways at 
   }
   await db.raw('SET SESSION wsrep_sync_wait = 0');
   t.log(`${REFUND_PAIRS} orders, two refunds of 6,000 on 10,000 at once through node 1 and node 2: ${(await r.retries()) - before} transactions run again`);
+});
+
+clusterTest('galera, two writers: workers on both nodes claim the same reconciliation, expiry and webhook rows; each is done once', async (t, r) => {
+  const [one, two] = r.apps as [TestApp, TestApp];
+  const seen = new Map<string, number>();
+  const receiver = await listen(async (req, res) => {
+    const body = JSON.parse(await readAll(req)) as { id: string };
+    seen.set(body.id, (seen.get(body.id) ?? 0) + 1);
+    res.writeHead(200).end('ok');
+  });
+  try {
+    await setWebhookUrl(r.dbs[0]!, one.merchant.id, `${receiver.base}/hooks`);
+    const created = await Promise.all(Array.from({ length: JOB_ORDERS }, (_, i) => (i % 2 ? two : one).api('POST', '/v1/payments', paymentBody(), {}, one.merchant)));
+    t.true(created.every((c) => c.status === 201));
+    // Half are paid at the provider without a word to paygate (reconciliation must find them); the
+    // other half are never paid (expiry must end them).
+    const paidQuietly = created.filter((_, i) => i % 2 === 0);
+    const unpaid = created.filter((_, i) => i % 2 === 1);
+    for (const c of paidQuietly) {
+      const res = await fetch(`${r.bank.simBase}/_control/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ orderNo: c.body.orderNo, notify: false }) });
+      t.is(res.status, 200, await res.text());
+    }
+    // Two days on: every order is past its expiry and old enough to reconcile.
+    const later = (deps: CoreDeps): CoreDeps => ({ ...deps, now: () => new Date(Date.now() + 2 * 86_400_000) });
+    const workers = (make: (deps: CoreDeps, owner: string) => Job) => [make(later(one.deps), 'node1-worker'), make(later(two.deps), 'node2-worker')];
+    const before = await r.retries();
+    // Both workers at once, round after round, until a round finds nothing (at least three rounds).
+    const rounds = async (jobs: Job[]) => {
+      for (let i = 0; i < 100; i++) {
+        const handled = await Promise.all(jobs.map((job) => job.run()));
+        if (i >= 2 && handled.every((n) => n === 0)) return;
+      }
+    };
+    await rounds(workers((deps, owner) => reconcileJob(deps, owner, { minAgeMs: 0, batch: 10 })));
+    await rounds(workers((deps, owner) => expiryJob(deps, owner, { batch: 10 })));
+    await rounds(workers((deps, owner) => webhookDeliveryJob(deps, owner, { batch: 10 })));
+
+    const db = r.dbs[0]!;
+    await db.raw('SET SESSION wsrep_sync_wait = 1');
+    const statusOf = new Map((await db('orders').whereIn('id', created.map((c) => c.body.id)).select('id', 'status')).map((o: { id: string; status: string }) => [o.id, o.status]));
+    t.deepEqual(paidQuietly.map((c) => statusOf.get(c.body.id)), paidQuietly.map(() => 'paid'), 'reconciliation found every quiet payment');
+    t.deepEqual(unpaid.map((c) => statusOf.get(c.body.id)), unpaid.map(() => 'expired'), 'expiry ended every unpaid order');
+    const moves = await db('order_transitions').whereIn('order_id', created.map((c) => c.body.id)).whereIn('to_status', ['paid', 'expired']).select('order_id', 'to_status');
+    t.is(moves.length, JOB_ORDERS, 'one transition per order, whichever worker made it');
+    const events = (await db('events').where({ merchant_id: one.merchant.id }).whereIn('order_id', created.map((c) => c.body.id)).select({ id: 'public_id', delivery_status: 'delivery_status' })) as { id: string; delivery_status: string }[];
+    await db.raw('SET SESSION wsrep_sync_wait = 0');
+    t.deepEqual(events.filter((e) => e.delivery_status !== 'delivered').map((e) => `${e.id} ${e.delivery_status}`), [], 'every event delivered');
+    t.deepEqual(events.filter((e) => seen.get(e.id) !== 1).map((e) => `${e.id}×${seen.get(e.id) ?? 0}`), [], 'each event reached the merchant exactly once');
+    t.log(`${JOB_ORDERS} orders, ${events.length} events, workers on node 1 and node 2 at once: ${(await r.retries()) - before} claims or writes run again after losing certification`);
+  } finally {
+    await receiver.close();
+  }
 });
