@@ -421,8 +421,27 @@ ${servers(false)}
     this.node(n).proc?.kill('SIGSTOP');
   }
 
-  thaw(n: number): void {
+  /**
+   * SIGCONT, then waits until the node is back in the cluster's current view. A thawed node reports
+   * `Synced` at once, in the view it was evicted from, for about one suspect timeout before it
+   * notices; so "back" is: Synced, three members, and the same configuration id as a peer's.
+   * Resolves with how long that took.
+   */
+  async thaw(n: number, ms = 120_000): Promise<number> {
     this.node(n).proc?.kill('SIGCONT');
+    const started = Date.now();
+    const peer = n === 1 ? 2 : 1;
+    for (;;) {
+      const [state, size, conf, peerConf] = await Promise.all([
+        this.status(n, 'wsrep_local_state_comment'),
+        this.status(n, 'wsrep_cluster_size'),
+        this.status(n, 'wsrep_cluster_conf_id'),
+        this.status(peer, 'wsrep_cluster_conf_id'),
+      ]);
+      if (state === 'Synced' && size === '3' && conf !== undefined && conf === peerConf) return Date.now() - started;
+      if (Date.now() - started > ms) throw new Error(`node ${n} not back in the cluster ${ms / 1000} s after SIGCONT (state ${state}, size ${size})`);
+      await sleep(200);
+    }
   }
 
   /**
