@@ -141,7 +141,10 @@ export async function processInboxRow(
     verification = await provider.verifyCallback(rowToRequest(row));
   } catch (err) {
     deps.logger.warn({ callbackId: row.id, err: errorSummary(err) }, 'callback verification fault; will retry');
-    await scheduleRetry(deps, row, err);
+    await scheduleRetry(deps, row, err).catch((again: unknown) => {
+      releaseLater(deps, row, err, again);
+      throw again;
+    });
     return 'retry';
   }
   options.onVerified?.(verification.verified);
@@ -154,9 +157,35 @@ export async function processInboxRow(
   try {
     return await applyFacts(deps, provider, row, lease, verification.facts);
   } catch (err) {
-    await scheduleRetry(deps, row, err).catch(() => undefined);
+    await scheduleRetry(deps, row, err).catch((again: unknown) => releaseLater(deps, row, err, again));
     throw err;
   }
+}
+
+/** Pauses before each further try to give a row back when the database refused it: about 30 s in all. */
+export const RELEASE_RETRY_MS = [1_000, 2_000, 4_000, 8_000, 15_000];
+
+/**
+ * The row could not be given back (scheduleRetry failed): the connection that failed the work
+ * failed again. Left alone, the row stays leased until PROCESSING_LEASE_MS runs out, so a provider
+ * acknowledged on store waits five minutes for a payment that could be applied now. Behind a proxy
+ * (HAProxy in front of a Galera cluster, a failover) the database is often back within seconds on
+ * another node: a few more tries in the background give the row back to the inbox-retry job then.
+ */
+function releaseLater(deps: CoreDeps, row: CallbackRow, cause: unknown, err: unknown): void {
+  if (!isConnectionError(err) && !isConnectionError(cause)) return;
+  let attempt = 0;
+  const next = (): void => {
+    const delay = RELEASE_RETRY_MS[attempt++];
+    if (delay === undefined) {
+      deps.logger.warn({ callbackId: row.id }, 'callback row stays leased until its lease runs out; the database did not come back in time');
+      return;
+    }
+    setTimeout(() => {
+      scheduleRetry(deps, row, cause).catch(next);
+    }, delay).unref();
+  };
+  next();
 }
 
 function replyForFinished(row: CallbackRow): ReplyKind {

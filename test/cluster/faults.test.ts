@@ -118,6 +118,12 @@ function writeProbe(url: string) {
 
 interface Fault {
   label: string;
+  /**
+   * Whether the end may need the gateways' clocks moved past leases: only where a gateway itself
+   * was killed. A database node lost under a gateway must not leave its rows leased for minutes
+   * (core/callbacks.ts gives them back once the database answers again).
+   */
+  leasesMayStay?: boolean;
   /** The two gateways' database URLs (without the database). */
   databases: (c: GaleraCluster) => [string, string];
   /** Breaks something and repairs it; returns figures for the report. */
@@ -217,6 +223,7 @@ async function runScenario(t: ExecutionContext, c: GaleraCluster, fault: Fault):
     process.stdout.write(`[cluster] ${fault.label}: ${Object.entries(line).map(([k, x]) => `${k}=${x}`).join(' ')}\n`);
     t.log(JSON.stringify(line));
     t.not(convergeMs, null, 'providers and gateways agreed in the end');
+    if (!fault.leasesMayStay) t.false(leaseJump, 'converged without waiting out a lease');
     assertVerdict(t, v);
     if (!t.passed) t.log(`gateway A log:\n${gateways[0].logTail(40)}\ngateway B log:\n${gateways[1].logTail(40)}`);
   } finally {
@@ -261,6 +268,7 @@ faultTest('galera: one gateway SIGKILLed while the other goes on: nothing lost',
   await runScenario(t, c, {
     label: 'SIGKILL gateway A via HAProxy',
     databases: throughHaproxy,
+    leasesMayStay: true,
     async inject(_cl, [a]) {
       await a.kill();
       await sleep(5_000);
