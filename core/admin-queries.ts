@@ -95,13 +95,14 @@ export async function replayEventAsAdmin(
     .update({ lease_owner: token, lease_until: now + leaseMs });
   if (claimed !== 1) return { delivery: 'queued', attempt: null };
   const leased = (await deps.db('events').where({ id: row.id, lease_owner: token }).first()) as EventRow;
-  const before = (await deps.db('webhook_attempts').where({ event_id: row.id }).max({ id: 'id' }).first()) as { id: unknown } | undefined;
+  // The attempt this delivery makes is the one sent from now on: not the one with the highest id,
+  // since ids interleave across the nodes of a Galera cluster.
+  const before = (await deps.db('webhook_attempts').where({ event_id: row.id }).select('id')) as { id: unknown }[];
+  const earlier = new Set(before.map((a) => toNumber(a.id)));
   const delivery = await deliverEvent(deps, leased, { timeoutMs, leaseMs, fetchImpl: options.fetchImpl });
-  const made = (await deps.db('webhook_attempts')
-    .where({ event_id: row.id })
-    .andWhere('id', '>', toNumber(before?.id))
-    .orderBy('id', 'desc')
-    .first()) as { response_status: unknown; error: string | null; duration_ms: unknown } | undefined;
+  const made = ((await deps.db('webhook_attempts').where({ event_id: row.id }).orderBy([{ column: 'attempted_at', order: 'desc' }, { column: 'id', order: 'desc' }])) as (
+    | { id: unknown; response_status: unknown; error: string | null; duration_ms: unknown }
+  )[]).find((a) => !earlier.has(toNumber(a.id))) as { response_status: unknown; error: string | null; duration_ms: unknown } | undefined;
   return {
     delivery,
     attempt: made ? { responseStatus: made.response_status === null ? null : toNumber(made.response_status), error: made.error, durationMs: toNumber(made.duration_ms) } : null,

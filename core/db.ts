@@ -59,7 +59,22 @@ function cacheStatements(conn: BetterSqlite3.Database, size: number): void {
 
 export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 
-/** `sqlite:./data/paygate.sqlite`, `sqlite::memory:` or `mysql://user:pass@host:port/db`. */
+/**
+ * `?wsrep_sync_wait=N` on a MySQL URL: every connection runs `SET SESSION wsrep_sync_wait = N`, so
+ * on a Galera cluster its reads first wait until the node has applied everything committed
+ * cluster-wide (1 = reads; docs/high-availability.md#reads-after-writes). 0-15, as MariaDB takes it.
+ */
+function syncWait(url: URL): number | undefined {
+  const raw = url.searchParams.get('wsrep_sync_wait');
+  if (raw === null) return undefined;
+  const n = Number(raw);
+  if (!/^\d{1,2}$/.test(raw) || n > 15) {
+    throw new ConfigError('DATABASE_URL: wsrep_sync_wait must be a whole number from 0 to 15', [{ path: 'DATABASE_URL', message: 'wsrep_sync_wait must be 0-15' }]);
+  }
+  return n;
+}
+
+/** `sqlite:./data/paygate.sqlite`, `sqlite::memory:` or `mysql://user:pass@host:port/db[?wsrep_sync_wait=1]`. */
 export function knexConfig(databaseUrl: string): Knex.Config {
   if (databaseUrl.startsWith('sqlite:')) {
     const filename = databaseUrl.slice('sqlite:'.length).replace(/^\/\//, '');
@@ -96,6 +111,7 @@ export function knexConfig(databaseUrl: string): Knex.Config {
   }
   if (databaseUrl.startsWith('mysql:') || databaseUrl.startsWith('mariadb:')) {
     const url = new URL(databaseUrl.replace(/^mariadb:/, 'mysql:'));
+    const wait = syncWait(url);
     return {
       client: 'mysql2',
       connection: {
@@ -110,7 +126,17 @@ export function knexConfig(databaseUrl: string): Knex.Config {
         bigNumberStrings: false,
         connectTimeout: MYSQL_CONNECT_TIMEOUT_MS,
       },
-      pool: { min: 0, max: Number(process.env.PAYGATE_DB_POOL_MAX ?? 16) },
+      pool: {
+        min: 0,
+        max: Number(process.env.PAYGATE_DB_POOL_MAX ?? 16),
+        ...(wait === undefined
+          ? {}
+          : {
+              afterCreate(conn: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) {
+                conn.query(`SET SESSION wsrep_sync_wait = ${wait}`, (err) => done(err, conn));
+              },
+            }),
+      },
       acquireConnectionTimeout: 10_000,
       migrations: migrationsConfig(),
     };

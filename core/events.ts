@@ -102,9 +102,12 @@ export async function listEvents(
   if (query.cursor) {
     const after = await findMerchantEvent(deps, merchantId, decodeCursor(query.cursor));
     if (!after) throw ValidationError.field('cursor', 'is not a cursor this API returned');
-    q.andWhere('id', '<', after.id);
+    // Newest first by creation time, then id: ids alone are not in time order on a Galera cluster,
+    // whose nodes interleave auto-increment values (docs/high-availability.md).
+    const at = toNumber(after.created_at);
+    q.andWhere((w) => w.where('created_at', '<', at).orWhere((x) => x.where('created_at', '=', at).andWhere('id', '<', after.id)));
   }
-  const rows = (await q.orderBy('id', 'desc').limit(limit + 1)) as EventRow[];
+  const rows = (await q.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit + 1)) as EventRow[];
   const page = rows.slice(0, limit);
   return {
     data: page.map(toEventView),

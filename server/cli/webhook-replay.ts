@@ -141,7 +141,7 @@ export async function runWebhookReplay(values: FlagValues, config: AppConfig): P
       }
       const q = deps.db('events').where({ order_id: found.id });
       if (type !== undefined) q.andWhere({ type: type as EventType });
-      const rows = (await q.orderBy('id', 'asc')) as EventRow[];
+      const rows = (await q.orderBy([{ column: 'created_at' }, { column: 'id' }])) as EventRow[];
       if (rows.length === 0) {
         console.error(`paygate: order ${found.id} has no ${type ?? ''}${type ? ' ' : ''}events`);
         return 1;

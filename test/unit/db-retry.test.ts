@@ -3,7 +3,8 @@
  * bounded, jittered pause, counted by reason; anything else is the caller's at once.
  */
 import test from 'ava';
-import { retryingTransaction, transactionBackoffMs, transactionRetryReason, TRANSACTION_ATTEMPTS } from '../../core/db.ts';
+import { knexConfig, retryingTransaction, transactionBackoffMs, transactionRetryReason, TRANSACTION_ATTEMPTS } from '../../core/db.ts';
+import { ConfigError } from '../../core/errors.ts';
 import { dbTest } from '../helpers/db.ts';
 
 const deadlock = () => Object.assign(new Error('Deadlock found when trying to get lock; try restarting transaction'), { code: 'ER_LOCK_DEADLOCK', errno: 1213 });
@@ -129,5 +130,22 @@ dbTest('two transactions taking two rows in opposite order both land: MariaDB pi
     else t.deepEqual(seen, [], 'one writer at a time: nothing to retry');
   } finally {
     await h.db.schema.dropTableIfExists('retry_pair');
+  }
+});
+
+test('DATABASE_URL ?wsrep_sync_wait=N sets it on every MySQL connection; anything but 0-15 is refused naming DATABASE_URL', (t) => {
+  const plain = knexConfig('mysql://u:p@127.0.0.1:3306/paygate');
+  t.is((plain.pool as { afterCreate?: unknown }).afterCreate, undefined);
+  const waiting = knexConfig('mysql://u:p@127.0.0.1:3306/paygate?wsrep_sync_wait=1');
+  const sent: string[] = [];
+  (waiting.pool as { afterCreate: (conn: unknown, done: (err: Error | null) => void) => void }).afterCreate(
+    { query: (sql: string, cb: (err: Error | null) => void) => (sent.push(sql), cb(null)) },
+    (err) => t.is(err, null),
+  );
+  t.deepEqual(sent, ['SET SESSION wsrep_sync_wait = 1']);
+  t.is((waiting.connection as { database: string }).database, 'paygate', 'the query string is not part of the database name');
+  for (const bad of ['16', '-1', '1.5', 'x', '']) {
+    const err = t.throws(() => knexConfig(`mysql://u:p@127.0.0.1/paygate?wsrep_sync_wait=${bad}`), { instanceOf: ConfigError });
+    t.is(err.details[0]!.path, 'DATABASE_URL');
   }
 });

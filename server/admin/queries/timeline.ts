@@ -84,19 +84,20 @@ export async function loadTimeline(db: Db, orderId: string): Promise<AdminTimeli
   const order = await findOrder(db, orderId);
   if (!order) return undefined;
   const merchant = (await db('merchants').where({ id: order.merchantId }).first('id', 'name', 'webhook_url')) as { id: string; name: string; webhook_url: string | null } | undefined;
-  const transitions = (await db('order_transitions').where({ order_id: order.id }).orderBy('id')) as Record<string, unknown>[];
+  // In time order, ids breaking ties: ids alone interleave across the nodes of a Galera cluster.
+  const transitions = (await db('order_transitions').where({ order_id: order.id }).orderBy([{ column: 'created_at' }, { column: 'id' }])) as Record<string, unknown>[];
   // SUBSTR is the same function on both engines; bodies can be megabytes, the page needs a glimpse.
   const callbacks = (await db('provider_callbacks')
     .where({ order_id: order.id })
     .select('id', 'provider', 'account', 'kind', 'dedupe_key', 'http_method', 'content_type', 'raw_query', 'verified', 'outcome', 'error', 'attempts', 'received_at', 'processed_at')
     .select(db.raw('SUBSTR(raw_body, 1, ?) as raw_preview', [RAW_PREVIEW_CHARS + 1]))
-    .orderBy('id')
+    .orderBy([{ column: 'received_at' }, { column: 'id' }])
     .limit(LIMITS.callbacks)) as Record<string, unknown>[];
   const refunds = (await db('refunds').where({ order_id: order.id }).orderBy([{ column: 'created_at' }, { column: 'id' }])) as Record<string, unknown>[];
-  const events = (await db('events').where({ order_id: order.id }).orderBy('id').limit(LIMITS.events)) as EventRow[];
+  const events = (await db('events').where({ order_id: order.id }).orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(LIMITS.events)) as EventRow[];
   const eventIds = events.map((e) => e.id);
   const attempts = eventIds.length
-    ? ((await db('webhook_attempts').whereIn('event_id', eventIds).orderBy('id').limit(LIMITS.attempts)) as Record<string, unknown>[])
+    ? ((await db('webhook_attempts').whereIn('event_id', eventIds).orderBy([{ column: 'attempted_at' }, { column: 'id' }]).limit(LIMITS.attempts)) as Record<string, unknown>[])
     : [];
   const [allCallbacks, allEvents, allAttempts] = await Promise.all([
     callbacks.length < LIMITS.callbacks ? callbacks.length : countWhere(db('provider_callbacks').where({ order_id: order.id })),
