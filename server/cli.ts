@@ -17,6 +17,7 @@ import { runWebhookReplay, WEBHOOK_REPLAY_USAGE, webhookReplayFlags } from './cl
 import { MERCHANT_WEBHOOK_USAGE, merchantWebhookFlags, runMerchantWebhook } from './cli/merchant-webhook.ts';
 import { LISTEN_USAGE, listenFlags, runListen } from './cli/listen.ts';
 import { runTrigger, TRIGGER_USAGE, triggerFlags } from './cli/trigger.ts';
+import { NEW_PROVIDER_USAGE, newProviderFlags, runNewProvider } from './cli/new-provider.ts';
 import { backgroundJobs } from './jobs.ts';
 
 const USAGE = `usage: npm run paygate -- <command> [options]      (--help after a command: its options)
@@ -28,7 +29,7 @@ const USAGE = `usage: npm run paygate -- <command> [options]      (--help after 
   merchant:list                   list merchants (never their keys)
   merchant:rotate-key --id <id>   issue a new API key; the old one stops working
 ${MERCHANT_UPDATE_USAGE}${MERCHANT_WEBHOOK_USAGE}  worker                          run the background jobs in this process only
-${RECONCILE_USAGE}${WEBHOOK_REPLAY_USAGE}${LISTEN_USAGE}${TRIGGER_USAGE}${SIMULATE_USAGE}
+${RECONCILE_USAGE}${WEBHOOK_REPLAY_USAGE}${LISTEN_USAGE}${TRIGGER_USAGE}${SIMULATE_USAGE}${NEW_PROVIDER_USAGE}
 Configuration comes from the environment (DATABASE_URL, PAYGATE_CONFIG, LOG_LEVEL...; see README).
 Logs go to stderr; exit codes: 0 done, 1 failed (or, for reconcile, a provider could not be asked), 2 usage.
 `;
@@ -163,6 +164,7 @@ const COMMANDS: Record<string, Command> = {
   listen: { flags: listenFlags, usage: LISTEN_USAGE.trimEnd(), run: (values) => runListen(values, loadConfig()) },
   trigger: { flags: triggerFlags, usage: TRIGGER_USAGE.trimEnd(), positional: 'event', run: (values) => runTrigger(values, loadConfig()) },
   simulate: { flags: simulateFlags, usage: SIMULATE_USAGE.trimEnd(), run: (values) => runSimulate(values) },
+  'new-provider': { flags: newProviderFlags, usage: NEW_PROVIDER_USAGE.trimEnd(), positional: 'id', run: (values) => runNewProvider(values) },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,7 +1,10 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { AlipaySdk } from 'alipay-sdk';
+import type { z } from 'zod';
 import { isCredentialsRejection, ProviderUnavailableError, ValidationError } from '../../core/errors.ts';
 import { probeOrderNo } from '../../core/provider-health.ts';
+import { parseFormStrict } from '../kit/fields.ts';
+import { parseProviderResponse } from '../kit/responses.ts';
 import type { Logger } from '../../core/logger.ts';
 import type {
   CallbackEnvelope,
@@ -22,10 +25,9 @@ import type {
   ReplyKind,
 } from '../../core/payment-provider.ts';
 import { MAX_EXPIRY_MS, TOTAL_AMOUNT_MAX_MINOR, beijingTime, cleanSubject, notifyFacts, queryFacts, toTotalAmount, withoutEmpty } from './codec.ts';
+import { refundQueryAnswer, sdkAnswer, type SdkAnswer, tradeQueryAnswer, tradeRefundAnswer } from './answers.ts';
 import type { AlipaySettings } from './config.ts';
 import { validateKeys } from './keys.ts';
-
-type SdkResult = Record<string, unknown> & { code?: string; msg?: string; subCode?: string; subMsg?: string };
 
 const PRODUCT: Record<string, { method: string; productCode: string }> = {
   page: { method: 'alipay.trade.page.pay', productCode: 'FAST_INSTANT_TRADE_PAY' },
@@ -138,9 +140,9 @@ export class AlipayProvider implements PaymentProvider {
     return { ...base, action: { type: 'form', method: 'POST', url: decodeHtml(action), fields } };
   }
 
+  /** The form (or a return's query string); a field named twice is refused (providers/kit/fields.ts). */
   private params(request: CallbackRequest): Record<string, string> {
-    const text = request.httpMethod === 'GET' ? request.rawQuery : request.rawBody;
-    return Object.fromEntries(new URLSearchParams(text));
+    return parseFormStrict(request.httpMethod === 'GET' ? request.rawQuery : request.rawBody);
   }
 
   inspectCallback(request: CallbackRequest): CallbackEnvelope {
@@ -161,7 +163,14 @@ export class AlipayProvider implements PaymentProvider {
    * since a return carries no trade_status (§4). Core checks the order and the amount.
    */
   async verifyCallback(request: CallbackRequest): Promise<CallbackVerification> {
-    const params = withoutEmpty(this.params(request));
+    let params: Record<string, string>;
+    try {
+      params = withoutEmpty(this.params(request));
+    } catch (err) {
+      // A field named twice: no signature can cover both values, and nothing changes.
+      if (err instanceof ValidationError) return { verified: false, reason: err.message };
+      throw err;
+    }
     if (!params.sign || !this.sdk.checkNotifySignV2(params)) return { verified: false, reason: 'bad signature' };
     if (params.app_id !== this.settings.appId) return { verified: false, reason: `app_id ${params.app_id} is not this app` };
     if (this.settings.sellerId && params.seller_id !== this.settings.sellerId) {
@@ -187,9 +196,10 @@ export class AlipayProvider implements PaymentProvider {
     return { status: 200, contentType: 'text/plain', body: kind === 'ack' ? 'success' : 'failure' };
   }
 
-  private async exec(method: string, bizContent: Record<string, unknown>): Promise<SdkResult> {
+  private async exec(method: string, bizContent: Record<string, unknown>): Promise<SdkAnswer> {
+    let answer: unknown;
     try {
-      return (await this.sdk.exec(method, { bizContent }, { validateSign: true })) as SdkResult;
+      answer = await this.sdk.exec(method, { bizContent }, { validateSign: true });
     } catch (err) {
       // Transport errors, HTTP ≠ 200, a bad response signature (§1.11): the outcome is unknown. The
       // SDK's messages can quote the response (buyer ids, amounts): only their first words are kept.
@@ -198,10 +208,16 @@ export class AlipayProvider implements PaymentProvider {
       const credentialsRejected = CREDENTIAL_SDK_ERRORS.some((re) => re.test(message));
       throw new ProviderUnavailableError(`Alipay ${method}: ${(err as Error).name} ${short}`.trim(), undefined, { credentialsRejected });
     }
+    return parseProviderResponse(sdkAnswer, answer, { provider: 'Alipay', operation: method });
+  }
+
+  /** A code-10000 answer as `schema`'s struct (providers/kit/responses.ts). */
+  private read<S extends z.ZodType>(schema: S, answer: SdkAnswer, method: string): z.output<S> {
+    return parseProviderResponse(schema, answer, { provider: 'Alipay', operation: method });
   }
 
   /** §1.11: 20000 / isp.unknow-error / ACQ.SYSTEM_ERROR mean "unknown": a fault to retry, not an answer. */
-  private unknown(method: string, r: SdkResult): never {
+  private unknown(method: string, r: SdkAnswer): never {
     // sub_msg of isv.invalid-signature quotes the signed string, never a key; the code alone says enough.
     const refused = CREDENTIAL_SUB_CODES_UNVERIFIED.has(r.subCode ?? '');
     const detail = refused ? `${r.code} ${r.subCode}: the gateway refuses this app's credentials` : `${r.code} ${r.subCode ?? ''} ${r.subMsg ?? r.msg ?? ''}`;
@@ -214,7 +230,7 @@ export class AlipayProvider implements PaymentProvider {
    * alipayPublicKey, proves them wrong; a transport fault or 20000 says nothing about them.
    */
   async probe(): Promise<ProbeResult> {
-    let r: SdkResult;
+    let r: SdkAnswer;
     try {
       r = await this.exec('alipay.trade.query', { out_trade_no: probeOrderNo() });
     } catch (err) {
@@ -226,13 +242,13 @@ export class AlipayProvider implements PaymentProvider {
     return { status: 'ok' };
   }
 
-  private isUnknown(r: SdkResult): boolean {
+  private isUnknown(r: SdkAnswer): boolean {
     return r.code === '20000' || r.subCode === 'ACQ.SYSTEM_ERROR' || r.subCode === 'isp.unknow-error' || r.subCode === 'aop.unknow-error';
   }
 
   async query({ order }: QueryInput): Promise<QueryResult> {
     const r = await this.exec('alipay.trade.query', { out_trade_no: order.orderNo });
-    if (r.code === '10000') return { found: true, facts: queryFacts(r, this.currencies[0]!) };
+    if (r.code === '10000') return { found: true, facts: queryFacts(this.read(tradeQueryAnswer, r, 'alipay.trade.query'), this.currencies[0]!) };
     // The buyer has not reached the cashier yet: no trade exists, which is "pending", not an error.
     if (r.subCode === 'ACQ.TRADE_NOT_EXIST') return { found: false };
     return this.unknown('alipay.trade.query', r);
@@ -247,10 +263,12 @@ export class AlipayProvider implements PaymentProvider {
       ...(reason ? { refund_reason: reason.slice(0, 256) } : {}),
     });
     if (r.code === '10000') {
-      if (r.fundChange === 'Y') return { outcome: 'succeeded', providerRefundNo: refundNo };
+      if (this.read(tradeRefundAnswer, r, 'alipay.trade.refund').fundChange === 'Y') return { outcome: 'succeeded', providerRefundNo: refundNo };
       // fund_change N: a repeat, or still in progress — ask (§5.2: code 10000 alone proves nothing).
       const q = await this.exec('alipay.trade.fastpay.refund.query', { out_trade_no: order.orderNo, out_request_no: refundNo });
-      if (q.code === '10000' && q.refundStatus === 'REFUND_SUCCESS') return { outcome: 'succeeded', providerRefundNo: refundNo };
+      if (q.code === '10000' && this.read(refundQueryAnswer, q, 'alipay.trade.fastpay.refund.query').refundStatus === 'REFUND_SUCCESS') {
+        return { outcome: 'succeeded', providerRefundNo: refundNo };
+      }
       return { outcome: 'pending', providerRefundNo: refundNo };
     }
     if (this.isUnknown(r)) return this.unknown('alipay.trade.refund', r);

@@ -1,13 +1,15 @@
 import { ValidationError } from '../../core/errors.ts';
 import { parseDecimalString, toDecimalString } from '../../core/money.ts';
 import type { PaymentFacts, PaymentOutcome } from '../../core/payment-provider.ts';
+import { BEIJING, formatWallClock, parseWallClock } from '../kit/time.ts';
+import type { TradeQueryAnswer } from './answers.ts';
 
 /**
  * Wire ⇄ core for Alipay (docs/protocols/alipay.md#callbacks, docs/protocols/alipay.md#amounts-and-currency, docs/protocols/alipay.md#time-zone-and-formats). Amounts are yuan strings with two
  * decimals, made from and read back into integer minor units by string arithmetic only.
  */
 
-const BEIJING_OFFSET_MS = 8 * 3_600_000;
+const BEIJING_TIME = 'yyyy-MM-dd HH:mm:ss';
 /** §6: time_expire is 1 minute to 15 days ahead. */
 export const MAX_EXPIRY_MS = 15 * 86_400_000;
 export const SUBJECT_MAX = 256;
@@ -35,14 +37,12 @@ export function fromTotalAmount(text: unknown, currency: string): number {
 
 /** yyyy-MM-dd HH:mm:ss in Beijing time, independent of the process's TZ (§6, jeepay#43). */
 export function beijingTime(date: Date): string {
-  return new Date(date.getTime() + BEIJING_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
+  return formatWallClock(date, BEIJING, BEIJING_TIME);
 }
 
+/** yyyy-MM-dd HH:mm:ss in Beijing time → the instant; null for anything else, or a time that does not exist. */
 export function parseBeijingTime(text: unknown): Date | null {
-  if (typeof text !== 'string') return null;
-  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(text);
-  if (!m) return null;
-  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) - BEIJING_OFFSET_MS);
+  return parseWallClock(text, BEIJING, BEIJING_TIME);
 }
 
 /** §6: subject ≤ 256 characters, without / = & (Alipay's models warn against them). */
@@ -98,18 +98,18 @@ export function notifyFacts(params: Record<string, string>, currency: string): P
   };
 }
 
-/** Facts from a verified alipay.trade.query answer (camelCased by the SDK). */
-export function queryFacts(result: Record<string, unknown>, currency: string): PaymentFacts {
+/** Facts from a verified alipay.trade.query answer (camelCased by the SDK, parsed by tradeQueryAnswer). */
+export function queryFacts(result: TradeQueryAnswer, currency: string): PaymentFacts {
   const amount = fromTotalAmount(result.totalAmount, currency);
-  let outcome = outcomeOf(String(result.tradeStatus ?? ''), amount, 0) ?? 'pending';
+  let outcome = outcomeOf(result.tradeStatus, amount, 0) ?? 'pending';
   // A closed trade that had been paid was closed by a full refund (the query carries no refund_fee).
   if (outcome === 'closed' && result.sendPayDate) outcome = 'refunded';
   return {
-    orderNo: String(result.outTradeNo ?? ''),
+    orderNo: result.outTradeNo,
     outcome,
     amount,
     currency,
-    providerTradeNo: typeof result.tradeNo === 'string' ? result.tradeNo : null,
+    providerTradeNo: result.tradeNo || null,
     paidAt: outcome === 'paid' || outcome === 'refunded' ? parseBeijingTime(result.sendPayDate) : null,
   };
 }

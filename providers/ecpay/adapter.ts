@@ -19,9 +19,10 @@ import type {
   ReplyKind,
 } from '../../core/payment-provider.ts';
 import { probeOrderNo } from '../../core/provider-health.ts';
+import { parseFormStrict } from '../kit/fields.ts';
 import { refundPlan } from './card-actions.ts';
 import { EcpayClient, EcpayFault, PATHS } from './client.ts';
-import { AMOUNT_LIMITS, atmDeadline, callbackFacts, checkoutFields, parseForm, queryFacts, TRADE_PAID, URL_MAX } from './codec.ts';
+import { AMOUNT_LIMITS, atmDeadline, callbackFacts, checkoutFields, queryFacts, TRADE_PAID, URL_MAX } from './codec.ts';
 import type { EcpaySettings } from './config.ts';
 import { checkMacMatches, withCheckMac } from './crypto.ts';
 import { taipeiMinuteOfDay } from './time.ts';
@@ -99,9 +100,8 @@ export class EcpayProvider implements PaymentProvider {
     if (!get && request.rawBody !== '' && !FORM_TYPE.test(request.contentType)) {
       throw ValidationError.field('content-type', 'must be application/x-www-form-urlencoded');
     }
-    const fields = parseForm(get ? request.rawQuery : request.rawBody);
-    if (!fields) throw ValidationError.field('body', 'names a field twice');
-    return fields;
+    // A field named twice is refused, naming it (providers/kit/fields.ts).
+    return parseFormStrict(get ? request.rawQuery : request.rawBody);
   }
 
   /** §5/§7: TradeNo + RtnCode tells one notice (paid, account issued, failed) and its re-sends apart from another. */

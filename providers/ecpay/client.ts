@@ -1,4 +1,7 @@
 import { ProviderUnavailableError } from '../../core/errors.ts';
+import { z } from 'zod';
+import { parseJsonObjectStrict } from '../kit/fields.ts';
+import { parseProviderResponse } from '../kit/responses.ts';
 import { parseRaw, TRADE_NOT_FOUND } from './codec.ts';
 import type { EcpaySettings } from './config.ts';
 import { checkMacMatches, withCheckMac } from './crypto.ts';
@@ -78,6 +81,17 @@ export interface DoActionAnswer {
 
 const FORM = 'application/x-www-form-urlencoded';
 
+/** Whole TWD, as a JSON number or digits (§9). */
+const wholeTwd = z.union([z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^\d{1,12}$/).transform(Number)]);
+
+/** §9: a refusal says why in RtnMsg (a non-string RtnMsg is malformed). */
+const queryTradeRefusal = z.looseObject({ RtnMsg: z.string().nullish() });
+
+/** §9: the card's state, in RtnValue. */
+const queryTradeAnswer = z.looseObject({
+  RtnValue: z.looseObject({ status: z.string().min(1), amount: wholeTwd, clsamt: wholeTwd }),
+});
+
 export class EcpayClient {
   constructor(
     private readonly settings: EcpaySettings,
@@ -139,22 +153,21 @@ export class EcpayClient {
       CreditAmount: String(amount),
       CreditCheckCode: checkCode,
     });
-    let answer: { RtnMsg?: unknown; RtnValue?: Record<string, unknown> };
+    let parsed: Record<string, unknown>;
     try {
-      answer = JSON.parse(text) as typeof answer;
-    } catch {
-      throw new EcpayFault('protocol', service, 'the answer is not JSON');
+      parsed = parseJsonObjectStrict(text);
+    } catch (err) {
+      // Not JSON, not an object, or a key named twice (providers/kit/fields.ts).
+      throw new EcpayFault('protocol', service, `the answer is not a JSON object (${(err as Error).message})`);
     }
-    const value = answer?.RtnValue;
-    if (typeof answer?.RtnMsg === 'string' && CHECK_MAC_ERROR_TEXT_UNVERIFIED.test(answer.RtnMsg)) {
+    const fault = (detail: string) => new EcpayFault('protocol', service, detail);
+    const { RtnMsg } = parseProviderResponse(queryTradeRefusal, parsed, { provider: 'ECPay', operation: service, fault });
+    if (RtnMsg && CHECK_MAC_ERROR_TEXT_UNVERIFIED.test(RtnMsg)) {
       throw new EcpayFault('rejected', service, 'ECPay refused the request\'s CheckMacValue: HashKey, HashIV or MerchantID do not match the account');
     }
-    if (typeof answer?.RtnMsg === 'string' && answer.RtnMsg !== '') throw new EcpayFault('protocol', service, `refused: ${answer.RtnMsg.slice(0, 100)}`);
-    if (!value || typeof value !== 'object') throw new EcpayFault('protocol', service, 'the answer has no RtnValue');
-    const whole = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : typeof v === 'string' && /^\d{1,12}$/.test(v) ? Number(v) : Number.NaN);
-    const trade = { status: String(value.status ?? ''), amount: whole(value.amount), closedAmount: whole(value.clsamt) };
-    if (!trade.status || Number.isNaN(trade.amount) || Number.isNaN(trade.closedAmount)) throw new EcpayFault('protocol', service, 'RtnValue lacks status, amount or clsamt');
-    return trade;
+    if (RtnMsg) throw new EcpayFault('protocol', service, `refused: ${RtnMsg.slice(0, 100)}`);
+    const { RtnValue: value } = parseProviderResponse(queryTradeAnswer, parsed, { provider: 'ECPay', operation: service, fault });
+    return { status: value.status, amount: value.amount, closedAmount: value.clsamt };
   }
 
   /** §10: one card action (C close, R refund, E undo close, N abandon) of `amount` whole TWD. */

@@ -1,6 +1,7 @@
 import { ValidationError } from '../../core/errors.ts';
 import { fromWholeUnits, toWholeUnits } from '../../core/money.ts';
 import type { CallbackUrls, OrderItemSnapshot, OrderSnapshot, PaymentFacts } from '../../core/payment-provider.ts';
+import { parseFormStrict } from '../kit/fields.ts';
 import { endOfTaipeiDay, parseTaipei, taipeiDatePlusDays, taipeiDateTime, taipeiDaysBetween } from './time.ts';
 
 /**
@@ -157,10 +158,6 @@ export function atmDeadline(now: Date, days: number): Date {
 }
 
 /**
- * A form body (notify, browser POST) as fields: URL-decoded, empty values kept (§4.4). A field
- * named twice cannot be checked against one MAC: null.
- */
-/**
  * Defined, not assigned: a field named `__proto__` must be a field (which then breaks the MAC), not
  * a change of the object's prototype that silently drops it.
  */
@@ -168,13 +165,18 @@ function setField(fields: Record<string, string>, name: string, value: string): 
   Object.defineProperty(fields, name, { value, enumerable: true, writable: true, configurable: true });
 }
 
+/**
+ * A form body (notify, browser POST) as fields: URL-decoded, empty values kept (§4.4). A field
+ * named twice cannot be checked against one MAC: null (the kit's rule, providers/kit/fields.ts; the
+ * adapter uses parseFormStrict itself, whose error names the field).
+ */
 export function parseForm(text: string): Record<string, string> | null {
-  const fields: Record<string, string> = {};
-  for (const [name, value] of new URLSearchParams(text)) {
-    if (Object.hasOwn(fields, name)) return null;
-    setField(fields, name, value);
+  try {
+    return parseFormStrict(text);
+  } catch (err) {
+    if (err instanceof ValidationError) return null;
+    throw err;
   }
-  return fields;
 }
 
 /**

@@ -1,10 +1,11 @@
 /**
  * The HTTP plumbing the provider simulators (SinoPac, Alipay) have in common, and nothing protocol-specific: an error
- * that carries its HTTP status, a request body reader with a size limit, no-store JSON / HTML / raw replies, HTML
- * escaping, and a request handler that parses the request URL and turns thrown errors into JSON answers. Each
+ * that carries its HTTP status, a request body reader with a size limit, no-store JSON / HTML / raw replies (pages are
+ * SafeHtml, built with core/html.ts), and a request handler that parses the request URL and turns thrown errors into JSON answers. Each
  * simulator's routes, pages, signatures and messages stay in its own folder.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SafeHtml } from '../../core/html.ts';
 import type { Logger } from '../../core/logger.ts';
 
 /** An error that becomes an HTTP answer `{ error: message }` with `status` (see createRequestHandler). */
@@ -72,14 +73,8 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
 }
 
-export function sendHtml(res: ServerResponse, status: number, html: string): void {
-  send(res, status, 'text/html; charset=utf-8', html);
-}
-
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
+export function sendHtml(res: ServerResponse, status: number, page: SafeHtml): void {
+  send(res, status, 'text/html; charset=utf-8', page.toString());
 }
 
 /** The request's URL (leading slashes folded to one, so `//x` is a path, not a host), or null when it does not parse. */

@@ -20,6 +20,8 @@ import type {
   ReplyKind,
 } from '../../core/payment-provider.ts';
 import { probeOrderNo } from '../../core/provider-health.ts';
+import { parseFormStrict, parseJsonObjectStrict } from '../kit/fields.ts';
+import { orderCreateAtmAnswer, orderCreateCardAnswer, orderMaintainAnswer, orderPayQueryAnswer, orderQueryAnswer, type OrderQueryRow } from './answers.ts';
 import { SinopacClient, SinopacFault, SinopacStatusError } from './client.ts';
 import {
   AMOUNT_MAX_UNVERIFIED,
@@ -95,51 +97,42 @@ export class SinopacProvider implements PaymentProvider {
   async create({ order, urls }: CreatePaymentInput): Promise<CreatePaymentResult> {
     // The return URL is this order's (it may carry the buyer's language); the notify URL the account's.
     const message = orderCreateMessage(order, this.settings, { returnUrl: urls.returnUrl, backendUrl: this.urls.notifyUrl });
-    let response: Record<string, unknown>;
     try {
-      response = await this.client.call('OrderCreate', message);
+      if (order.method === 'atm') {
+        const response = await this.client.call('OrderCreate', message, orderCreateAtmAnswer);
+        const deadline = endOfTaipeiDay((message.ATMParam as { ExpireDate: string }).ExpireDate);
+        return {
+          outcome: 'pending',
+          providerTradeNo: response.TSNo || null,
+          action: { type: 'instructions', atm: atmInstructions(response, order, deadline) },
+          expiresAt: deadline,
+        };
+      }
+      const response = await this.client.call('OrderCreate', message, orderCreateCardAnswer);
+      // The card link lives ExpMinutes (OrderCreate CardParam, at most 30): the payment lives exactly as long, so
+      // nobody is sent to a dead link and a link that ran out ends as expired, never cancelled.
+      const minutes = (message.CardParam as { ExpMinutes: number }).ExpMinutes;
+      const linkDies = new Date(Date.now() + minutes * 60_000);
+      return {
+        outcome: 'pending',
+        providerTradeNo: response.TSNo || null,
+        action: { type: 'redirect', url: response.CardParam.CardPayURL },
+        ...(linkDies.getTime() < order.expiresAt.getTime() ? { expiresAt: linkDies } : {}),
+      };
     } catch (err) {
       if (err instanceof SinopacStatusError) return { outcome: 'failed', code: err.code, message: err.detail || err.description };
       throw err;
     }
-    const tsNo = typeof response.TSNo === 'string' ? response.TSNo : null;
-    if (order.method === 'atm') {
-      const expireDate = (message.ATMParam as { ExpireDate: string }).ExpireDate;
-      const deadline = endOfTaipeiDay(expireDate);
-      return {
-        outcome: 'pending',
-        providerTradeNo: tsNo,
-        action: { type: 'instructions', atm: atmInstructions(response, order, deadline) },
-        expiresAt: deadline,
-      };
-    }
-    const card = response.CardParam as { CardPayURL?: unknown } | undefined;
-    if (typeof card?.CardPayURL !== 'string') throw new Error('OrderCreate answered without CardParam.CardPayURL');
-    // The card link lives ExpMinutes (OrderCreate CardParam, at most 30): the payment lives exactly as long, so
-    // nobody is sent to a dead link and a link that ran out ends as expired, never cancelled.
-    const minutes = (message.CardParam as { ExpMinutes: number }).ExpMinutes;
-    const linkDies = new Date(Date.now() + minutes * 60_000);
-    return {
-      outcome: 'pending',
-      providerTradeNo: tsNo,
-      action: { type: 'redirect', url: card.CardPayURL },
-      ...(linkDies.getTime() < order.expiresAt.getTime() ? { expiresAt: linkDies } : {}),
-    };
   }
 
+  /** The callback's fields: JSON, a form or the query string; a field named twice is refused (providers/kit/fields.ts). */
   private fields(request: CallbackRequest): Record<string, string> {
-    if (request.httpMethod === 'GET') return Object.fromEntries(new URLSearchParams(request.rawQuery));
+    if (request.httpMethod === 'GET') return parseFormStrict(request.rawQuery);
     if (/json/i.test(request.contentType)) {
-      let body: unknown;
-      try {
-        body = JSON.parse(request.rawBody);
-      } catch {
-        throw ValidationError.field('body', 'is not valid JSON');
-      }
-      if (!body || typeof body !== 'object' || Array.isArray(body)) throw ValidationError.field('body', 'must be a JSON object');
+      const body = parseJsonObjectStrict(request.rawBody);
       return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : '']));
     }
-    return Object.fromEntries(new URLSearchParams(request.rawBody));
+    return parseFormStrict(request.rawBody);
   }
 
   /** §8: BackendURL is JSON {ShopNo, PayToken}; ReturnURL a form POST with the same two fields. */
@@ -157,19 +150,25 @@ export class SinopacProvider implements PaymentProvider {
    * one the bank could not be asked about, is never cached.
    */
   async verifyCallback(request: CallbackRequest): Promise<CallbackVerification> {
-    const { PayToken } = this.fields(request);
-    this.inspectCallback(request);
-    const known = this.unknownTokens.get(PayToken!);
+    let PayToken: string;
+    try {
+      PayToken = this.inspectCallback(request).dedupeKey!;
+    } catch (err) {
+      // Unreadable input (a field named twice, a foreign shop) proves nothing and changes nothing.
+      if (err instanceof ValidationError) return { verified: false, reason: err.message };
+      throw err;
+    }
+    const known = this.unknownTokens.get(PayToken);
     if (known !== undefined && known > Date.now()) return { verified: false, reason: 'OrderPayQuery: the bank did not know this PayToken when last asked', cached: true };
     try {
-      const response = await this.client.call('OrderPayQuery', { ShopNo: this.settings.ShopNo, PayToken });
+      const response = await this.client.call('OrderPayQuery', { ShopNo: this.settings.ShopNo, PayToken }, orderPayQueryAnswer);
       const facts = payQueryFacts(response);
       if (!facts.orderNo || Number.isNaN(facts.amount)) return { verified: false, reason: 'OrderPayQuery answer lacks OrderNo or Amount' };
       return { verified: true, facts };
     } catch (err) {
       // The bank answered, signed, that it does not know this token: nothing to apply.
       if (err instanceof SinopacStatusError) {
-        this.rememberUnknown(PayToken!);
+        this.rememberUnknown(PayToken);
         return { verified: false, reason: `OrderPayQuery: ${err.description}` };
       }
       throw err;
@@ -259,10 +258,10 @@ export class SinopacProvider implements PaymentProvider {
     return [...seen.values()];
   }
 
-  private async orderQuery(conditions: Record<string, string>): Promise<Record<string, unknown>[]> {
+  private async orderQuery(conditions: Record<string, string>): Promise<OrderQueryRow[]> {
     try {
-      const response = await this.client.call('OrderQuery', { ShopNo: this.settings.ShopNo, ...conditions });
-      return Array.isArray(response.OrderList) ? (response.OrderList as Record<string, unknown>[]) : [];
+      const response = await this.client.call('OrderQuery', { ShopNo: this.settings.ShopNo, ...conditions }, orderQueryAnswer);
+      return response.OrderList ?? [];
     } catch (err) {
       // "No data" may come as Status F with 查無… (UNVERIFIED wording); any other F is a fault, so a
       // reconciler never mistakes a refusal for "the bank has no such order".
@@ -280,7 +279,7 @@ export class SinopacProvider implements PaymentProvider {
    */
   async refund({ order, amount, reason }: RefundInput): Promise<RefundResult> {
     if (order.method !== 'card') return { outcome: 'failed', code: 'unsupported', message: 'SinoPac cannot refund ATM transfers' };
-    let row: Record<string, unknown> | undefined;
+    let row: OrderQueryRow | undefined;
     try {
       [row] = (await this.orderQuery({ OrderNo: order.orderNo })).filter((r) => r.OrderNo === order.orderNo);
     } catch (err) {
@@ -298,8 +297,8 @@ export class SinopacProvider implements PaymentProvider {
         Command: authorisedOnly ? 'C' : 'R',
         ...(authorisedOnly ? {} : { Amount: amount }),
         ...(reason ? { Remark: cleanText(reason, 60) } : {}),
-      });
-      return { outcome: 'succeeded', providerRefundNo: typeof response.TSNo === 'string' ? response.TSNo : null };
+      }, orderMaintainAnswer);
+      return { outcome: 'succeeded', providerRefundNo: response.TSNo || null };
     } catch (err) {
       if (err instanceof SinopacStatusError) return { outcome: 'failed', code: err.code, message: err.detail || err.description };
       throw err;

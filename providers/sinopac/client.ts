@@ -1,4 +1,7 @@
-import { ProviderUnavailableError } from '../../core/errors.ts';
+import { ProviderUnavailableError, ValidationError } from '../../core/errors.ts';
+import type { z } from 'zod';
+import { parseJsonObjectStrict, REPEATED_FIELD } from '../kit/fields.ts';
+import { parseProviderResponse } from '../kit/responses.ts';
 import type { SinopacSettings } from './config.ts';
 import { decryptMessage, encryptMessage, hashId, sign, signMatches } from './crypto.ts';
 import { splitDescription } from './codec.ts';
@@ -93,12 +96,11 @@ export class SinopacClient {
       throw new SinopacFault(REFUSAL_STATUS.get(response.status) ?? 'transport', service, `${path} answered HTTP ${response.status}`);
     }
     try {
-      const parsed = JSON.parse(text) as unknown;
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Json;
-    } catch {
-      // fall through
+      return parseJsonObjectStrict(text);
+    } catch (err) {
+      // Not JSON, not an object, or a key named twice (which copy the bank signed is unknowable).
+      throw new SinopacFault('protocol', service, `${path} did not answer a JSON object (${(err as Error).message})`);
     }
-    throw new SinopacFault('protocol', service, `${path} did not answer a JSON object`);
   }
 
   async nonce(service: string): Promise<string> {
@@ -110,10 +112,14 @@ export class SinopacClient {
   }
 
   /**
-   * Calls one service and returns the verified, decrypted answer. Throws SinopacFault for anything
-   * that is not a trustworthy answer, SinopacStatusError for a trustworthy `Status: F`.
+   * Calls one service and returns the verified, decrypted answer, parsed by `schema` when given
+   * (providers/sinopac/answers.ts). Throws SinopacFault for anything that is not a trustworthy
+   * answer (a signed answer that does not fit the schema too), SinopacStatusError for a trustworthy
+   * `Status: F`.
    */
-  async call(service: string, message: Json): Promise<Json> {
+  async call(service: string, message: Json): Promise<Json>;
+  async call<S extends z.ZodType>(service: string, message: Json, schema: S): Promise<z.output<S>>;
+  async call(service: string, message: Json, schema?: z.ZodType): Promise<unknown> {
     const nonce = await this.nonce(service);
     const envelope = {
       Version: '1.0.0',
@@ -131,8 +137,10 @@ export class SinopacClient {
     }
     let plain: Json;
     try {
-      plain = JSON.parse(decryptMessage(answer.Message, this.hashId, answer.Nonce)) as Json;
+      plain = parseJsonObjectStrict(decryptMessage(answer.Message, this.hashId, answer.Nonce));
     } catch (err) {
+      // It decrypted, but names a key twice: malformed, and no proof about the keys.
+      if (err instanceof ValidationError && err.code === REPEATED_FIELD) throw new SinopacFault('protocol', service, `the answer names a key twice (${err.message})`);
       // AES with another key fails its padding check (or yields no JSON): the bank holds other keys.
       throw new SinopacFault('protocol', service, 'the answer could not be decrypted', err, true);
     }
@@ -140,6 +148,7 @@ export class SinopacClient {
       throw new SinopacFault('bad_sign', service, 'the answer failed its Sign check');
     }
     if (plain.Status !== 'S') throw new SinopacStatusError(service, String(plain.Description ?? ''), plain);
-    return plain;
+    if (!schema) return plain;
+    return parseProviderResponse(schema, plain, { provider: 'SinoPac', operation: service, fault: (detail) => new SinopacFault('protocol', service, detail) });
   }
 }

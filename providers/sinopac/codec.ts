@@ -1,5 +1,6 @@
 import { ValidationError } from '../../core/errors.ts';
 import type { AtmInstructions, OrderSnapshot, PaymentFacts, PaymentOutcome } from '../../core/payment-provider.ts';
+import { endOfWallClockDay, formatWallClock, parseWallClock, TAIPEI } from '../kit/time.ts';
 import type { SinopacSettings } from './config.ts';
 
 /**
@@ -17,39 +18,24 @@ export const AMOUNT_MAX_UNVERIFIED = 999_999_999;
 /** §7.1: PrdtName ≤ 60, counted in UTF-8 bytes to be safe (the unit is UNVERIFIED). */
 export const PRDT_NAME_MAX_BYTES = 60;
 
-const TAIPEI_OFFSET_MS = 8 * 3_600_000;
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-
-function taipei(date: Date): Date {
-  return new Date(date.getTime() + TAIPEI_OFFSET_MS);
-}
-
 /** yyyyMMdd in Taipei. */
 export function taipeiDate(date: Date): string {
-  const t = taipei(date);
-  return `${t.getUTCFullYear()}${pad(t.getUTCMonth() + 1)}${pad(t.getUTCDate())}`;
+  return formatWallClock(date, TAIPEI, 'yyyyMMdd');
 }
 
 /** yyyyMMddHHmm in Taipei (§10). */
 export function taipeiMinute(date: Date): string {
-  const t = taipei(date);
-  return `${taipeiDate(date)}${pad(t.getUTCHours())}${pad(t.getUTCMinutes())}`;
+  return formatWallClock(date, TAIPEI, 'yyyyMMddHHmm');
 }
 
-/** yyyyMMddHHmm (or yyyyMMdd) in Taipei → the instant; undefined for "" or garbage. */
+/** yyyyMMddHHmm (or yyyyMMdd) in Taipei → the instant; undefined for "", garbage or a day that does not exist. */
 export function parseTaipei(text: unknown): Date | undefined {
-  if (typeof text !== 'string') return undefined;
-  const m = /^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2}))?$/.exec(text);
-  if (!m) return undefined;
-  const [, y, mo, d, h = '00', mi = '00'] = m;
-  const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi)) - TAIPEI_OFFSET_MS;
-  return Number.isNaN(utc) ? undefined : new Date(utc);
+  return parseWallClock(text, TAIPEI, 'yyyyMMddHHmm') ?? parseWallClock(text, TAIPEI, 'yyyyMMdd') ?? undefined;
 }
 
 /** The last instant a virtual account with this ExpireDate takes transfers: 23:59:59.999 Taipei. */
 export function endOfTaipeiDay(yyyymmdd: string): Date {
-  const start = parseTaipei(yyyymmdd)!;
-  return new Date(start.getTime() + 86_400_000 - 1);
+  return endOfWallClockDay(parseWallClock(yyyymmdd, TAIPEI, 'yyyyMMdd')!, TAIPEI);
 }
 
 /** §7: text fields never carry ' " or %; cut to a UTF-8 byte budget without splitting a character. */

@@ -81,7 +81,7 @@ export function render(ctx: AdminContext, auth: AdminAuth, input: Omit<PageInput
   const flash = input.flash ?? takeFlash(ctx, auth);
   ctx.status = status;
   ctx.type = 'text/html; charset=utf-8';
-  ctx.body = page({ ...input, flash, user: userOf(ctx), timeZone: ctx.state.timeZone });
+  ctx.body = page({ ...input, flash, user: userOf(ctx), timeZone: ctx.state.timeZone }).toString();
 }
 
 export function setFlash(ctx: AdminContext, auth: AdminAuth, flash: Flash): void {
@@ -140,7 +140,7 @@ export function csrfGate(auth: AdminAuth): Koa.Middleware<AdminState> {
           message: 'This form did not carry a valid security token (CSRF), so nothing was done. Go back, reload the page and try again.',
           details: [{ path: '_csrf', message: body._csrf ? 'does not belong to this session' : 'is missing' }],
           user: userOf(ctx as AdminContext),
-        });
+        }).toString();
         return;
       }
     }
@@ -156,13 +156,13 @@ export function htmlErrors(logger: Logger): Koa.Middleware<AdminState> {
       if (ctx.status === 404 && ctx.body === undefined) {
         ctx.status = 404;
         ctx.type = 'text/html; charset=utf-8';
-        ctx.body = renderErrorPage({ status: 404, title: 'Not found', message: `There is no dashboard page at ${ctx.path}.`, user: userOf(ctx as AdminContext) });
+        ctx.body = renderErrorPage({ status: 404, title: 'Not found', message: `There is no dashboard page at ${ctx.path}.`, user: userOf(ctx as AdminContext) }).toString();
       }
     } catch (err) {
       const { status, title, message, details } = describeError(err, logger, ctx);
       ctx.status = status;
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = renderErrorPage({ status, title, message, details, user: userOf(ctx as AdminContext) });
+      ctx.body = renderErrorPage({ status, title, message, details, user: userOf(ctx as AdminContext) }).toString();
     }
   };
 }

@@ -1,4 +1,4 @@
-import { escapeHtml } from '../views/html.ts';
+import { html, joinHtml, unsafeRaw, type HtmlValue, type SafeHtml } from '../../core/html.ts';
 import { curlFor } from './curl.ts';
 import { SCHEMA_REF, type Json } from './document.ts';
 
@@ -10,13 +10,14 @@ import { SCHEMA_REF, type Json } from './document.ts';
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 /** A path or dotted field name that may wrap at its separators, never inside a word. */
-function breakable(text: string): string {
-  return escapeHtml(text).replace(/(?<=.)([./[])/g, '<wbr>$1');
+function breakable(text: string): SafeHtml {
+  return joinHtml(text.split(/(?<=.)(?=[./[])/), html`<wbr>`);
 }
 
 /** Backticks in our prose become <code>; everything else is escaped. */
-function prose(text: string | undefined): string {
-  return escapeHtml(text ?? '').replace(/`([^`]+)`/g, '<code>$1</code>');
+function prose(text: string | undefined): SafeHtml {
+  // split with a capturing group: text at even places, what stood between backticks at odd ones.
+  return html`${(text ?? '').split(/`([^`]+)`/).map((part, i) => (i % 2 ? html`<code>${part}</code>` : part))}`;
 }
 
 function resolve(schema: Json, components: Json): { schema: Json; name?: string } {
@@ -101,26 +102,26 @@ function fieldRows(schema: Json, components: Json, prefix = '', depth = 0): Fiel
 }
 
 /** A table that scrolls sideways on its own on a narrow screen (and can be reached by keyboard to do so). */
-function table(caption: string, headers: string[], rows: string[][], options: { showCaption?: boolean } = {}): string {
-  return `<div class="scroll" role="region" tabindex="0" aria-label="${escapeHtml(caption)}"><table><caption${options.showCaption ? '' : ' class="sr-only"'}>${escapeHtml(caption)}</caption>
-<thead><tr>${headers.map((h) => `<th scope="col">${h}</th>`).join('')}</tr></thead>
-<tbody>${rows.map(([head, ...cells]) => `<tr><th scope="row">${head}</th>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('\n')}</tbody></table></div>`;
+function table(caption: string, headers: string[], rows: HtmlValue[][], options: { showCaption?: boolean } = {}): SafeHtml {
+  return html`<div class="scroll" role="region" tabindex="0" aria-label="${caption}"><table><caption${options.showCaption ? '' : html` class="sr-only"`}>${caption}</caption>
+<thead><tr>${headers.map((h) => html`<th scope="col">${h}</th>`)}</tr></thead>
+<tbody>${joinHtml(rows.map(([head, ...cells]) => html`<tr><th scope="row">${head}</th>${cells.map((c) => html`<td>${c}</td>`)}</tr>`), '\n')}</tbody></table></div>`;
 }
 
-function fieldTable(schema: Json, components: Json, caption: string): string {
+function fieldTable(schema: Json, components: Json, caption: string): SafeHtml {
   const rows = fieldRows(schema, components);
-  if (rows.length === 0) return `<p>${escapeHtml(typeLabel(schema, components))}</p>`;
+  if (rows.length === 0) return html`<p>${typeLabel(schema, components)}</p>`;
   return table(
     caption,
     ['Field', 'Type', 'Required', 'Notes'],
-    rows.map((r) => [`<code>${breakable(r.name)}</code>`, escapeHtml(r.type), r.required ? 'yes' : 'no', r.notes.map(prose).join('; ')]),
+    rows.map((r) => [html`<code>${breakable(r.name)}</code>`, r.type, r.required ? 'yes' : 'no', joinHtml(r.notes.map(prose), '; ')]),
     { showCaption: true },
   );
 }
 
-function schemaLink(schema: Json, components: Json): string {
+function schemaLink(schema: Json, components: Json): SafeHtml | string {
   const { name } = resolve(schema, components);
-  return name ? `<a href="#schema-${escapeHtml(name)}">${escapeHtml(name)}</a>` : escapeHtml(typeLabel(schema, components));
+  return name ? html`<a href="#schema-${name}">${name}</a>` : typeLabel(schema, components);
 }
 
 const PAGE_CSS = `
@@ -161,28 +162,28 @@ const PAGE_CSS = `
 `;
 
 /** A JSON example as the page shows it. */
-function exampleBlock(value: unknown): string {
-  return `<pre><code>${escapeHtml(typeof value === 'string' ? value : JSON.stringify(value, null, 2))}</code></pre>`;
+function exampleBlock(value: unknown): SafeHtml {
+  return html`<pre><code>${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}</code></pre>`;
 }
 
 /** Each documented answer's examples, folded away. */
-function exampleAnswers(op: Json): string {
+function exampleAnswers(op: Json): SafeHtml | '' {
   const blocks = Object.entries(op.responses as Json).flatMap(([status, r]) =>
     Object.values((r as Json).content ?? {}).flatMap((content) =>
       Object.entries(((content as Json).examples ?? {}) as Json).map(
-        ([name, example]) => `<details><summary>Example answer ${escapeHtml(status)}${name === 'example' ? '' : ` (${prose((example as Json).summary ?? name)})`}</summary>${exampleBlock((example as Json).value)}</details>`,
+        ([name, example]) => html`<details><summary>Example answer ${status}${name === 'example' ? '' : html` (${prose((example as Json).summary ?? name)})`}</summary>${exampleBlock((example as Json).value)}</details>`,
       ),
     ),
   );
-  return blocks.length ? `<h4>Example answers</h4>${blocks.join('\n')}` : '';
+  return blocks.length ? html`<h4>Example answers</h4>${joinHtml(blocks, '\n')}` : '';
 }
 
 /** One webhook: its headers, its body schema and an example body. */
-function webhookArticle(type: string, op: Json, components: Json): string {
+function webhookArticle(type: string, op: Json, components: Json): SafeHtml {
   const content = op.requestBody.content['application/json'];
   const example = Object.values(content.examples as Json)[0] as Json;
-  const headers = (op.parameters as Json[]).map((p) => [`<code>${escapeHtml(p.name)}</code>`, p.required ? 'yes' : 'no', prose(p.description ?? '')]);
-  return `<article id="webhook-${escapeHtml(type)}" aria-labelledby="webhook-${escapeHtml(type)}-title"><h3 id="webhook-${escapeHtml(type)}-title"><span class="method m-post">POST</span><code>${breakable(type)}</code></h3>
+  const headers = (op.parameters as Json[]).map((p) => [html`<code>${p.name}</code>`, p.required ? 'yes' : 'no', prose(p.description ?? '')]);
+  return html`<article id="webhook-${type}" aria-labelledby="webhook-${type}-title"><h3 id="webhook-${type}-title"><span class="method m-post">POST</span><code>${breakable(type)}</code></h3>
 <p><strong>${prose(op.summary)}</strong></p>
 <p>${prose(op.description)}</p>
 <h4>Headers</h4>${table(`Headers of ${type}`, ['Header', 'Required', 'Notes'], headers)}
@@ -190,90 +191,89 @@ function webhookArticle(type: string, op: Json, components: Json): string {
 <details><summary>Example body</summary>${exampleBlock(example.value)}</details></article>`;
 }
 
-export function renderDocsPage(document: Json): string {
+export function renderDocsPage(document: Json): SafeHtml {
   const components: Json = document.components.schemas;
   const ops: { tag: string; method: string; path: string; op: Json }[] = [];
   for (const [path, item] of Object.entries(document.paths as Json)) {
     for (const [method, op] of Object.entries(item as Json)) ops.push({ tag: op.tags[0], method, path, op });
   }
-  const anchor = (op: Json) => `op-${escapeHtml(op.operationId)}`;
-  const badge = (method: string) => `<span class="method m-${method}">${method.toUpperCase()}</span>`;
+  const anchor = (op: Json) => `op-${op.operationId}`;
+  const badge = (method: string) => html`<span class="method m-${method}">${method.toUpperCase()}</span>`;
   const tags = (document.tags as { name: string; description: string }[]).filter((t) => ops.some((o) => o.tag === t.name));
 
-  const nav = tags
-    .map((t) => `<h3>${escapeHtml(t.name)}</h3><ul>${ops
+  const nav = joinHtml(
+    tags.map((t) => html`<h3>${t.name}</h3><ul>${ops
       .filter((o) => o.tag === t.name)
-      .map((o) => `<li><a href="#${anchor(o.op)}">${badge(o.method)}<code>${breakable(o.path)}</code></a></li>`)
-      .join('')}</ul>`)
-    .join('\n');
+      .map((o) => html`<li><a href="#${anchor(o.op)}">${badge(o.method)}<code>${breakable(o.path)}</code></a></li>`)}</ul>`),
+    '\n',
+  );
 
-  const article = ({ method, path, op }: (typeof ops)[number]): string => {
-    const parts: string[] = [
-      `<h3 id="${anchor(op)}-title">${badge(method)}<code>${breakable(path)}</code></h3>`,
-      `<p><strong>${prose(op.summary)}</strong></p>`,
-      op.description ? `<p>${prose(op.description)}</p>` : '',
-      `<dl class="meta"><dt>Auth</dt><dd>${prose(op['x-paygate-auth'])}</dd><dt>Operation id</dt><dd><code>${escapeHtml(op.operationId)}</code></dd></dl>`,
+  const article = ({ method, path, op }: (typeof ops)[number]): SafeHtml => {
+    const parts: (SafeHtml | '')[] = [
+      html`<h3 id="${anchor(op)}-title">${badge(method)}<code>${breakable(path)}</code></h3>`,
+      html`<p><strong>${prose(op.summary)}</strong></p>`,
+      op.description ? html`<p>${prose(op.description)}</p>` : '',
+      html`<dl class="meta"><dt>Auth</dt><dd>${prose(op['x-paygate-auth'])}</dd><dt>Operation id</dt><dd><code>${op.operationId}</code></dd></dl>`,
     ];
     const params: Json[] = (op.parameters ?? []).map((p: Json) => (p.$ref ? document.components.parameters[p.$ref.split('/').pop()] : p));
     if (params.length) {
       parts.push(
-        `<h4>Parameters</h4>${table(
+        html`<h4>Parameters</h4>${table(
           `Parameters of ${op.operationId}`,
           ['Name', 'In', 'Type', 'Required', 'Notes'],
-          params.map((p) => [`<code>${escapeHtml(p.name)}</code>`, escapeHtml(p.in), escapeHtml(typeLabel(p.schema, components)), p.required ? 'yes' : 'no', [p.description, ...constraints(p.schema)].filter(Boolean).map(prose).join('; ')]),
+          params.map((p) => [html`<code>${p.name}</code>`, p.in, typeLabel(p.schema, components), p.required ? 'yes' : 'no', joinHtml([p.description, ...constraints(p.schema)].filter(Boolean).map(prose), '; ')]),
         )}`,
       );
     }
     if (op.requestBody) {
       const [media, content] = Object.entries(op.requestBody.content as Json)[0]!;
-      parts.push(`<h4>Request body</h4><p><code>${escapeHtml(media)}</code>, ${op.requestBody.required ? 'required' : 'optional'}${op.requestBody.description ? `: ${prose(op.requestBody.description)}` : ''}</p>`);
+      parts.push(html`<h4>Request body</h4><p><code>${media}</code>, ${op.requestBody.required ? 'required' : 'optional'}${op.requestBody.description ? html`: ${prose(op.requestBody.description)}` : ''}</p>`);
       if (media === 'application/json') parts.push(fieldTable(content.schema, components, `Fields of ${typeLabel(content.schema, components)}`));
     }
     const responses = Object.entries(op.responses as Json).map(([status, r]) => {
       const [media, content] = Object.entries((r.content ?? {}) as Json)[0] ?? [];
-      const body = media ? (media === 'application/json' && content.schema.$ref ? schemaLink(content.schema, components) : `<code>${escapeHtml(media)}</code>`) : '—';
-      return [escapeHtml(status), prose(r.description), body];
+      const body = media ? (media === 'application/json' && content.schema.$ref ? schemaLink(content.schema, components) : html`<code>${media}</code>`) : '—';
+      return [status, prose(r.description), body];
     });
-    parts.push(`<h4>Responses</h4>${table(`Responses of ${op.operationId}`, ['Status', 'Meaning', 'Body'], responses)}`);
-    parts.push(`<h4>Try it</h4><pre class="curl" aria-label="curl for ${escapeHtml(op.operationId)}"><code>${escapeHtml(curlFor(document, path, method, op))}</code></pre>`);
+    parts.push(html`<h4>Responses</h4>${table(`Responses of ${op.operationId}`, ['Status', 'Meaning', 'Body'], responses)}`);
+    parts.push(html`<h4>Try it</h4><pre class="curl" aria-label="curl for ${op.operationId}"><code>${curlFor(document, path, method, op)}</code></pre>`);
     parts.push(exampleAnswers(op));
-    return `<article id="${anchor(op)}" aria-labelledby="${anchor(op)}-title">${parts.join('\n')}</article>`;
+    return html`<article id="${anchor(op)}" aria-labelledby="${anchor(op)}-title">${joinHtml(parts, '\n')}</article>`;
   };
 
   const webhookTypes = Object.entries((document.webhooks ?? {}) as Json);
   const webhooks = webhookTypes.length
-    ? `<section aria-labelledby="webhooks"><h2 id="webhooks">Webhooks</h2><p>What paygate POSTs to your webhook URL, one event per change of a payment. Verify <code>Paygate-Signature</code> before you trust a body.</p>
-${webhookTypes.map(([type, item]) => webhookArticle(type, (item as Json).post, components)).join('\n')}</section>`
+    ? html`<section aria-labelledby="webhooks"><h2 id="webhooks">Webhooks</h2><p>What paygate POSTs to your webhook URL, one event per change of a payment. Verify <code>Paygate-Signature</code> before you trust a body.</p>
+${joinHtml(webhookTypes.map(([type, item]) => webhookArticle(type, (item as Json).post, components)), '\n')}</section>`
     : '';
-  const sections = tags
-    .map((t) => `<section aria-labelledby="tag-${escapeHtml(t.name.replace(/\W+/g, '-'))}"><h2 id="tag-${escapeHtml(t.name.replace(/\W+/g, '-'))}">${escapeHtml(t.name)}</h2><p>${prose(t.description)}</p>${ops
+  const sections = joinHtml(
+    tags.map((t) => html`<section aria-labelledby="tag-${t.name.replace(/\W+/g, '-')}"><h2 id="tag-${t.name.replace(/\W+/g, '-')}">${t.name}</h2><p>${prose(t.description)}</p>${joinHtml(ops
       .filter((o) => o.tag === t.name)
-      .map(article)
-      .join('\n')}</section>`)
-    .join('\n');
-  const schemas = Object.entries(components)
-    .map(([name, schema]) => `<article id="schema-${escapeHtml(name)}"><h3>${escapeHtml(name)}</h3>${fieldTable(schema, components, `Fields of ${name}`)}</article>`)
-    .join('\n');
+      .map(article), '\n')}</section>`),
+    '\n',
+  );
+  const schemas = joinHtml(
+    Object.entries(components).map(([name, schema]) => html`<article id="schema-${name}"><h3>${name}</h3>${fieldTable(schema, components, `Fields of ${name}`)}</article>`),
+    '\n',
+  );
 
-  return `<!doctype html>
+  return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(document.info.title)} API</title>
-<style>${PAGE_CSS}</style>
+<title>${document.info.title} API</title>
+<style>${unsafeRaw(PAGE_CSS, 'constant CSS of the docs page')}</style>
 </head>
 <body>
 <a class="skip" href="#main">Skip to the operations</a>
 <header>
-<h1>${escapeHtml(document.info.title)} API <small>(${escapeHtml(document.info.version)})</small></h1>
+<h1>${document.info.title} API <small>(${document.info.version})</small></h1>
 <p>${prose(document.info.description)}</p>
-<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${escapeHtml(document.openapi)}).</p>
+<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${document.openapi}).</p>
 </header>
 <div class="layout">
-<nav aria-label="Operations"><h2>Operations</h2>${nav}${webhookTypes.length ? `<h3>Webhooks</h3><ul>${webhookTypes.map(([type]) => `<li><a href="#webhook-${escapeHtml(type)}"><code>${breakable(type)}</code></a></li>`).join('')}</ul>` : ''}<h3>Schemas</h3><ul>${Object.keys(components)
-    .map((name) => `<li><a href="#schema-${escapeHtml(name)}">${escapeHtml(name)}</a></li>`)
-    .join('')}</ul></nav>
+<nav aria-label="Operations"><h2>Operations</h2>${nav}${webhookTypes.length ? html`<h3>Webhooks</h3><ul>${webhookTypes.map(([type]) => html`<li><a href="#webhook-${type}"><code>${breakable(type)}</code></a></li>`)}</ul>` : ''}<h3>Schemas</h3><ul>${Object.keys(components).map((name) => html`<li><a href="#schema-${name}">${name}</a></li>`)}</ul></nav>
 <main id="main">
 ${sections}
 ${webhooks}

@@ -166,7 +166,7 @@ export function callbackRoutes(deps: CoreDeps, background: BackgroundTasks, link
       const nonce = randomBytes(16).toString('base64');
       ctx.set(pageHeaders({ nonce, merchant: shown.merchant }));
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = renderInstructionsPage({ ...shown, order, atm: order.action.atm, refreshUrl, nonce });
+      ctx.body = renderInstructionsPage({ ...shown, order, atm: order.action.atm, refreshUrl, nonce }).toString();
       return;
     }
     ctx.set(pageHeaders({ merchant: shown.merchant }));
@@ -178,7 +178,7 @@ export function callbackRoutes(deps: CoreDeps, background: BackgroundTasks, link
       reported: outcome.reported,
       payAgainUrl: payAgainUrlFor(order, now),
       refreshUrl,
-    });
+    }).toString();
   };
   router.get('/callbacks/:provider/:account/return', onReturn);
   router.post('/callbacks/:provider/:account/return', onReturn);

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { CoreDeps } from '../../core/deps.ts';
 import { ConflictError, GatewayError, ValidationError } from '../../core/errors.ts';
 import { availableChoices, checkLink, chooseProvider } from '../../core/hosted-checkout.ts';
+import type { SafeHtml } from '../../core/html.ts';
 import { findMerchantDisplay, type MerchantDisplay } from '../../core/merchants.ts';
 import { findOrder, loadItems, type Order } from '../../core/orders.ts';
 import { applyNews } from '../../core/order-writer.ts';
@@ -38,11 +39,11 @@ export function providerLabel(deps: CoreDeps, locale: Locale, provider: string, 
   return providerName(locale, provider, configured);
 }
 
-function html(ctx: Koa.Context, status: number, body: string, headers: Record<string, string> = pageHeaders()): void {
+function html(ctx: Koa.Context, status: number, body: SafeHtml, headers: Record<string, string> = pageHeaders()): void {
   ctx.status = status;
   ctx.set(headers);
   ctx.type = 'text/html; charset=utf-8';
-  ctx.body = body;
+  ctx.body = body.toString();
 }
 
 /** The signed link's own URL (path and query as the buyer has it), to refresh or post back to. */

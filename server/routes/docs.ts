@@ -26,7 +26,7 @@ export function docsRoutes(deps: { publicUrl?: string }): Router {
     let entry = built.get(serverUrl);
     if (!entry) {
       const { document } = buildOpenApi({ serverUrl });
-      entry = { json: JSON.stringify(document), html: renderDocsPage(document) };
+      entry = { json: JSON.stringify(document), html: renderDocsPage(document).toString() };
       // Only one entry when the URL is configured; a few request origins otherwise (a Host header is the client's to choose).
       if (built.size >= 8) built.clear();
       built.set(serverUrl, entry);

@@ -82,7 +82,7 @@ export function homeRoutes(deps: HomeDeps, links: BuyerLinks): Router {
     // The form's answer is a redirect to the checkout at the public URL: that origin may be posted to.
     ctx.set(pageHeaders({ formAction: links.publicUrl ? new URL(links.publicUrl).origin : undefined }));
     ctx.type = 'text/html; charset=utf-8';
-    ctx.body = renderHomePage({ locale, admin: Boolean(deps.admin), demo: form, notice: options.notice });
+    ctx.body = renderHomePage({ locale, admin: Boolean(deps.admin), demo: form, notice: options.notice }).toString();
   };
 
   router.get('/', (ctx) => page(ctx, 200));

@@ -1,4 +1,4 @@
-import { escapeHtml } from './html.ts';
+import { html, joinHtml, unsafeRaw, type SafeHtml } from '../../core/html.ts';
 import { LOCALES, t, type Locale, type MessageKey } from './i18n.ts';
 import { pageShell } from './page.ts';
 
@@ -28,35 +28,35 @@ const HOME_CSS = `
 
 const LANGUAGE_NAMES: Record<Locale, string> = { 'zh-TW': '繁體中文', 'zh-CN': '简体中文', en: 'English' };
 
-export function renderHomePage(options: { locale: Locale; admin: boolean; demo: HomeForm | null; notice?: MessageKey }): string {
+export function renderHomePage(options: { locale: Locale; admin: boolean; demo: HomeForm | null; notice?: MessageKey }): SafeHtml {
   const { locale, demo } = options;
-  const links = [`<li><a class="button" href="/docs">${escapeHtml(t(locale, 'home_docs'))}</a></li>`];
-  if (options.admin) links.push(`<li><a class="button" href="/admin">${escapeHtml(t(locale, 'home_admin'))}</a></li>`);
+  const links = [html`<li><a class="button" href="/docs">${t(locale, 'home_docs')}</a></li>`];
+  if (options.admin) links.push(html`<li><a class="button" href="/admin">${t(locale, 'home_admin')}</a></li>`);
   const parts = [
-    `<h1>${escapeHtml(t(locale, 'home_title'))}</h1>`,
-    `<p>${escapeHtml(t(locale, 'home_intro'))}</p>`,
-    `<ul class="links">${links.join('')}</ul>`,
+    html`<h1>${t(locale, 'home_title')}</h1>`,
+    html`<p>${t(locale, 'home_intro')}</p>`,
+    html`<ul class="links">${links}</ul>`,
   ];
-  if (options.notice) parts.push(`<p class="notice error" role="alert" data-testid="home-notice">${escapeHtml(t(locale, options.notice))}</p>`);
+  if (options.notice) parts.push(html`<p class="notice error" role="alert" data-testid="home-notice">${t(locale, options.notice)}</p>`);
   if (demo) {
     const error = demo.error;
-    const invalid = (field: string) => (error?.field === field ? ' aria-invalid="true" aria-describedby="form-error"' : '');
-    parts.push(`<section aria-labelledby="demo-heading">
-<h2 id="demo-heading">${escapeHtml(t(locale, 'home_demoHeading'))}</h2>
-<p class="hint">${escapeHtml(t(locale, 'home_demoHint'))}</p>
-${error ? `<p class="notice error" id="form-error" role="alert" data-field="${escapeHtml(error.field)}">${escapeHtml(t(locale, error.key))}</p>` : ''}
-<form class="demo" method="post" action="/?lang=${escapeHtml(locale)}" data-testid="demo-form">
-<input type="hidden" name="token" value="${escapeHtml(demo.token)}">
-<label for="amount">${escapeHtml(t(locale, 'home_amount'))}</label>
-<input type="number" id="amount" name="amount" min="1" max="1000000" step="1" inputmode="numeric" required value="${escapeHtml(demo.amount)}"${invalid('amount')}>
-<label for="subject">${escapeHtml(t(locale, 'home_subject'))}</label>
-<input type="text" id="subject" name="subject" maxlength="128" required value="${escapeHtml(demo.subject)}"${invalid('subject')}>
-<button class="button primary wide" type="submit">${escapeHtml(t(locale, 'home_create'))}</button>
+    const invalid = (field: string) => (error?.field === field ? html` aria-invalid="true" aria-describedby="form-error"` : '');
+    parts.push(html`<section aria-labelledby="demo-heading">
+<h2 id="demo-heading">${t(locale, 'home_demoHeading')}</h2>
+<p class="hint">${t(locale, 'home_demoHint')}</p>
+${error ? html`<p class="notice error" id="form-error" role="alert" data-field="${error.field}">${t(locale, error.key)}</p>` : ''}
+<form class="demo" method="post" action="/?lang=${locale}" data-testid="demo-form">
+<input type="hidden" name="token" value="${demo.token}">
+<label for="amount">${t(locale, 'home_amount')}</label>
+<input type="number" id="amount" name="amount" min="1" max="1000000" step="1" inputmode="numeric" required value="${demo.amount}"${invalid('amount')}>
+<label for="subject">${t(locale, 'home_subject')}</label>
+<input type="text" id="subject" name="subject" maxlength="128" required value="${demo.subject}"${invalid('subject')}>
+<button class="button primary wide" type="submit">${t(locale, 'home_create')}</button>
 </form>
 </section>`);
   }
   parts.push(
-    `<nav class="langs" aria-label="Language">${LOCALES.map((l) => (l === locale ? `<span aria-current="true">${LANGUAGE_NAMES[l]}</span>` : `<a href="/?lang=${l}" lang="${l}">${LANGUAGE_NAMES[l]}</a>`)).join('')}</nav>`,
+    html`<nav class="langs" aria-label="Language">${LOCALES.map((l) => (l === locale ? html`<span aria-current="true">${LANGUAGE_NAMES[l]}</span>` : html`<a href="/?lang=${l}" lang="${l}">${LANGUAGE_NAMES[l]}</a>`))}</nav>`,
   );
-  return pageShell({ locale, title: t(locale, 'home_title'), body: parts.join('\n'), css: HOME_CSS });
+  return pageShell({ locale, title: t(locale, 'home_title'), body: joinHtml(parts, '\n'), css: unsafeRaw(HOME_CSS, 'constant CSS of the home page') });
 }

@@ -275,7 +275,7 @@ export function providerName(locale: Locale, provider: string, fallback: string)
   return key in MESSAGES[locale] ? MESSAGES[locale][key as MessageKey] : fallback;
 }
 
-/** A message with `{name}` slots filled; the values are text, escaped by the caller like any other. */
+/** A message with `{name}` slots filled; the result is text, escaped like any other by the page's html`...` (core/html.ts). */
 export function fill(text: string, values: Record<string, string>): string {
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
 }

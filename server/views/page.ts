@@ -1,5 +1,5 @@
 import type { MerchantDisplay } from '../../core/merchants.ts';
-import { escapeHtml, safeHref } from './html.ts';
+import { html, safeHref, unsafeRaw, type SafeHtml } from '../../core/html.ts';
 import { fill, t, type Locale } from './i18n.ts';
 
 /**
@@ -63,45 +63,47 @@ const EMAIL = /^[^\s@"'<>()\\,;:]+@[^\s@"'<>()\\,;:]+$/;
  * The shop the buyer is paying: its logo (fixed box, so a slow or broken image never moves the page)
  * and its name. Nothing when the page does not know the shop (a return for an unknown order).
  */
-function shopHeader(locale: Locale, merchant: MerchantDisplay | null | undefined): string {
+function shopHeader(locale: Locale, merchant: MerchantDisplay | null | undefined): SafeHtml | '' {
   if (!merchant) return '';
   const logo = logoHref(merchant);
   const image = logo
-    ? `<span class="logo"><img src="${escapeHtml(logo)}" alt="${escapeHtml(fill(t(locale, 'logoAlt'), { shop: merchant.name }))}" width="48" height="48" referrerpolicy="no-referrer" data-testid="shop-logo"></span>`
+    ? html`<span class="logo"><img src="${logo}" alt="${fill(t(locale, 'logoAlt'), { shop: merchant.name })}" width="48" height="48" referrerpolicy="no-referrer" data-testid="shop-logo"></span>`
     : '';
-  return `<header class="shop">${image}<span class="shop-name" data-testid="shop-name">${escapeHtml(merchant.name)}</span></header>`;
+  return html`<header class="shop">${image}<span class="shop-name" data-testid="shop-name">${merchant.name}</span></header>`;
 }
 
 /** How to reach the shop's support, when the merchant gave an email or a page. */
-function supportFooter(locale: Locale, merchant: MerchantDisplay | null | undefined): string {
+function supportFooter(locale: Locale, merchant: MerchantDisplay | null | undefined): SafeHtml | '' {
   if (!merchant) return '';
-  const links: string[] = [];
+  const links: SafeHtml[] = [];
   if (merchant.supportEmail && EMAIL.test(merchant.supportEmail)) {
-    links.push(`<li>${escapeHtml(t(locale, 'supportEmail'))}: <a href="mailto:${escapeHtml(merchant.supportEmail)}" data-testid="support-email">${escapeHtml(merchant.supportEmail)}</a></li>`);
+    links.push(html`<li>${t(locale, 'supportEmail')}: <a href="mailto:${merchant.supportEmail}" data-testid="support-email">${merchant.supportEmail}</a></li>`);
   }
   const page = safeHref(merchant.supportUrl);
-  if (page) links.push(`<li><a href="${escapeHtml(page)}" rel="noopener" data-testid="support-url">${escapeHtml(t(locale, 'supportUrl'))}</a></li>`);
+  if (page) links.push(html`<li><a href="${page}" rel="noopener" data-testid="support-url">${t(locale, 'supportUrl')}</a></li>`);
   if (links.length === 0) return '';
-  return `<footer class="support" data-testid="support">${escapeHtml(t(locale, 'supportHeading'))}<ul>${links.join('')}</ul></footer>`;
+  return html`<footer class="support" data-testid="support">${t(locale, 'supportHeading')}<ul>${links}</ul></footer>`;
 }
 
 export function pageShell(options: {
   locale: Locale;
   title: string;
-  body: string;
-  css?: string;
-  script?: { nonce: string; code: string };
+  body: SafeHtml;
+  /** The page's own constant CSS (unsafeRaw with its reason), after BUYER_CSS. */
+  css?: SafeHtml;
+  /** The page's own constant script (unsafeRaw with its reason), run under the nonce. */
+  script?: { nonce: string; code: SafeHtml };
   /** The shop, shown above the page and its support below; omitted where unknown. */
   merchant?: MerchantDisplay | null;
-}): string {
-  return `<!doctype html>
+}): SafeHtml {
+  return html`<!doctype html>
 <html lang="${options.locale}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>${escapeHtml(options.title)}</title>
-<style>${BUYER_CSS}${options.css ?? ''}</style>
+<title>${options.title}</title>
+<style>${unsafeRaw(BUYER_CSS, 'constant CSS of every buyer page')}${options.css}</style>
 </head>
 <body>
 <main>
@@ -109,7 +111,7 @@ ${shopHeader(options.locale, options.merchant)}
 ${options.body}
 ${supportFooter(options.locale, options.merchant)}
 </main>
-${options.script ? `<script nonce="${escapeHtml(options.script.nonce)}">${options.script.code}</script>` : ''}
+${options.script ? html`<script nonce="${options.script.nonce}">${options.script.code}</script>` : ''}
 </body>
 </html>`;
 }

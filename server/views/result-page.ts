@@ -2,7 +2,7 @@ import type { Order } from '../../core/orders.ts';
 import { PAYABLE_STATUSES } from '../../core/state-machine.ts';
 import type { PaymentOutcome } from '../../core/payment-provider.ts';
 import { DEFAULT_TIME_ZONE, formatDateTime, formatMoney } from './format.ts';
-import { escapeHtml, safeHref } from './html.ts';
+import { html, joinHtml, safeHref, unsafeRaw, type SafeHtml } from '../../core/html.ts';
 import { backLinks, type PageContext } from './checkout-page.ts';
 import { failureReason, t, type MessageKey } from './i18n.ts';
 import { pageShell } from './page.ts';
@@ -68,36 +68,36 @@ const TONES: Record<Tone, { fg: string; bg: string; icon: string }> = {
 };
 
 /** Seed 002's result page: order number, outcome in colour, and the way on. Display only. */
-export function renderResultPage(input: ResultPageInput): string {
+export function renderResultPage(input: ResultPageInput): SafeHtml {
   const { locale, order } = input;
   const status = statusOf(input);
   const tone = TONES[status.tone];
   const timeZone = input.timeZone ?? DEFAULT_TIME_ZONE;
   const at = order ? (order.paidAt ?? order.updatedAt) : null;
   const rows = order && at
-    ? `<dl class="facts">
-        <dt>${escapeHtml(t(locale, 'orderNo'))}</dt><dd data-testid="order-no">${escapeHtml(order.orderNo)}</dd>
-        <dt>${escapeHtml(t(locale, 'amount'))}</dt><dd data-testid="amount">${escapeHtml(formatMoney(order.amount, order.currency, locale))}</dd>
-        <dt>${escapeHtml(t(locale, 'time'))}</dt><dd><time datetime="${escapeHtml(at.toISOString())}" data-testid="time">${escapeHtml(formatDateTime(at, locale, timeZone))}</time></dd>
+    ? html`<dl class="facts">
+        <dt>${t(locale, 'orderNo')}</dt><dd data-testid="order-no">${order.orderNo}</dd>
+        <dt>${t(locale, 'amount')}</dt><dd data-testid="amount">${formatMoney(order.amount, order.currency, locale)}</dd>
+        <dt>${t(locale, 'time')}</dt><dd><time datetime="${at.toISOString()}" data-testid="time">${formatDateTime(at, locale, timeZone)}</time></dd>
       </dl>`
     : '';
-  const actions: string[] = [];
+  const actions: SafeHtml[] = [];
   const payAgain = safeHref(input.payAgainUrl);
-  if (order && status.shown === 'failed' && payAgain) actions.push(`<a class="button primary" href="${escapeHtml(payAgain)}">${escapeHtml(t(locale, 'payAgain'))}</a>`);
-  if (order && (status.tone === 'neutral' || status.hint === 'reported_paid_hint')) actions.push(`<a class="button" href="${escapeHtml(input.refreshUrl)}">${escapeHtml(t(locale, 'refresh'))}</a>`);
+  if (order && status.shown === 'failed' && payAgain) actions.push(html`<a class="button primary" href="${payAgain}">${t(locale, 'payAgain')}</a>`);
+  if (order && (status.tone === 'neutral' || status.hint === 'reported_paid_hint')) actions.push(html`<a class="button" href="${input.refreshUrl}">${t(locale, 'refresh')}</a>`);
 
-  const css = `
+  const css = unsafeRaw(`
   .status { display: flex; gap: .75rem; align-items: center; padding: 1rem; border-radius: 10px; color: ${tone.fg}; background: ${tone.bg}; font-size: 1.25rem; font-weight: 600; }
   .status .icon { font-size: 1.5rem; }
   nav.actions:empty { display: none; }
-`;
-  const body = `<h1 class="status" role="status" data-status="${escapeHtml(status.shown)}"><span class="icon" aria-hidden="true">${tone.icon}</span>${escapeHtml(t(locale, status.key))}</h1>
-  ${status.hint ? `<p class="hint">${escapeHtml(t(locale, status.hint))}</p>` : ''}
-  ${order && status.shown === 'failed' && order.failure ? `<p class="hint" data-testid="failure-reason">${escapeHtml(t(locale, 'failure_reason'))}: ${escapeHtml(failureReason(locale, order.failure))}</p>` : ''}
-  ${order && status.shown === 'failed' && !payAgain ? `<p class="hint" data-testid="no-retry">${escapeHtml(t(locale, 'failed_no_retry_hint'))}</p>` : ''}
-  ${order?.simulated ? `<p class="hint simulated" data-testid="simulated">${escapeHtml(t(locale, 'simulatedNote'))}</p>` : ''}
+`, 'constant CSS; the colours come from TONES');
+  const body = html`<h1 class="status" role="status" data-status="${status.shown}"><span class="icon" aria-hidden="true">${tone.icon}</span>${t(locale, status.key)}</h1>
+  ${status.hint ? html`<p class="hint">${t(locale, status.hint)}</p>` : ''}
+  ${order && status.shown === 'failed' && order.failure ? html`<p class="hint" data-testid="failure-reason">${t(locale, 'failure_reason')}: ${failureReason(locale, order.failure)}</p>` : ''}
+  ${order && status.shown === 'failed' && !payAgain ? html`<p class="hint" data-testid="no-retry">${t(locale, 'failed_no_retry_hint')}</p>` : ''}
+  ${order?.simulated ? html`<p class="hint simulated" data-testid="simulated">${t(locale, 'simulatedNote')}</p>` : ''}
   ${rows}
-  <nav class="actions">${actions.join('\n    ')}</nav>
+  <nav class="actions">${joinHtml(actions, '\n    ')}</nav>
   ${order ? backLinks(locale, order) : ''}`;
   return pageShell({ locale, title: t(locale, 'title'), body, css, merchant: order ? input.merchant : null });
 }

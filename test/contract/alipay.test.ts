@@ -12,5 +12,6 @@ for (const method of ['page', 'wap']) {
     modules: () => [alipayModule()],
     paymentBody: body(method),
     declinedStatus: 'cancelled',
+    callbackFields: { signature: 'sign', amount: 'total_amount' },
   });
 }

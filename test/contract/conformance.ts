@@ -1,15 +1,21 @@
 /**
  * The provider conformance suite (docs/architecture.md#conformance-suite), written once and run by every provider against its
  * simulator over real HTTP with real crypto: create → the buyer pays → notify → query → the same
- * notify again → refund and cancel where the provider declares them.
+ * notify again → refund and cancel where the provider declares them; then the genuine notify the
+ * gateway stored, re-posted as is (many at once), with its signature or amount changed, malformed,
+ * and to a second account of the provider with other keys: applied once, the rest refused and kept.
  *
  * A provider joins with a file test/contract/<id>.test.ts calling `conformance({...})`.
  */
 import type { ExecutionContext } from 'ava';
+import { REJECTED_OUTCOMES, type CallbackRow } from '../../core/inbox.ts';
 import { findOrder, loadSnapshot } from '../../core/orders.ts';
 import { simulatorControlPath, type PaymentProvider, type ProviderModule, type SimulatorControlAction } from '../../core/payment-provider.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { dbTest, type TestDbHandle } from '../helpers/db.ts';
+import { pool } from '../reliability/size.ts';
+import { addSecondAccount, asRequest, footprint, post, rowsOf } from './inbox-replay.ts';
+import { malformed, tamperField, type CallbackFields, type RawCallback, type TamperKind } from './tamper.ts';
 
 export interface ConformanceTarget {
   providerId: string;
@@ -36,6 +42,17 @@ export interface ConformanceTarget {
    * providers that never report a failure (Alipay closes the trade: TRADE_CLOSED → cancelled).
    */
   declinedStatus?: 'failed' | 'cancelled';
+  /**
+   * The fields of this provider's notify the refusal cases change: what proves it (a signature, or
+   * the token the gateway exchanges) and its amount where it carries one, e.g.
+   * `{ signature: 'CheckMacValue', amount: 'TradeAmt' }`. Form bodies and JSON objects.
+   */
+  callbackFields: CallbackFields;
+  /**
+   * For a notify the default cannot edit: the stored genuine request with `kind` tampered, or null
+   * where the notify carries no such thing (the case then is not run).
+   */
+  tamper?: (kind: TamperKind, raw: RawCallback) => RawCallback | null;
 }
 
 async function control(app: TestApp, providerId: string, action: SimulatorControlAction, orderNo: string): Promise<any> {
@@ -90,6 +107,10 @@ async function withTarget(h: TestDbHandle, target: ConformanceTarget, fn: (app: 
     await app.close();
   }
 }
+
+
+/** Deliveries of the stored notify at once in the duplicate case. */
+const DUPLICATES = 24;
 
 export function conformance(target: ConformanceTarget): void {
   const settle = target.settleMs ?? 10_000;
@@ -198,6 +219,62 @@ export function conformance(target: ConformanceTarget): void {
         const snapshot = await loadSnapshot(h.db, (await findOrder(h.db, created.body.id))!);
         const queried = await provider.query({ order: snapshot });
         t.true(queried.found && queried.facts.outcome === 'closed', 'the provider closed it too');
+      }
+    });
+  });
+
+  dbTest(title('the stored notify again, forged, tampered, malformed, or at another account: applied once, the rest refused and kept'), async (t, h) => {
+    await withTarget(h, target, async (app, provider) => {
+      const second = addSecondAccount(app, target.providerId);
+      const created = await app.api('POST', '/v1/payments', target.paymentBody());
+      t.is(created.status, 201, created.text);
+      await followAction(created.body.action);
+      await control(app, target.providerId, 'pay', created.body.orderNo);
+      t.is((await waitForStatus(app, created.body.id, 'paid', settle)).status, 'paid');
+
+      // The genuine notify as the gateway stored it (core/inbox.ts), byte for byte.
+      const genuine = (await h.db('provider_callbacks')
+        .where({ order_id: created.body.id, kind: 'notify', outcome: 'applied' })
+        .orderBy('id')
+        .first()) as CallbackRow | undefined;
+      if (!genuine) return t.fail('the payment left no applied notify in the inbox');
+      const raw: RawCallback = { httpMethod: genuine.http_method, contentType: genuine.content_type, rawBody: genuine.raw_body, rawQuery: genuine.raw_query };
+      const ack = provider.reply('ack', asRequest(raw));
+      const reject = provider.reply('reject', asRequest(raw));
+      const before = await footprint(h, created.body.id);
+
+      // Duplicates, many at once: the same bytes are the same row, acknowledged, applied once.
+      const answers = await pool(DUPLICATES, 16, () => post(app, target.providerId, 'default', raw));
+      t.deepEqual(answers.filter((a) => a.status !== ack.status || a.text !== ack.body).map((a) => `${a.status} ${a.text}`), [], 'every duplicate acknowledged');
+      t.deepEqual((await rowsOf(h, target.providerId, 'default', raw)).map((r) => r.id), [genuine.id], 'a duplicate adds no inbox row');
+      t.deepEqual(await footprint(h, created.body.id), before, 'duplicates change nothing');
+
+      const refusals: { label: string; account: string; request: RawCallback; unverified: boolean }[] = [];
+      for (const kind of ['signature', 'amount'] as const) {
+        const request = target.tamper ? target.tamper(kind, raw) : tamperField(kind, raw, target.callbackFields);
+        if (request) refusals.push({ label: `${kind} tampered`, account: 'default', request, unverified: true });
+        else t.true(kind === 'amount' && !target.callbackFields.amount, `${kind}: the target gives no way to tamper with it`);
+      }
+      for (const m of malformed(raw, target.callbackFields, created.body.orderNo)) refusals.push({ label: `malformed (${m.label})`, account: 'default', request: m.request, unverified: true });
+      // Genuine bytes at an account with other keys: that account's verification or core's account check refuses it.
+      refusals.push({ label: 'replayed to another account', account: second.account, request: raw, unverified: false });
+
+      for (const r of refusals) {
+        const res = await post(app, target.providerId, r.account, r.request);
+        t.true(res.status < 500, `${r.label}: answered ${res.status} ${res.text.slice(0, 120)}`);
+        if (provider.ackAfter === 'applied') {
+          t.true(res.status >= 400 || (res.status === reject.status && res.text === reject.body), `${r.label}: refused (${res.status} ${res.text.slice(0, 80)})`);
+          t.not(res.text, ack.body, `${r.label}: not acknowledged`);
+        }
+        const kept = await rowsOf(h, target.providerId, r.account, r.request);
+        t.is(kept.length, 1, `${r.label}: kept for audit`);
+        const row = kept[0];
+        if (row) {
+          t.not(row.processed_at, null, `${r.label}: finished`);
+          t.true(REJECTED_OUTCOMES.has(row.outcome ?? ''), `${r.label}: recorded as refused (${row.outcome}: ${row.error})`);
+          if (r.unverified) t.false(row.verified === true || Number(row.verified) === 1, `${r.label}: failed verification`);
+        }
+        t.deepEqual(await footprint(h, created.body.id), before, `${r.label}: nothing changed`);
       }
     });
   });

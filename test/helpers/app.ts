@@ -10,15 +10,15 @@ import type { CoreDeps } from '../../core/deps.ts';
 import { silentLogger } from '../../core/logger.ts';
 import { createMerchant } from '../../core/merchants.ts';
 import type { ProviderModule } from '../../core/payment-provider.ts';
-import { buildRegistry, type ProvidersConfig } from '../../core/registry.ts';
+import { buildRegistry, type MountedSimulator, type ProvidersConfig } from '../../core/registry.ts';
 import { sharedSecret } from '../../core/settings.ts';
 import { CallbackGuard, type CallbackGuardOptions } from '../../core/callback-guard.ts';
 import { createApp } from '../../server/app.ts';
 import { BackgroundTasks } from '../../server/background.ts';
 import { GatewayMetrics } from '../../server/metrics.ts';
 import type { TestDbHandle } from './db.ts';
-import { fakePayModule } from './fakepay/index.ts';
-import type { FakePaySimulator } from './fakepay/simulator.ts';
+import { fakePayModule } from '../../providers/_template/index.ts';
+import type { FakePaySimulator } from '../../providers/_template/simulator.ts';
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -36,6 +36,8 @@ export interface TestApp {
   /** This app's own metrics registry (also deps.metrics), served at /metrics. */
   metrics: GatewayMetrics;
   sim: FakePaySimulator;
+  /** Every simulator mounted under /sim/<provider>/ (the conformance suite adds accounts on them). */
+  simulators: readonly MountedSimulator[];
   merchant: { id: string; apiKey: string };
   other: { id: string; apiKey: string };
   /** Calls the merchant API as `merchant` unless `as` says otherwise. */
@@ -151,6 +153,7 @@ export async function startApp(handle: TestDbHandle, options: StartOptions = {})
       if (!sim) throw new Error('no FakePay simulator in this app');
       return sim;
     },
+    simulators,
     merchant,
     other,
     api,

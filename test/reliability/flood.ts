@@ -6,8 +6,8 @@
  *
  *   node --import=tsx test/reliability/flood.ts <base> <count> <rate> <concurrency> <orderNo,...>
  */
-import { signed } from '../helpers/fakepay/crypto.ts';
-import { SIM_MERCHANT } from '../helpers/fakepay/simulator.ts';
+import { signed } from '../../providers/_template/crypto.ts';
+import { SIM_MERCHANT } from '../../providers/_template/simulator.ts';
 
 export const FLOOD_ADDRESSES = ['203.0.113.1', '203.0.113.2', '198.51.100.3', '2001:db8:abcd:12::7'];
 

@@ -1,16 +1,17 @@
 /**
  * 1,000 forged or tampered notifies (CI: fewer) — bad signatures, amounts changed after signing,
  * notifies for another account's order, notifies for orders that do not exist — change no order
- * and are all kept for audit.
+ * and are all kept for audit. The volume run of what the conformance suite asks of every provider
+ * once per kind (test/contract/conformance.ts: forged signature, amount changed, another account).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { silentLogger } from '../../core/logger.ts';
 import { startApp } from '../helpers/app.ts';
 import { dbTest } from '../helpers/db.ts';
-import { signed } from '../helpers/fakepay/crypto.ts';
-import { fakePayModule } from '../helpers/fakepay/index.ts';
-import { SIM_MERCHANT, createFakePaySimulator } from '../helpers/fakepay/simulator.ts';
+import { signed } from '../../providers/_template/crypto.ts';
+import { fakePayModule } from '../../providers/_template/index.ts';
+import { SIM_MERCHANT, createFakePaySimulator } from '../../providers/_template/simulator.ts';
 import { figure, pool, size } from './size.ts';
 
 const FORGERIES = size(200, 1_000);

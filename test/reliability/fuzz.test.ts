@@ -8,7 +8,7 @@ import { alipayModule } from '../../providers/alipay/index.ts';
 import { sinopacModule } from '../../providers/sinopac/index.ts';
 import { paymentBody, startApp, type TestApp } from '../helpers/app.ts';
 import { dbTest } from '../helpers/db.ts';
-import { fakePayModule } from '../helpers/fakepay/index.ts';
+import { fakePayModule } from '../../providers/_template/index.ts';
 import { figure, size } from './size.ts';
 
 const RUNS = size(60, 600);

@@ -15,8 +15,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { paymentBody, startApp, withApp, type TestApp } from '../helpers/app.ts';
 import { dbTest } from '../helpers/db.ts';
-import { signed } from '../helpers/fakepay/crypto.ts';
-import { SIM_MERCHANT } from '../helpers/fakepay/simulator.ts';
+import { signed } from '../../providers/_template/crypto.ts';
+import { SIM_MERCHANT } from '../../providers/_template/simulator.ts';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 

@@ -4,9 +4,9 @@ import { INLINE_GRACE_MS, PROCESSING_LEASE_MS, inlineLease, storeRaw } from '../
 import { inboxRetryJob } from '../../core/jobs/inbox-retry.ts';
 import { paymentBody, startApp, withApp, type TestApp } from '../helpers/app.ts';
 import { dbTest, openTestDb } from '../helpers/db.ts';
-import { signed } from '../helpers/fakepay/crypto.ts';
-import { SIM_MERCHANT } from '../helpers/fakepay/simulator.ts';
-import type { FakePayProvider } from '../helpers/fakepay/adapter.ts';
+import { signed } from '../../providers/_template/crypto.ts';
+import { SIM_MERCHANT } from '../../providers/_template/simulator.ts';
+import type { FakePayProvider } from '../../providers/_template/adapter.ts';
 
 async function newOrder(app: TestApp, overrides: Record<string, unknown> = {}) {
   const res = await app.api('POST', '/v1/payments', paymentBody(overrides));

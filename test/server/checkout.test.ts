@@ -5,8 +5,8 @@ import { updateMerchantDisplay } from '../../core/merchants.ts';
 import { silentLogger } from '../../core/logger.ts';
 import { paymentBody, startApp, withApp, type TestApp } from '../helpers/app.ts';
 import { dbTest } from '../helpers/db.ts';
-import { fakePayModule } from '../helpers/fakepay/index.ts';
-import { createFakePaySimulator } from '../helpers/fakepay/simulator.ts';
+import { fakePayModule } from '../../providers/_template/index.ts';
+import { createFakePaySimulator } from '../../providers/_template/simulator.ts';
 import { mountSimulator } from '../helpers/sim-server.ts';
 
 /** A payment the buyer will choose for: no provider, no method. */

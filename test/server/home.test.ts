@@ -8,8 +8,8 @@ import { silentLogger } from '../../core/logger.ts';
 import { listMerchants } from '../../core/merchants.ts';
 import { startApp, withApp, type TestApp } from '../helpers/app.ts';
 import { dbTest, type TestDbHandle } from '../helpers/db.ts';
-import { fakePayModule } from '../helpers/fakepay/index.ts';
-import { createFakePaySimulator } from '../helpers/fakepay/simulator.ts';
+import { fakePayModule } from '../../providers/_template/index.ts';
+import { createFakePaySimulator } from '../../providers/_template/simulator.ts';
 import { mountSimulator } from '../helpers/sim-server.ts';
 
 /** The form cookie (name=value) and the token of a freshly loaded home page. */

@@ -13,7 +13,7 @@ import { createApp, registeredRoutes } from '../../server/app.ts';
 import { GatewayMetrics } from '../../server/metrics.ts';
 import { curlFor } from '../../server/openapi/curl.ts';
 import { buildOpenApi, documentedAnswer, openApiPath } from '../../server/openapi/document.ts';
-import { escapeHtml } from '../../server/views/html.ts';
+import { html as markup } from '../../core/html.ts';
 import { ORDER_NO_PATTERN } from '../../core/order-no.ts';
 import { EVENT_TYPES } from '../../core/outbox.ts';
 import { documentValidator } from '../helpers/openapi-validator.ts';
@@ -318,7 +318,7 @@ dbTest('/docs shows a curl line for every operation, and the create-payment one 
     for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, any>>)) {
       for (const [method, op] of Object.entries(item)) {
         const curl = curlFor(document, path, method, op);
-        t.true(html.includes(`<code>${escapeHtml(curl)}</code>`), `${op.operationId}: ${curl}`);
+        t.true(html.includes(markup`<code>${curl}</code>`.toString()), `${op.operationId}: ${curl}`);
         t.true(curl.startsWith(`curl ${method === 'get' || op.requestBody ? '' : `-X ${method.toUpperCase()} `}'${app.url}/`), curl);
         if (op.security?.some((s: any) => 'merchantApiKey' in s)) t.true(curl.includes('-H "Authorization: Bearer $PAYGATE_API_KEY"'), op.operationId);
       }

@@ -16,8 +16,8 @@ import { findOrder } from '../../core/orders.ts';
 import { signedIn } from '../helpers/admin-browser.ts';
 import { paymentBody, startApp } from '../helpers/app.ts';
 import { dbTest } from '../helpers/db.ts';
-import { fakePayModule } from '../helpers/fakepay/index.ts';
-import { createFakePaySimulator } from '../helpers/fakepay/simulator.ts';
+import { fakePayModule } from '../../providers/_template/index.ts';
+import { createFakePaySimulator } from '../../providers/_template/simulator.ts';
 import { captureLogger, mountSimulator } from '../helpers/sim-server.ts';
 
 async function fakepayBank() {

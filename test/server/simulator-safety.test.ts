@@ -15,8 +15,8 @@ import { ConfigError } from '../../core/errors.ts';
 import { providerModules } from '../../providers/index.ts';
 import { paymentBody, startApp, withApp } from '../helpers/app.ts';
 import { dbTest } from '../helpers/db.ts';
-import { fakePayModule } from '../helpers/fakepay/index.ts';
-import { createFakePaySimulator } from '../helpers/fakepay/simulator.ts';
+import { fakePayModule } from '../../providers/_template/index.ts';
+import { createFakePaySimulator } from '../../providers/_template/simulator.ts';
 import { freePort, waitExit } from '../helpers/mariadb.ts';
 import { listen } from '../helpers/sim-server.ts';
 

@@ -6,7 +6,7 @@ import { loadConfig } from '../../core/config.ts';
 import { ConfigError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { silentLogger } from '../../core/logger.ts';
 import { buildRegistry } from '../../core/registry.ts';
-import { fakePayModule } from '../helpers/fakepay/index.ts';
+import { fakePayModule } from '../../providers/_template/index.ts';
 
 const account = (merchantId: string) => ({ merchantId, secret: 'fake-secret-0123456789abcdef', baseUrl: 'http://127.0.0.1:9/sim' });
 

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { parseJsonObjectStrict } from '../../kit/fields.ts';
 import { send, sendHtml } from '../../simulator-kit/http.ts';
 import { API_METHODS, isApiMethod, type ApiEffects, type Inner } from './api.ts';
 import { errorPage } from './pages.ts';
@@ -68,9 +69,9 @@ function checkCommon(ctx: GatewayContext, p: Record<string, string>, app: SimApp
 function parseBiz(raw: string | undefined): Record<string, unknown> | null {
   if (raw === undefined || raw === '') return {};
   try {
-    const value = JSON.parse(raw) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+    return parseJsonObjectStrict(raw);
   } catch {
+    // Not JSON, not an object, or a key twice (providers/kit/fields.ts).
     return null;
   }
 }

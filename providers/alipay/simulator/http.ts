@@ -1,3 +1,4 @@
+import { html } from '../../../core/html.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../core/logger.ts';
 import { createRequestHandler, readBody, readJsonObject, sendHtml, sendJson } from '../../simulator-kit/http.ts';
@@ -19,7 +20,7 @@ async function route(sim: AlipaySimulator, ctx: GatewayContext, req: IncomingMes
 
   if (path === '/gateway.do') {
     // Alipay is unreachable: what a client sees from a load balancer with no healthy backend.
-    if (sim.outage) return sendHtml(res, 503, '<html><body><h1>503 Service Unavailable</h1></body></html>');
+    if (sim.outage) return sendHtml(res, 503, html`<html><body><h1>503 Service Unavailable</h1></body></html>`);
     if (method !== 'GET' && method !== 'POST') return sendHtml(res, 405, errorPage('http.method-not-allowed', 'Use GET or POST.'));
     const type = String(req.headers['content-type'] ?? '').toLowerCase();
     const raw = method === 'POST' ? await readBody(req) : '';

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../core/logger.ts';
 import type { SimulatorInstance, SimulatorOptions } from '../../../core/payment-provider.ts';
 import type { Handoff, HandoffListener } from '../../../core/simulator-handoffs.ts';
+import { parseJsonObjectStrict } from '../../kit/fields.ts';
 import { HttpError } from '../../simulator-kit/http.ts';
 import type { AlipayConfig } from '../config.ts';
 import { createApp } from './apps.ts';
@@ -131,7 +132,7 @@ export class AlipaySimulator implements SimulatorInstance<AlipayConfig>, Handoff
     const params = mergeParams(url.searchParams, new URLSearchParams(handoff.fields));
     let outTradeNo: string | undefined;
     try {
-      outTradeNo = text((JSON.parse(params.biz_content ?? '') as Record<string, unknown>).out_trade_no);
+      outTradeNo = text(parseJsonObjectStrict(params.biz_content ?? '').out_trade_no);
     } catch {
       return;
     }

@@ -1,39 +1,31 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { BEIJING, endOfWallClockDay, formatWallClock, parseWallClock } from '../../kit/time.ts';
 
-/** China has no DST: Beijing time is always UTC+8, computed here so the process TZ never matters (§9 Time). */
-const BEIJING_OFFSET_MS = 8 * 3_600_000;
-
-/** `yyyy-MM-dd HH:mm:ss` in Beijing time, the format of every Alipay timestamp (§3.2, §6). */
+/** `yyyy-MM-dd HH:mm:ss` in Beijing time (UTC+8 all year, §9 Time), the format of every Alipay timestamp (§3.2, §6). */
 export function beijing(date: Date): string {
-  return new Date(date.getTime() + BEIJING_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
+  return formatWallClock(date, BEIJING, 'yyyy-MM-dd HH:mm:ss');
 }
 
 /** `yyyy-MM-dd HH:mm:ss.SSS`: the docs show gmt_refund with milliseconds (§3.2, UNVERIFIED). */
 export function beijingMs(date: Date): string {
-  return new Date(date.getTime() + BEIJING_OFFSET_MS).toISOString().slice(0, 23).replace('T', ' ');
+  return formatWallClock(date, BEIJING, 'yyyy-MM-dd HH:mm:ss.SSS');
 }
 
 /** `yyyyMMdd` in Beijing time. */
 export function beijingDay(date: Date): string {
-  return beijing(date).slice(0, 10).replace(/-/g, '');
+  return formatWallClock(date, BEIJING, 'yyyyMMdd');
 }
 
 /** The instant a Beijing `yyyy-MM-dd HH:mm:ss` names, or null when it is not a real calendar time. */
 export function parseBeijing(text: string): Date | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(text);
-  if (!m) return null;
-  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  if (h > 23 || mi > 59 || s > 59) return null;
-  const utc = Date.UTC(y, mo - 1, d, h, mi, s);
-  const check = new Date(utc);
-  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d) return null;
-  return new Date(utc - BEIJING_OFFSET_MS);
+  return parseWallClock(text, BEIJING, 'yyyy-MM-dd HH:mm:ss');
 }
 
 /** The end of the current Beijing day (timeout_express `1c`, §6). */
 export function endOfBeijingDay(now: Date): Date {
-  return parseBeijing(`${beijing(now).slice(0, 10)} 23:59:59`)!;
+  // 23:59:59.000: whole seconds, like every Alipay time.
+  return new Date(endOfWallClockDay(now, BEIJING).getTime() - 999);
 }
 
 /** Yuan with at most 2 decimals → integer fen (§6); null for anything else. Never a float. */

@@ -1,3 +1,4 @@
+import { html } from '../../../core/html.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../core/logger.ts';
 import { createRequestHandler, readBody, readJsonObject, send, sendHtml, sendJson } from '../../simulator-kit/http.ts';
@@ -41,7 +42,7 @@ async function route(sim: EcpaySimulator, req: IncomingMessage, res: ServerRespo
 
   const api = API[path];
   if (api) {
-    if (sim.outage) return sendHtml(res, 503, '<html><body><h1>503 Service Unavailable</h1></body></html>');
+    if (sim.outage) return sendHtml(res, 503, html`<html><body><h1>503 Service Unavailable</h1></body></html>`);
     if (method !== 'POST') return sendHtml(res, 405, errorPage('405', 'Use POST.'));
     const answer = api(sim.api, parseForm(await readBody(req)) ?? {});
     return send(res, answer.status, answer.contentType, answer.body);

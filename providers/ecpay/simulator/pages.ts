@@ -1,4 +1,4 @@
-import { escapeHtml as h } from '../../simulator-kit/http.ts';
+import { href, html, joinHtml, unsafeRaw, type SafeHtml } from '../../../core/html.ts';
 import { taipeiDateTime } from '../time.ts';
 import { ATM_BANKS, DEFAULT_ATM_BANK, type SimOrder } from './store.ts';
 
@@ -21,10 +21,10 @@ button.primary{background:var(--green);border-color:var(--green);color:#fff;font
 .notice{padding:.8rem 1rem;border-radius:8px;margin:0 0 1rem}.good{background:#e6f4ea;color:#0b5a27}.bad{background:#fdecea;color:#8c1515}.info{background:#fff8e1;color:#5a4a00}
 .note{color:var(--muted);font-size:.9rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid var(--line);padding:.35rem .4rem;text-align:left;font-size:.9rem}`;
 
-export function layout(title: string, body: string, script = ''): string {
-  return `<!doctype html>
+export function layout(title: string, body: SafeHtml, script: SafeHtml | '' = ''): SafeHtml {
+  return html`<!doctype html>
 <html lang="zh-Hant">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${h(title)}</title><style>${STYLE}</style></head>
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title><style>${unsafeRaw(STYLE, 'constant CSS of the simulator pages')}</style></head>
 <body>
 <header><p>綠界科技 ECPay <small>· 本機模擬器 local simulator — no real money moves</small></p></header>
 <main>
@@ -36,29 +36,28 @@ ${body}
 
 const money = (n: number) => `NT$${n.toLocaleString('en-US')}`;
 
-function summary(order: SimOrder): string {
+function summary(order: SimOrder): SafeHtml {
   const items = order.itemName
     .split('#')
-    .map((line) => `<li>${h(line)}</li>`)
-    .join('');
-  return `<dl>
-<dt>商店 Merchant</dt><dd>${h(order.merchant.merchantId)}</dd>
-<dt>訂單編號 Order</dt><dd data-testid="ecpay-merchant-trade-no">${h(order.merchantTradeNo)}</dd>
+    .map((line) => html`<li>${line}</li>`);
+  return html`<dl>
+<dt>商店 Merchant</dt><dd>${order.merchant.merchantId}</dd>
+<dt>訂單編號 Order</dt><dd data-testid="ecpay-merchant-trade-no">${order.merchantTradeNo}</dd>
 <dt>商品 Items</dt><dd><ul class="items">${items}</ul></dd>
 <dt>金額 Amount</dt><dd class="amount" data-testid="ecpay-amount">${money(order.totalAmount)}</dd>
 </dl>`;
 }
 
 const button = (value: string, label: string, testId: string, primary = false) =>
-  `<button type="submit" name="action" value="${value}" data-testid="${testId}"${primary ? ' class="primary"' : ''}>${h(label)}</button>`;
+  html`<button type="submit" name="action" value="${value}" data-testid="${testId}"${primary ? html` class="primary"` : ''}>${label}</button>`;
 
 /** The card form: the stage test card is filled in (§1.3); any other number is declined, as on stage. */
-export function cardPage(order: SimOrder, action: string): string {
+export function cardPage(order: SimOrder, action: string): SafeHtml {
   return layout(
     `信用卡付款 ${order.merchantTradeNo}`,
-    `<h1>信用卡付款 · Credit card payment</h1>
+    html`<h1>信用卡付款 · Credit card payment</h1>
 ${summary(order)}
-<form method="post" action="${h(action)}">
+<form method="post" action="${action}">
 <fieldset><legend>卡片資料 Card details (stage test card)</legend>
 <label for="card-number">卡號 Card number</label>
 <input id="card-number" name="cardNumber" inputmode="numeric" autocomplete="cc-number" value="4311-9522-2222-2222">
@@ -79,17 +78,16 @@ ${button('abandon', '放棄付款 Abandon', 'ecpay-abandon')}
 }
 
 /** ATM, before an account exists: the buyer picks a bank (§3.4 ChooseSubPayment when the shop did not). */
-export function atmChoosePage(order: SimOrder, action: string): string {
+export function atmChoosePage(order: SimOrder, action: string): SafeHtml {
   const chosen = order.chooseSubPayment || DEFAULT_ATM_BANK;
   const options = Object.entries(ATM_BANKS)
     .filter(([sub]) => !order.chooseSubPayment || sub === order.chooseSubPayment)
-    .map(([sub, bank]) => `<option value="${sub}"${sub === chosen ? ' selected' : ''}>${h(`${bank.code} ${bank.name}`)}</option>`)
-    .join('');
+    .map(([sub, bank]) => html`<option value="${sub}"${sub === chosen ? html` selected` : ''}>${`${bank.code} ${bank.name}`}</option>`);
   return layout(
     `ATM 轉帳 ${order.merchantTradeNo}`,
-    `<h1>ATM 櫃員機轉帳 · ATM transfer</h1>
+    html`<h1>ATM 櫃員機轉帳 · ATM transfer</h1>
 ${summary(order)}
-<form method="post" action="${h(action)}">
+<form method="post" action="${action}">
 <label for="bank">轉帳銀行 Bank</label>
 <select id="bank" name="bank">${options}</select>
 <div class="actions">
@@ -101,13 +99,14 @@ ${button('abandon', '放棄付款 Abandon', 'ecpay-abandon')}
 }
 
 /** A form that hands fields to the shop in the buyer's browser (§6, §7), with its own visible button. */
-export function handOff(url: string, fields: Record<string, string>, id: string, primary = true): string {
-  const inputs = Object.entries(fields)
-    .map(([k, v]) => `<input type="hidden" name="${h(k)}" value="${h(v)}">`)
-    .join('\n');
-  return `<form id="${id}" method="post" action="${h(url)}">
+export function handOff(url: string, fields: Record<string, string>, id: string, primary = true): SafeHtml {
+  const inputs = joinHtml(
+    Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`),
+    '\n',
+  );
+  return html`<form id="${id}" method="post" action="${href(url)}">
 ${inputs}
-<div class="actions"><button type="submit" data-testid="ecpay-return-to-shop"${primary ? ' class="primary"' : ''}>返回商店 Back to the shop</button></div>
+<div class="actions"><button type="submit" data-testid="ecpay-return-to-shop"${primary ? html` class="primary"` : ''}>返回商店 Back to the shop</button></div>
 </form>`;
 }
 
@@ -117,20 +116,20 @@ ${inputs}
  * ECPay would post the numbers to ClientRedirectURL at once; here that is a button, so the page
  * stays reachable for marking the transfer paid.
  */
-export function atmIssuedPage(order: SimOrder, action: string, clientRedirect: Record<string, string> | null, notice = ''): string {
+export function atmIssuedPage(order: SimOrder, action: string, clientRedirect: Record<string, string> | null, notice: SafeHtml | '' = ''): SafeHtml {
   const atm = order.atm!;
   return layout(
     `繳費資訊 ${order.merchantTradeNo}`,
-    `<h1>繳費資訊 · Transfer details</h1>
+    html`<h1>繳費資訊 · Transfer details</h1>
 ${notice}
 <dl>
-<dt>訂單編號 Order</dt><dd data-testid="ecpay-merchant-trade-no">${h(order.merchantTradeNo)}</dd>
-<dt>銀行代碼 Bank code</dt><dd class="account" data-testid="ecpay-bank-code">${h(atm.bankCode)}</dd>
-<dt>繳費帳號 Account</dt><dd class="account" data-testid="ecpay-v-account">${h(atm.vAccount)}</dd>
+<dt>訂單編號 Order</dt><dd data-testid="ecpay-merchant-trade-no">${order.merchantTradeNo}</dd>
+<dt>銀行代碼 Bank code</dt><dd class="account" data-testid="ecpay-bank-code">${atm.bankCode}</dd>
+<dt>繳費帳號 Account</dt><dd class="account" data-testid="ecpay-v-account">${atm.vAccount}</dd>
 <dt>金額 Amount</dt><dd class="amount">${money(order.totalAmount)}</dd>
-<dt>繳費期限 Pay by</dt><dd data-testid="ecpay-expire-date">${h(atm.expireDate)} 23:59:59 (Taipei)</dd>
+<dt>繳費期限 Pay by</dt><dd data-testid="ecpay-expire-date">${atm.expireDate} 23:59:59 (Taipei)</dd>
 </dl>
-<form method="post" action="${h(action)}">
+<form method="post" action="${action}">
 <div class="actions">
 ${button('pay', '模擬轉帳入帳 Mark transfer paid', 'ecpay-atm-paid', true)}
 ${button('simulate', '模擬付款 SimulatePaid', 'ecpay-simulate-paid')}
@@ -141,55 +140,54 @@ ${clientRedirect && order.urls.clientRedirect ? handOff(order.urls.clientRedirec
 }
 
 /** After a card result: to OrderResultURL in the browser (§6), submitted at once when scripts run. */
-export function resultHandOffPage(order: SimOrder, fields: Record<string, string>, paid: boolean): string {
+export function resultHandOffPage(order: SimOrder, fields: Record<string, string>, paid: boolean): SafeHtml {
   return layout(
     paid ? '付款完成 Payment complete' : '付款失敗 Payment failed',
-    `<h1>${paid ? '付款完成 · Payment complete' : '付款失敗 · Payment failed'}</h1>
+    html`<h1>${paid ? '付款完成 · Payment complete' : '付款失敗 · Payment failed'}</h1>
 <p class="notice ${paid ? 'good' : 'bad'}" role="status">${paid ? '正在返回商店… Returning to the shop…' : '交易未成功，正在返回商店… The payment did not go through; returning to the shop…'}</p>
 ${summary(order)}
 ${handOff(order.urls.orderResult, fields, 'order-result')}`,
-    `<script>document.getElementById('order-result').submit();</script>`,
+    html`<script>document.getElementById('order-result').submit();</script>`,
   );
 }
 
 /** A page that ends the buyer's visit here: paid without OrderResultURL, declined, abandoned, simulated… */
-export function outcomePage(order: SimOrder, tone: 'good' | 'bad' | 'info', title: string, message: string, action?: string, extra = ''): string {
-  const back = order.urls.clientBack ? `<p><a href="${h(order.urls.clientBack)}" data-testid="ecpay-client-back">返回商店 Back to the shop</a></p>` : '';
-  const again = action ? `<p><a href="${h(action)}" data-testid="ecpay-order-page">回到訂單 Back to this order</a></p>` : '';
+export function outcomePage(order: SimOrder, tone: 'good' | 'bad' | 'info', title: string, message: string, action?: string, extra: SafeHtml | '' = ''): SafeHtml {
+  const back = order.urls.clientBack ? html`<p><a href="${href(order.urls.clientBack)}" data-testid="ecpay-client-back">返回商店 Back to the shop</a></p>` : '';
+  const again = action ? html`<p><a href="${action}" data-testid="ecpay-order-page">回到訂單 Back to this order</a></p>` : '';
   return layout(
     title,
-    `<h1>${h(title)}</h1>
-<p class="notice ${tone}" role="status" data-testid="ecpay-outcome">${h(message)}</p>
+    html`<h1>${title}</h1>
+<p class="notice ${tone}" role="status" data-testid="ecpay-outcome">${message}</p>
 ${summary(order)}
 ${again}${back}${extra}`,
   );
 }
 
 /** §3.6: ECPay's error page shows 訊息代碼 and 訊息說明. */
-export function errorPage(code: string, message: string): string {
+export function errorPage(code: string, message: string): SafeHtml {
   return layout(
     `ECPay ${code}`,
-    `<h1>交易失敗 · Transaction failed</h1>
+    html`<h1>交易失敗 · Transaction failed</h1>
 <p class="notice bad" role="alert">此筆交易無法建立 · This order could not be created.</p>
-<dl><dt>訊息代碼 Message code</dt><dd data-testid="ecpay-error-code">${h(code)}</dd>
-<dt>訊息說明 Note for message</dt><dd data-testid="ecpay-error-message">${h(message)}</dd></dl>`,
+<dl><dt>訊息代碼 Message code</dt><dd data-testid="ecpay-error-code">${code}</dd>
+<dt>訊息說明 Note for message</dt><dd data-testid="ecpay-error-message">${message}</dd></dl>`,
   );
 }
 
 /** GET / : every order, newest first, with a link to its page. */
-export function indexPage(orders: readonly SimOrder[], payUrl: (o: SimOrder) => string): string {
+export function indexPage(orders: readonly SimOrder[], payUrl: (o: SimOrder) => string): SafeHtml {
   const rows = orders
     .slice(-200)
     .reverse()
     .map(
       (o) =>
-        `<tr><td>${h(o.merchant.merchantId)}</td><td><a href="${h(payUrl(o))}">${h(o.merchantTradeNo)}</a></td><td>${h(o.choosePayment)}</td><td>${money(o.totalAmount)}</td><td>${h(o.status)}${o.simulatePaid ? ' (simulated)' : ''}</td><td>${h(taipeiDateTime(o.tradeDate))}</td></tr>`,
-    )
-    .join('\n');
+        html`<tr><td>${o.merchant.merchantId}</td><td><a href="${payUrl(o)}">${o.merchantTradeNo}</a></td><td>${o.choosePayment}</td><td>${money(o.totalAmount)}</td><td>${o.status}${o.simulatePaid ? ' (simulated)' : ''}</td><td>${taipeiDateTime(o.tradeDate)}</td></tr>`,
+    );
   return layout(
     'ECPay simulator',
-    `<h1>ECPay simulator — orders</h1>
+    html`<h1>ECPay simulator — orders</h1>
 <table><thead><tr><th scope="col">Merchant</th><th scope="col">Order</th><th scope="col">Method</th><th scope="col">Amount</th><th scope="col">TradeStatus</th><th scope="col">Created (Taipei)</th></tr></thead>
-<tbody>${rows || '<tr><td colspan="6">No orders yet.</td></tr>'}</tbody></table>`,
+<tbody>${rows.length ? joinHtml(rows, '\n') : html`<tr><td colspan="6">No orders yet.</td></tr>`}</tbody></table>`,
   );
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { html, type SafeHtml } from '../../../core/html.ts';
 import { HttpError, readBody, sendHtml } from '../../simulator-kit/http.ts';
 import { parseForm } from '../codec.ts';
 import { withCheckMac } from '../crypto.ts';
@@ -27,7 +28,7 @@ export async function payPage(sim: EcpaySimulator, order: SimOrder, method: stri
   }
   if (method !== 'POST') return sendHtml(res, 405, outcomePage(order, 'bad', '405', 'Use GET or POST.'));
   const form = parseForm(await readBody(req)) ?? {};
-  let result: { html: string } | { done: Done };
+  let result: { html: SafeHtml } | { done: Done };
   try {
     result = await act(sim, order, form);
   } catch (err) {
@@ -40,7 +41,7 @@ export async function payPage(sim: EcpaySimulator, order: SimOrder, method: stri
 }
 
 /** The page an order shows now; `done` only picks the words that say what just happened. */
-function orderPage(order: SimOrder, self: string, done: Done | null): string {
+function orderPage(order: SimOrder, self: string, done: Done | null): SafeHtml {
   const paidBy = `已付款 Paid (TradeNo ${order.tradeNo}). ECPay told the shop.`;
   if (order.status === '1') {
     // The way back to the shop for an ATM order is its ClientRedirectURL hand-off, which shows the order as it now stands.
@@ -58,15 +59,15 @@ function orderPage(order: SimOrder, self: string, done: Done | null): string {
   if (!order.atm) return atmChoosePage(order, self);
   const notice =
     done === 'issued'
-      ? '<p class="notice good" role="status">帳號已產生 · The account was issued and the shop was told.</p>'
+      ? html`<p class="notice good" role="status">帳號已產生 · The account was issued and the shop was told.</p>`
       : done === 'simulated'
-        ? `<p class="notice info" role="status" data-testid="ecpay-outcome">${simulated}</p>`
+        ? html`<p class="notice info" role="status" data-testid="ecpay-outcome">${simulated}</p>`
         : '';
   return atmIssuedPage(order, self, clientRedirectFields(order), notice);
 }
 
 /** A button was pressed. The notice goes out first; the answer follows its first delivery. */
-async function act(sim: EcpaySimulator, order: SimOrder, form: Record<string, string>): Promise<{ html: string } | { done: Done }> {
+async function act(sim: EcpaySimulator, order: SimOrder, form: Record<string, string>): Promise<{ html: SafeHtml } | { done: Done }> {
   const card = order.choosePayment === 'Credit';
   switch (form.action) {
     case 'pay':
@@ -97,7 +98,7 @@ async function act(sim: EcpaySimulator, order: SimOrder, form: Record<string, st
 }
 
 /** After a card result: on to OrderResultURL when the shop gave one (§6), else ECPay's own result page. */
-function cardResult(order: SimOrder): { html: string } | { done: Done } {
+function cardResult(order: SimOrder): { html: SafeHtml } | { done: Done } {
   const paid = order.status === '1';
   if (!order.urls.orderResult || !(paid || ORDER_RESULT_ON_FAILURE_UNVERIFIED)) return { done: paid ? 'paid' : 'declined' };
   const rtn = paid ? { code: '1', msg: RTN_MSG_ORDER_RESULT } : { code: order.failure!.code, msg: CARD_DECLINED_RTNMSG };
@@ -110,7 +111,7 @@ function clientRedirectFields(order: SimOrder): Record<string, string> | null {
   return order.urls.clientRedirect && order.atm ? signed(order, atmInfoFields(order, true)) : null;
 }
 
-function backToShop(order: SimOrder): string {
+function backToShop(order: SimOrder): SafeHtml | '' {
   const fields = clientRedirectFields(order);
   return fields ? handOff(order.urls.clientRedirect, fields, 'client-redirect') : '';
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '../../../core/logger.ts';
+import { parseJsonObjectStrict } from '../../kit/fields.ts';
 import { decryptMessage, encryptMessage, sign, signMatches } from '../crypto.ts';
 import type { Shop } from './bank.ts';
 import { describe, type Message } from './fields.ts';
@@ -121,10 +122,10 @@ function json(value: unknown): Reply {
   return { status: 200, contentType: JSON_TYPE, body: JSON.stringify(value) };
 }
 
+/** A JSON object, or null (not JSON, not an object, a key twice: providers/kit/fields.ts). */
 function parseObject(text: string): Message | null {
   try {
-    const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Message) : null;
+    return parseJsonObjectStrict(text);
   } catch {
     return null;
   }

@@ -1,3 +1,4 @@
+import { html } from '../../../core/html.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../core/logger.ts';
 import { createRequestHandler, readBody, readJsonObject, send, sendHtml, sendJson } from '../../simulator-kit/http.ts';
@@ -26,7 +27,7 @@ async function route(sim: SinopacSimulator, api: Api, req: IncomingMessage, res:
   const apiMatch = API_PATH.exec(path);
   if (apiMatch) {
     // The bank is unreachable: what a client sees from a load balancer with no healthy backend.
-    if (sim.outage) return sendHtml(res, 503, '<html><body><h1>503 Service Unavailable</h1></body></html>');
+    if (sim.outage) return sendHtml(res, 503, html`<html><body><h1>503 Service Unavailable</h1></body></html>`);
     if (method !== 'POST') return sendJson(res, 405, { error: 'use POST' });
     const body = await readBody(req);
     const keyId = header(req, 'x-keyid');

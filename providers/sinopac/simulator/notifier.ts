@@ -1,4 +1,5 @@
 import type { Logger } from '../../../core/logger.ts';
+import { parseJsonObjectStrict } from '../../kit/fields.ts';
 import { postDelivery, retryOnGaps } from '../../simulator-kit/deliver.ts';
 import type { SimOrder } from './bank.ts';
 import type { Timers } from './util.ts';
@@ -81,8 +82,7 @@ export class Notifier {
 function acknowledged(status: number, body: string): boolean {
   if (status !== 200) return false;
   try {
-    const parsed = JSON.parse(body) as unknown;
-    return typeof parsed === 'object' && parsed !== null && (parsed as { Status?: unknown }).Status === 'S';
+    return parseJsonObjectStrict(body).Status === 'S';
   } catch {
     return false;
   }

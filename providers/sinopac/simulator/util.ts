@@ -1,38 +1,30 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { endOfWallClockDay, formatWallClock, parseWallClock, TAIPEI } from '../../kit/time.ts';
 
-/** Taiwan has no DST: Asia/Taipei is always UTC+8 (§7 conventions). */
-const TAIPEI_OFFSET_MS = 8 * 3_600_000;
-
-/** `yyyyMMddHHmm` in Asia/Taipei (§10). */
+/** `yyyyMMddHHmm` in Asia/Taipei (§10; UTC+8 all year, §7 conventions). */
 export function taipeiStamp(date: Date): string {
-  return new Date(date.getTime() + TAIPEI_OFFSET_MS).toISOString().replace(/[-T:]/g, '').slice(0, 12);
+  return formatWallClock(date, TAIPEI, 'yyyyMMddHHmm');
 }
 
 /** `yyyy-MM-dd HH:mm` in Asia/Taipei, for people. */
 export function taipeiText(date: Date): string {
-  return new Date(date.getTime() + TAIPEI_OFFSET_MS).toISOString().slice(0, 16).replace('T', ' ');
+  return formatWallClock(date, TAIPEI, 'yyyy-MM-dd HH:mm');
 }
 
 /** `yyyyMMdd` in Asia/Taipei. */
 export function taipeiDay(date: Date): string {
-  return taipeiStamp(date).slice(0, 8);
+  return formatWallClock(date, TAIPEI, 'yyyyMMdd');
 }
 
 /** The instant a `yyyyMMdd` day ends in Taipei (ATM ExpireDate is valid through 23:59, §7.1), or null. */
 export function endOfTaipeiDay(day: string): Date | null {
-  const m = /^(\d{4})(\d{2})(\d{2})$/.exec(day);
-  if (!m) return null;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const utc = Date.UTC(y, mo - 1, d, 23, 59, 59, 999);
-  const check = new Date(utc);
-  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d) return null;
-  return new Date(utc - TAIPEI_OFFSET_MS);
+  const start = parseWallClock(day, TAIPEI, 'yyyyMMdd');
+  return start ? endOfWallClockDay(start, TAIPEI) : null;
 }
 
 /** True for a real calendar minute written as `yyyyMMddHHmm`. */
 export function isStamp(value: string): boolean {
-  const m = /^(\d{8})(\d{2})(\d{2})$/.exec(value);
-  return !!m && endOfTaipeiDay(m[1]!) !== null && Number(m[2]) < 24 && Number(m[3]) < 60;
+  return parseWallClock(value, TAIPEI, 'yyyyMMddHHmm') !== null;
 }
 
 /** .NET DateTime ticks start at 0001-01-01; the bank's nonces begin with ticks / 10 000 (§3.3). */

@@ -6,7 +6,7 @@ import type { Order } from '../../../core/orders.ts';
 import type { AdminContext, AdminState } from '../context.ts';
 import type { AdminAuth } from '../session.ts';
 import { inputField } from '../views/confirm.ts';
-import { escapeHtml } from '../views/format.ts';
+import { html } from '../../../core/html.ts';
 import type { Flash } from '../views/layout.ts';
 import { actionKit, formText, optionalReason, orderUrl, type ActionError } from './action-kit.ts';
 import { possibleActions } from './orders.ts';
@@ -20,7 +20,7 @@ export function actionRoutes(router: Router<AdminState>, deps: CoreDeps, auth: A
     confirm(ctx, {
       order,
       heading: 'Reconcile now',
-      explain: `Ask <strong>${escapeHtml(order.provider ?? '—')}</strong> for this payment's state and apply what it says, as the reconciliation job does. Nothing changes if the provider agrees with our record.`,
+      explain: html`Ask <strong>${order.provider ?? '—'}</strong> for this payment's state and apply what it says, as the reconciliation job does. Nothing changes if the provider agrees with our record.`,
       action: `${orderUrl(order)}/reconcile`,
       submit: { label: 'Ask the provider now' },
       error,
@@ -44,9 +44,9 @@ export function actionRoutes(router: Router<AdminState>, deps: CoreDeps, auth: A
     confirm(ctx, {
       order,
       heading: 'Cancel payment',
-      explain: `Close the payment at ${escapeHtml(order.provider ?? 'the provider')} where it can be closed, then cancel it here, as the merchant API's cancel does. The merchant is told (<span class="mono">payment.cancelled</span>). A payment that lands anyway is kept and flagged.`,
+      explain: html`Close the payment at ${order.provider ?? 'the provider'} where it can be closed, then cancel it here, as the merchant API's cancel does. The merchant is told (<span class="mono">payment.cancelled</span>). A payment that lands anyway is kept and flagged.`,
       action: `${orderUrl(order)}/cancel`,
-      fields: inputField({ name: 'reason', label: 'Reason (optional, recorded with the cancellation)', value: reason, type: 'textarea', error: error?.details.find((d) => d.path === 'reason'), attrs: 'maxlength="400"' }),
+      fields: inputField({ name: 'reason', label: 'Reason (optional, recorded with the cancellation)', value: reason, type: 'textarea', error: error?.details.find((d) => d.path === 'reason'), attrs: html`maxlength="400"` }),
       submit: { label: 'Cancel this payment', danger: true },
       error,
     }, status);
@@ -75,7 +75,7 @@ export function actionRoutes(router: Router<AdminState>, deps: CoreDeps, auth: A
     confirm(ctx, {
       order,
       heading: 'Replay webhook',
-      explain: `Send event <span class="mono">${escapeHtml(event.public_id)}</span> (${escapeHtml(event.type)}, now ${escapeHtml(event.delivery_status)}) to the merchant's webhook again, now. If the merchant does not answer 2xx, the usual retry schedule starts over.`,
+      explain: html`Send event <span class="mono">${event.public_id}</span> (${event.type}, now ${event.delivery_status}) to the merchant's webhook again, now. If the merchant does not answer 2xx, the usual retry schedule starts over.`,
       action: `${orderUrl(order)}/events/${encodeURIComponent(event.public_id)}/replay`,
       submit: { label: 'Send it again' },
       error,

@@ -65,7 +65,7 @@ export function authRoutes(router: Router<AdminState>, deps: CoreDeps, auth: Adm
     const next = safeNext(ctx.query.next);
     if (ctx.state.session) return seeOther(ctx, next);
     ctx.type = 'text/html; charset=utf-8';
-    ctx.body = renderLogin({ next });
+    ctx.body = renderLogin({ next }).toString();
   });
 
   router.post('/admin/login', (ctx) => {
@@ -93,7 +93,7 @@ export function authRoutes(router: Router<AdminState>, deps: CoreDeps, auth: Adm
       ctx.status = 429;
       ctx.set('Retry-After', String(Math.ceil(refusal.waitMs / 1000)));
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = renderLogin({ next, username, flash: { kind: 'error', text: `Too many failed sign-ins ${REFUSED_TEXT[refusal.scope]}. Try again in ${waitText(refusal.waitMs)}.` } });
+      ctx.body = renderLogin({ next, username, flash: { kind: 'error', text: `Too many failed sign-ins ${REFUSED_TEXT[refusal.scope]}. Try again in ${waitText(refusal.waitMs)}.` } }).toString();
       return;
     }
     if (!auth.checkCredentials(username, password)) {
@@ -101,7 +101,7 @@ export function authRoutes(router: Router<AdminState>, deps: CoreDeps, auth: Adm
       deps.logger.warn({ ip }, 'admin login failed');
       ctx.status = 401;
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = renderLogin({ next, username, flash: { kind: 'error', text: 'Wrong username or password.' } });
+      ctx.body = renderLogin({ next, username, flash: { kind: 'error', text: 'Wrong username or password.' } }).toString();
       return;
     }
     throttle.succeed(client, username, device);

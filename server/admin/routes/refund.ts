@@ -9,7 +9,8 @@ import type { Order } from '../../../core/orders.ts';
 import { seeOther, setFlash, type AdminContext, type AdminState } from '../context.ts';
 import type { AdminAuth } from '../session.ts';
 import { hidden, inputField } from '../views/confirm.ts';
-import { escapeHtml, money, moneyHtml } from '../views/format.ts';
+import { html } from '../../../core/html.ts';
+import { money, moneyHtml } from '../views/format.ts';
 import { actionKit, formText, optionalReason, orderUrl, type ActionError } from './action-kit.ts';
 import { possibleActions } from './orders.ts';
 
@@ -42,11 +43,11 @@ export function refundRoutes(router: Router<AdminState>, deps: CoreDeps, auth: A
     confirm(ctx, {
       order,
       heading: 'Refund',
-      explain: `Give money back to the buyer through ${escapeHtml(order.provider ?? 'the provider')}. A part of the payment may be refunded; at most ${moneyHtml(left, order.currency)} is left to refund. You will confirm on the next page.`,
+      explain: html`Give money back to the buyer through ${order.provider ?? 'the provider'}. A part of the payment may be refunded; at most ${moneyHtml(left, order.currency)} is left to refund. You will confirm on the next page.`,
       action: `${orderUrl(order)}/refund`,
-      fields: `${hidden('step', 'review')}
-${inputField({ name: 'amount', label: `Amount (${order.currency})`, value: values.amount, hint: `In ${order.currency}, not minor units, with a dot for decimals; at most ${money(left, order.currency)}.`, error: error?.details.find((d) => d.path === 'amount'), attrs: 'inputmode="decimal" autocomplete="off" required' })}
-${inputField({ name: 'reason', label: 'Reason (optional; sent to the provider)', value: values.reason, error: error?.details.find((d) => d.path === 'reason'), attrs: 'maxlength="500"' })}`,
+      fields: html`${hidden('step', 'review')}
+${inputField({ name: 'amount', label: `Amount (${order.currency})`, value: values.amount, hint: `In ${order.currency}, not minor units, with a dot for decimals; at most ${money(left, order.currency)}.`, error: error?.details.find((d) => d.path === 'amount'), attrs: html`inputmode="decimal" autocomplete="off" required` })}
+${inputField({ name: 'reason', label: 'Reason (optional; sent to the provider)', value: values.reason, error: error?.details.find((d) => d.path === 'reason'), attrs: html`maxlength="500"` })}`,
       submit: { label: 'Review refund' },
       error,
     }, status);
@@ -112,9 +113,9 @@ ${inputField({ name: 'reason', label: 'Reason (optional; sent to the provider)',
       return confirm(ctx, {
         order,
         heading: 'Confirm refund',
-        explain: `Refund <strong data-testid="review-amount">${moneyHtml(input.amount, order.currency)}</strong> of ${moneyHtml(order.amount, order.currency)} to the buyer through ${escapeHtml(order.provider ?? 'the provider')}${input.reason ? `, reason “${escapeHtml(input.reason)}”` : ''}. This cannot be undone.`,
+        explain: html`Refund <strong data-testid="review-amount">${moneyHtml(input.amount, order.currency)}</strong> of ${moneyHtml(order.amount, order.currency)} to the buyer through ${order.provider ?? 'the provider'}${input.reason ? `, reason “${input.reason}”` : ''}. This cannot be undone.`,
         action: `${orderUrl(order)}/refund`,
-        fields: `${hidden('step', 'confirm')}${hidden('amount', values.amount)}${hidden('reason', input.reason ?? '')}${hidden('token', auth.seal('refund-review', review))}`,
+        fields: html`${hidden('step', 'confirm')}${hidden('amount', values.amount)}${hidden('reason', input.reason ?? '')}${hidden('token', auth.seal('refund-review', review))}`,
         submit: { label: `Refund ${money(input.amount, order.currency)}`, danger: true },
         secondary: { href: `${orderUrl(order)}/refund?${new URLSearchParams({ amount: values.amount, reason: values.reason }).toString()}`, label: 'Change' },
       });

@@ -1,18 +1,18 @@
 import type { ErrorDetail } from '../../../core/errors.ts';
-import { escapeHtml } from './format.ts';
+import { html, type SafeHtml } from '../../../core/html.ts';
 import { page, type Flash } from './layout.ts';
 
-export function renderLogin(input: { next: string; username?: string; flash?: Flash | null }): string {
+export function renderLogin(input: { next: string; username?: string; flash?: Flash | null }): SafeHtml {
   return page({
     title: 'Sign in',
     flash: null,
-    body: `<section class="card login" aria-labelledby="login-title">
+    body: html`<section class="card login" aria-labelledby="login-title">
   <h1 id="login-title">Sign in to the dashboard</h1>
-  ${input.flash ? `<div class="flash flash-${input.flash.kind}" role="alert" data-testid="flash">${escapeHtml(input.flash.text)}</div>` : ''}
+  ${input.flash ? html`<div class="flash flash-${input.flash.kind}" role="alert" data-testid="flash">${input.flash.text}</div>` : ''}
   <form method="post" action="/admin/login">
-    <input type="hidden" name="next" value="${escapeHtml(input.next)}">
+    <input type="hidden" name="next" value="${input.next}">
     <div class="field"><label for="username">Username</label>
-      <input type="text" id="username" name="username" autocomplete="username" required value="${escapeHtml(input.username ?? '')}" autofocus></div>
+      <input type="text" id="username" name="username" autocomplete="username" required value="${input.username ?? ''}" autofocus></div>
     <div class="field"><label for="password">Password</label>
       <input type="password" id="password" name="password" autocomplete="current-password" required></div>
     <button class="button primary" type="submit">Sign in</button>
@@ -30,19 +30,19 @@ export function renderErrorPage(input: {
   details?: readonly ErrorDetail[];
   user?: { name: string; csrf: string };
   back?: { href: string; label: string };
-}): string {
+}): SafeHtml {
   const details = input.details?.length
-    ? `<ul data-testid="error-details">${input.details.map((d) => `<li><strong>${escapeHtml(d.path || 'request')}</strong>: ${escapeHtml(d.message)}</li>`).join('')}</ul>`
+    ? html`<ul data-testid="error-details">${input.details.map((d) => html`<li><strong>${d.path || 'request'}</strong>: ${d.message}</li>`)}</ul>`
     : '';
   const back = input.back ?? { href: '/admin', label: 'Back to the overview' };
   return page({
     title: input.title,
     user: input.user,
-    body: `<section class="card confirm">
-  <h1>${escapeHtml(input.title)} <span class="muted small">HTTP ${input.status}</span></h1>
-  <div class="flash flash-error" role="alert" data-testid="error">${escapeHtml(input.message)}</div>
+    body: html`<section class="card confirm">
+  <h1>${input.title} <span class="muted small">HTTP ${input.status}</span></h1>
+  <div class="flash flash-error" role="alert" data-testid="error">${input.message}</div>
   ${details}
-  <p><a class="button" href="${escapeHtml(back.href)}">${escapeHtml(back.label)}</a></p>
+  <p><a class="button" href="${back.href}">${back.label}</a></p>
 </section>`,
   });
 }

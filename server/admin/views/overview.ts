@@ -1,7 +1,7 @@
 import type { DailyProviderFigures } from '../queries/figures.ts';
 import { barChart, legend, lineChart } from './charts.ts';
 import { bigMinorToDecimalString } from '../../../core/money.ts';
-import { escapeHtml } from './format.ts';
+import { html, joinHtml, type SafeHtml } from '../../../core/html.ts';
 
 export interface OverviewInput {
   /** The days shown, oldest first: each a date of `zone` with its first instant (epoch ms). */
@@ -28,14 +28,14 @@ function sumText(amount: bigint, currency: string): string {
   }
 }
 
-function amounts(byCurrency: Record<string, bigint>): string {
+function amounts(byCurrency: Record<string, bigint>): SafeHtml {
   const entries = Object.entries(byCurrency).sort(([a], [b]) => a.localeCompare(b));
-  return entries.length ? entries.map(([c, a]) => escapeHtml(sumText(a, c))).join('<br>') : '<span class="muted">—</span>';
+  return entries.length ? joinHtml(entries.map(([c, a]) => sumText(a, c)), html`<br>`) : html`<span class="muted">—</span>`;
 }
 
-export function renderOverview(input: OverviewInput): string {
+export function renderOverview(input: OverviewInput): SafeHtml {
   const count = input.days.length;
-  const zone = escapeHtml(input.zone);
+  const zone = input.zone;
   const dayStarts = input.days.map((d) => d.start);
   const dateOf = new Map(input.days.map((d) => [d.start, d.date]));
   const labels = input.days.map((d) => d.date.slice(5));
@@ -78,16 +78,16 @@ export function renderOverview(input: OverviewInput): string {
     .flatMap((d) =>
       providers.map((p) => {
         const f = get(d, p);
-        if (!f) return '';
-        return `<tr><td class="nowrap">${dateOf.get(d)}</td><td>${escapeHtml(p)}</td><td class="num" data-label="Created">${f.created}</td><td class="num" data-label="With outcome">${f.decided}</td><td class="num" data-label="Paid">${f.paid}</td><td class="num" data-label="Success rate">${rate(f.paid, f.decided)}</td><td class="num" data-label="Paid amount">${amounts(f.paidAmount)}</td></tr>`;
+        if (!f) return null;
+        return html`<tr><td class="nowrap">${dateOf.get(d)}</td><td>${p}</td><td class="num" data-label="Created">${f.created}</td><td class="num" data-label="With outcome">${f.decided}</td><td class="num" data-label="Paid">${f.paid}</td><td class="num" data-label="Success rate">${rate(f.paid, f.decided)}</td><td class="num" data-label="Paid amount">${amounts(f.paidAmount)}</td></tr>`;
       }),
     )
     .filter(Boolean)
     .reverse();
 
-  const range = (n: number) => (n === count ? `<a class="button small" href="/admin?days=${n}" aria-current="page">${n} days</a>` : `<a class="button small" href="/admin?days=${n}">${n} days</a>`);
+  const range = (n: number) => (n === count ? html`<a class="button small" href="/admin?days=${n}" aria-current="page">${n} days</a>` : html`<a class="button small" href="/admin?days=${n}">${n} days</a>`);
 
-  return `<h1>Overview</h1>
+  return html`<h1>Overview</h1>
 <div class="stats">
   <a class="stat" href="/admin/orders?attention=1"><span class="value" data-testid="attention-count">${input.openWork.attention}</span>need attention</a>
   <a class="stat" href="/admin/orders?status=pending"><span class="value">${input.openWork.waiting}</span>waiting for payment</a>
@@ -111,7 +111,7 @@ export function renderOverview(input: OverviewInput): string {
   <div class="table-wrap"><table class="cards figures" data-testid="figures">
     <caption class="visually-hidden">Orders per provider per day (${zone}), newest first</caption>
     <thead><tr><th scope="col">Day (${zone})</th><th scope="col">Provider</th><th scope="col" class="num">Created</th><th scope="col" class="num">With outcome</th><th scope="col" class="num">Paid</th><th scope="col" class="num">Success rate</th><th scope="col" class="num">Paid amount</th></tr></thead>
-    <tbody>${rows.join('\n') || `<tr><td colspan="7" class="muted">No orders in the last ${count} days.</td></tr>`}</tbody>
+    <tbody>${rows.length ? joinHtml(rows, '\n') : html`<tr><td colspan="7" class="muted">No orders in the last ${count} days.</td></tr>`}</tbody>
   </table></div>
 </section>`;
 }

@@ -1,5 +1,16 @@
-import { isCredentialsRejection, ProviderUnavailableError, ValidationError } from '../../../core/errors.ts';
-import { probeOrderNo } from '../../../core/provider-health.ts';
+/**
+ * The adapter: the PaymentProvider of core/payment-provider.ts, written from the template
+ * (providers/_template, docs/providers.md#the-adapter). A real provider puts here what paygate asks
+ * it and how the answers are read: `create` (an order → the provider's create call → the buyer's
+ * next action), `inspectCallback` (the dedupe key, unverified, cheap), `verifyCallback` (a signature,
+ * or a call of our own back to the provider → normalised PaymentFacts; a failed check is a result,
+ * never an exception), `reply` (the acknowledgement in the provider's own words), `query`, and only
+ * the capabilities the provider really has (refund, cancel, listTransactions, probe). A bigger
+ * provider keeps wire ⇄ core in codec.ts and the transport in client.ts (providers/ecpay).
+ */
+import { z } from 'zod';
+import { isCredentialsRejection, ProviderUnavailableError, ValidationError } from '../../core/errors.ts';
+import { probeOrderNo } from '../../core/provider-health.ts';
 import type {
   CallbackEnvelope,
   CallbackReply,
@@ -20,9 +31,21 @@ import type {
   RefundResult,
   ReplyKind,
   ListTransactionsInput,
-} from '../../../core/payment-provider.ts';
+} from '../../core/payment-provider.ts';
+import { parseFormStrict, parseProviderResponse } from '../kit/index.ts';
 import type { FakePaySettings } from './config.ts';
 import { signed, verify } from './crypto.ts';
+
+/** FakePay's answer to create, parsed once (providers/kit/responses.ts) before anything reads it. */
+const createAnswer = z
+  .looseObject({
+    result: z.enum(['OK', 'DECLINED', 'ERROR']),
+    trade_no: z.string().optional(),
+    pay_url: z.string().optional(),
+    code: z.string().optional(),
+    message: z.string().optional(),
+  })
+  .refine((a) => a.result !== 'OK' || (a.trade_no && a.pay_url), 'an OK answer carries trade_no and pay_url');
 
 const OUTCOMES: Record<string, PaymentOutcome> = {
   WAITING: 'pending',
@@ -32,7 +55,7 @@ const OUTCOMES: Record<string, PaymentOutcome> = {
   REFUNDED: 'refunded',
 };
 
-/** The test-only provider's adapter: what a real provider folder's adapter.ts looks like. */
+/** FakePay's adapter. */
 export class FakePayProvider implements PaymentProvider {
   readonly id = 'fakepay';
   readonly capabilities: ReadonlySet<ProviderCapability> = new Set(['refund', 'cancel', 'listTransactions']);
@@ -63,7 +86,12 @@ export class FakePayProvider implements PaymentProvider {
       throw new ProviderUnavailableError(`fakepay ${api}: ${(err as Error).message}`, err);
     }
     const text = await response.text();
-    const out = Object.fromEntries(new URLSearchParams(text)) as Record<string, string>;
+    let out: Record<string, string>;
+    try {
+      out = parseFormStrict(text);
+    } catch {
+      throw new ProviderUnavailableError(`fakepay ${api}: the answer names a field twice`);
+    }
     if (!response.ok) throw new ProviderUnavailableError(`fakepay ${api}: bad response (${response.status})`, undefined, { credentialsRejected: response.status === 401 });
     // An answer that fails our secret, or FakePay saying our request failed its: the secret is wrong.
     if (!verify(out, this.config.secret)) throw new ProviderUnavailableError(`fakepay ${api}: the answer fails our signature check`, undefined, { credentialsRejected: true });
@@ -74,13 +102,17 @@ export class FakePayProvider implements PaymentProvider {
   async create({ order, urls }: CreatePaymentInput): Promise<CreatePaymentResult> {
     // A limit of this provider's own, found only at creation (as SinoPac's ATM ceiling is).
     if (order.amount === 777) throw ValidationError.field('amount', 'FakePay cannot take 7.77', 'amount_not_representable');
-    const out = await this.call('create', {
-      order_no: order.orderNo,
-      amount: String(order.amount),
-      currency: order.currency,
-      notify_url: urls.notifyUrl,
-      return_url: urls.returnUrl,
-    });
+    const out = parseProviderResponse(
+      createAnswer,
+      await this.call('create', {
+        order_no: order.orderNo,
+        amount: String(order.amount),
+        currency: order.currency,
+        notify_url: urls.notifyUrl,
+        return_url: urls.returnUrl,
+      }),
+      { provider: 'FakePay', operation: 'create' },
+    );
     if (out.result === 'DECLINED') return { outcome: 'failed', code: out.code ?? 'DECLINED', message: out.message ?? '' };
     if (out.result !== 'OK') throw new ProviderUnavailableError(`fakepay create: ${out.code}`);
     if (order.method === 'atm') {
@@ -93,9 +125,9 @@ export class FakePayProvider implements PaymentProvider {
     return { outcome: 'pending', providerTradeNo: out.trade_no, action: { type: 'redirect', url: out.pay_url! } };
   }
 
+  /** A field named twice is a ValidationError (providers/kit/fields.ts): the signature covers one value per name. */
   private fields(request: CallbackRequest): Record<string, string> {
-    const text = request.httpMethod === 'GET' ? request.rawQuery : request.rawBody;
-    return Object.fromEntries(new URLSearchParams(text)) as Record<string, string>;
+    return parseFormStrict(request.httpMethod === 'GET' ? request.rawQuery : request.rawBody);
   }
 
   inspectCallback(request: CallbackRequest): CallbackEnvelope {
@@ -128,7 +160,12 @@ export class FakePayProvider implements PaymentProvider {
   }
 
   async verifyCallback(request: CallbackRequest): Promise<CallbackVerification> {
-    const fields = this.fields(request);
+    let fields: Record<string, string>;
+    try {
+      fields = this.fields(request);
+    } catch (err) {
+      return { verified: false, reason: (err as Error).message };
+    }
     if (!verify(fields, this.config.secret)) return { verified: false, reason: 'bad signature' };
     if (fields.merchant_id !== this.config.merchantId) return { verified: false, reason: 'merchant_id is not this account' };
     return { verified: true, facts: this.facts(fields) };

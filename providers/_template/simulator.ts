@@ -1,13 +1,24 @@
+/**
+ * The provider's side, written from the template (providers/_template, docs/providers.md#the-simulator):
+ * a real provider puts here a fake that speaks its real wire protocol with its real crypto, keeps
+ * its own books (one merchant with its own keys per account id), serves a page a person can pay
+ * on, sends notifies on the provider's own retry schedule (scaled by `timeScale`), and answers the
+ * control API (pay, decline, renotify: SimulatorControl in core/payment-provider.ts) the
+ * conformance suite drives. A bigger simulator is a folder, simulator/ (providers/ecpay/simulator).
+ */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { Logger } from '../../../core/logger.ts';
-import type { SimulatorInstance, SimulatorOptions } from '../../../core/payment-provider.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { SimulatorInstance, SimulatorOptions } from '../../core/payment-provider.ts';
+import { html } from '../kit/index.ts';
 import type { FakePayConfig } from './config.ts';
 import { signed, verify } from './crypto.ts';
 
 export type TradeStatus = 'WAITING' | 'PAID' | 'FAILED' | 'CLOSED' | 'REFUNDED';
 
 export interface Trade {
+  /** The merchant (account) the trade belongs to: its secret signs the trade's messages. */
+  merchantId: string;
   tradeNo: string;
   orderNo: string;
   amount: number;
@@ -27,6 +38,7 @@ export interface Trade {
 /** Seconds between notify attempts at timeScale 1 (FakePay's own schedule). */
 export const RETRY_SCHEDULE_S = [0, 10, 60, 300];
 
+/** The merchant id of the `default` account; other accounts get FAKE-MERCHANT-02, -03... */
 export const SIM_MERCHANT = 'FAKE-MERCHANT-01';
 /** Clearly fake, generated per simulator: nothing here is a real credential. */
 function fakeSecret(): string {
@@ -39,7 +51,12 @@ function fakeSecret(): string {
  */
 export class FakePaySimulator implements SimulatorInstance<FakePayConfig> {
   readonly trades = new Map<string, Trade>();
+  /** The `default` account's secret (tests sign forgeries with it). */
   readonly secret = fakeSecret();
+  /** merchant id → secret: one merchant per account, each with its own secret. */
+  private readonly merchants = new Map<string, string>([[SIM_MERCHANT, this.secret]]);
+  /** account id → merchant id. */
+  private readonly accounts = new Map<string, string>([['default', SIM_MERCHANT]]);
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Every notify attempt and what the gateway answered, for assertions. */
   readonly deliveries: { orderNo: string; status: number; body: string }[] = [];
@@ -51,8 +68,19 @@ export class FakePaySimulator implements SimulatorInstance<FakePayConfig> {
     private readonly ackAfter: 'stored' | 'applied' = 'applied',
   ) {}
 
-  accountConfig(): FakePayConfig {
-    return { merchantId: SIM_MERCHANT, secret: this.secret, baseUrl: this.baseUrl, ackAfter: this.ackAfter };
+  /** One merchant per account id, with its own secret (a second account must not verify the first's messages). */
+  accountConfig(account = 'default'): FakePayConfig {
+    let merchantId = this.accounts.get(account);
+    if (!merchantId) {
+      merchantId = `FAKE-MERCHANT-${String(this.merchants.size + 1).padStart(2, '0')}`;
+      this.merchants.set(merchantId, fakeSecret());
+      this.accounts.set(account, merchantId);
+    }
+    return { merchantId, secret: this.merchants.get(merchantId)!, baseUrl: this.baseUrl, ackAfter: this.ackAfter };
+  }
+
+  private secretOf(trade: Trade): string {
+    return this.merchants.get(trade.merchantId)!;
   }
 
   handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -124,7 +152,7 @@ export class FakePaySimulator implements SimulatorInstance<FakePayConfig> {
         trade.refunds.set(refundId, { refundId, amount });
         trade.refunded += amount;
         if (trade.refunded === trade.amount) trade.status = 'REFUNDED';
-        const fields = signed({ ...this.tradeFields(trade), refund_id: refundId, notify_id: `N${trade.tradeNo}${refundId}` }, this.secret);
+        const fields = signed({ ...this.tradeFields(trade), refund_id: refundId, notify_id: `N${trade.tradeNo}${refundId}` }, this.secretOf(trade));
         const first = input.notify === false ? null : await this.deliver(trade, fields);
         return send(res, 200, 'application/json', JSON.stringify({ refundId, refunded: trade.refunded, status: trade.status, firstNotify: first }));
       }
@@ -133,7 +161,7 @@ export class FakePaySimulator implements SimulatorInstance<FakePayConfig> {
         if (trade.status !== 'PAID') return send(res, 409, 'application/json', JSON.stringify({ error: `trade is ${trade.status}` }));
         trade.secondPayments += 1;
         const second = `${trade.tradeNo}B${trade.secondPayments}`;
-        const fields = signed({ ...this.tradeFields(trade), trade_no: second, refunded_amount: '0', notify_id: `N${second}` }, this.secret);
+        const fields = signed({ ...this.tradeFields(trade), trade_no: second, refunded_amount: '0', notify_id: `N${second}` }, this.secretOf(trade));
         const first = await this.deliver(trade, fields);
         return send(res, 200, 'application/json', JSON.stringify({ tradeNo: second, firstNotify: first }));
       }
@@ -144,9 +172,14 @@ export class FakePaySimulator implements SimulatorInstance<FakePayConfig> {
 
   private api(name: string, body: string, res: http.ServerResponse): void {
     const fields = Object.fromEntries(new URLSearchParams(body)) as Record<string, string>;
-    const reply = (out: Record<string, string>) => send(res, 200, 'application/x-www-form-urlencoded', new URLSearchParams(signed(out, this.secret)).toString());
-    if (!verify(fields, this.secret) || fields.merchant_id !== SIM_MERCHANT) return reply({ result: 'ERROR', code: 'BAD_SIGN' });
-    const trade = fields.order_no ? this.byOrderNo(fields.order_no) : undefined;
+    // An unknown merchant is answered under the default secret: the caller's check then fails, as it should.
+    const merchantId = fields.merchant_id ?? '';
+    const secret = this.merchants.get(merchantId);
+    const reply = (out: Record<string, string>) => send(res, 200, 'application/x-www-form-urlencoded', new URLSearchParams(signed(out, secret ?? this.secret)).toString());
+    if (!secret || !verify(fields, secret)) return reply({ result: 'ERROR', code: 'BAD_SIGN' });
+    // A merchant sees only its own trades.
+    const found = fields.order_no ? this.byOrderNo(fields.order_no) : undefined;
+    const trade = found?.merchantId === merchantId ? found : undefined;
     switch (name) {
       case 'create': {
         if (trade) return reply({ result: 'ERROR', code: 'DUPLICATE_ORDER' });
@@ -154,6 +187,7 @@ export class FakePaySimulator implements SimulatorInstance<FakePayConfig> {
         if (!Number.isSafeInteger(amount) || amount <= 0) return reply({ result: 'ERROR', code: 'BAD_AMOUNT' });
         if (fields.amount === '666') return reply({ result: 'DECLINED', code: 'RISK', message: 'declined by risk control' });
         const created: Trade = {
+          merchantId,
           tradeNo: `FT${Date.now()}${randomBytes(3).toString('hex').toUpperCase()}`,
           orderNo: fields.order_no!,
           amount,
@@ -195,6 +229,7 @@ export class FakePaySimulator implements SimulatorInstance<FakePayConfig> {
         const to = Date.parse(fields.to ?? '');
         const items: Record<string, string>[] = [];
         for (const t of this.trades.values()) {
+          if (t.merchantId !== merchantId) continue;
           if (!t.paidAt || Date.parse(t.paidAt) < from || Date.parse(t.paidAt) >= to) continue;
           items.push(this.tradeFields(t));
           for (let n = 1; n <= t.secondPayments; n++) items.push({ ...this.tradeFields(t), status: 'PAID', trade_no: `${t.tradeNo}B${n}`, refunded_amount: '' });
@@ -214,17 +249,14 @@ export class FakePaySimulator implements SimulatorInstance<FakePayConfig> {
   private payPage(tradeNo: string, res: http.ServerResponse): void {
     const trade = this.trades.get(tradeNo);
     if (!trade) return send(res, 404, 'text/plain', 'unknown trade');
-    send(
-      res,
-      200,
-      'text/html; charset=utf-8',
-      `<!doctype html><title>FakePay</title><h1>FakePay</h1><p>Order ${trade.orderNo}: ${trade.amount} ${trade.currency} (${trade.status})</p>`,
-    );
+    // Escaped by default (providers/kit: core/html.ts): the order number came from the gateway.
+    const page = html`<!doctype html><title>FakePay</title><h1>FakePay</h1><p>Order ${trade.orderNo}: ${trade.amount} ${trade.currency} (${trade.status})</p>`;
+    send(res, 200, 'text/html; charset=utf-8', page.toString());
   }
 
   tradeFields(trade: Trade): Record<string, string> {
     return {
-      merchant_id: SIM_MERCHANT,
+      merchant_id: trade.merchantId,
       order_no: trade.orderNo,
       trade_no: trade.tradeNo,
       amount: String(trade.amount),
@@ -237,7 +269,7 @@ export class FakePaySimulator implements SimulatorInstance<FakePayConfig> {
   }
 
   private notifyFields(trade: Trade): Record<string, string> {
-    return signed({ ...this.tradeFields(trade), notify_id: `N${trade.tradeNo}${trade.status}` }, this.secret);
+    return signed({ ...this.tradeFields(trade), notify_id: `N${trade.tradeNo}${trade.status}` }, this.secretOf(trade));
   }
 
   /** Sends the notify now and schedules retries until the gateway says OK. */

@@ -1,8 +1,14 @@
+/**
+ * The signature routines, written from the template (providers/_template, docs/providers.md#crypto).
+ * A real provider puts here its signing and verification exactly as its spec describes them (field
+ * order, encoding, hash), compares with `timingSafeEqual`, and pins each routine with the
+ * published examples as golden vectors (test/providers/<id>/). Nothing here does I/O.
+ */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * FakePay is a test-only provider: its protocol is small but real. Every message carries `sign`,
- * an HMAC-SHA256 (hex) over the other fields sorted by name as `k=v&k=v`.
+ * Every FakePay message carries `sign`, an HMAC-SHA256 (hex) over the other non-empty fields sorted
+ * by name as `k=v&k=v`.
  */
 export function canonical(fields: Record<string, string>): string {
   return Object.keys(fields)
