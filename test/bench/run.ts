@@ -8,6 +8,8 @@
  *   npm run bench -- --profile --only notify --db mariadb   # --cpu-prof of the gateway
  *
  * MariaDB is a throwaway server (test/helpers/mariadb.ts) unless PAYGATE_BENCH_MYSQL_URL names one
+ * (a Galera cluster: `npm run cluster:demo` prints the URLs; a query string such as
+ * ?wsrep_sync_wait=1 reaches the gateways' DATABASE_URL)
  * (mysql://user:pass@host:port, no database part; a database is created and dropped there).
  */
 import { createPrivateKey } from 'node:crypto';
@@ -129,7 +131,8 @@ async function mariaDatabase(report: BenchReport): Promise<Database | null> {
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   const [rows] = await admin.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
   report.machine.mariadb = String(rows[0]?.v);
-  const url = `mysql://${server.username}:${server.password}@${server.host}/${name}`;
+  // A query string on PAYGATE_BENCH_MYSQL_URL (e.g. ?wsrep_sync_wait=1 for a Galera cluster) is kept.
+  const url = `mysql://${server.username}:${server.password}@${server.host}/${name}${server.search}`;
   const db = openDb(url);
   await migrateLatest(db);
   cleanups.push(async () => {
