@@ -111,7 +111,7 @@ export class AlipaySimulator implements SimulatorInstance<AlipayConfig>, Handoff
     this.book.restore(trades, books.seq);
     for (const [outTradeNo, params] of books.expected) this.expected.set(outTradeNo, params);
     for (const trade of trades) {
-      if (trade.status === 'WAIT_BUYER_PAY') this.timers.after(trade.expiresAt.getTime() - Date.now(), () => this.refresh(trade));
+      if (trade.status === 'WAIT_BUYER_PAY') this.closeWhenExpired(trade);
     }
     this.logger.info({ apps: apps.length, trades: trades.length }, 'alipay simulator: books restored');
   }
@@ -266,6 +266,21 @@ export class AlipaySimulator implements SimulatorInstance<AlipayConfig>, Handoff
     return `${this.baseUrl}/cashier/${trade.cashierId}`;
   }
 
+  /**
+   * Closes the trade once its time_expire has passed. A timer runs on the monotonic clock and the
+   * expiry is wall-clock time, so the timer can fire a millisecond before Date.now() reaches it:
+   * then it is set again for what is left, rather than leaving the trade open until someone looks.
+   */
+  private closeWhenExpired(trade: SimTrade): void {
+    this.timers.after(trade.expiresAt.getTime() - Date.now(), () => {
+      if (trade.status === 'WAIT_BUYER_PAY' && !isExpired(trade, new Date())) {
+        this.closeWhenExpired(trade);
+        return;
+      }
+      this.refresh(trade);
+    });
+  }
+
   /** @internal A trade past its time_expire closes (§5.5, §6); notified only if the buyer ever reached it (§3.4). */
   refresh(trade: SimTrade): { notifyId: string | null; first: Promise<DeliveryResult> | null } {
     if (!isExpired(trade, new Date())) return { notifyId: null, first: null };
@@ -282,7 +297,7 @@ export class AlipaySimulator implements SimulatorInstance<AlipayConfig>, Handoff
     if ('subCode' in result) return result;
     if (this.createdOn === 'open') ensureCreated(result, new Date());
     if (result !== known) {
-      this.timers.after(result.expiresAt.getTime() - Date.now(), () => this.refresh(result));
+      this.closeWhenExpired(result);
       this.logger.info({ appId: app.appId, outTradeNo: result.outTradeNo, method: request.method }, 'alipay simulator: hand-off');
     }
     return result;
