@@ -188,9 +188,76 @@ export function dbKind(db: Db): DbKind {
   return db.client.config.client === 'mysql2' ? 'mysql' : 'sqlite';
 }
 
+/** How long migrateLatest keeps trying while another process holds the migration lock. */
+export const MIGRATE_WAIT_MS = 120_000;
+
+/**
+ * Applies every pending migration; safe when several processes do it at the same moment, on one
+ * server or on different Galera nodes (every gateway and worker migrates at boot).
+ *
+ * knex alone is not (measured on test/helpers/galera.ts's cluster, two processes migrating one
+ * fresh database through node 1 and node 2; test/cluster/galera.test.ts): both create its
+ * bookkeeping tables and one fails with "table already exists" (1050); or both find the lock table
+ * empty and each inserts a lock row, after which knex's lock (`UPDATE … WHERE is_locked = 0` must
+ * change exactly one row) can never be taken again and every boot fails with "Migration table is
+ * already locked"; and on a database already up to date the lock updates of two nodes conflict at
+ * commit (1213), so one boot fails. Worse, in knex's default mode the lock is taken inside the
+ * migrations' transaction, which on MariaDB the first DDL commits implicitly: a loser of
+ * certification there then runs knex's clean-up, which sets the lock free under the winner.
+ *
+ * So, on MariaDB:
+ *   - the lock row is inserted as row 1 only when the table is empty: two inserters write the same
+ *     key, and one loses (a duplicate or a certification conflict) instead of both succeeding;
+ *   - `disableTransactions`: knex then takes its lock in a transaction of its own, committed (and
+ *     certified cluster-wide) before any migration runs, so only one process can hold it; it frees
+ *     it only after failing while holding it (MariaDB's DDL is not transactional either way, and
+ *     the migrations are DDL only);
+ *   - with the lock held, `beforeAll` checks that none of the migrations it is about to run was
+ *     recorded meanwhile (the list is read before the lock is taken): if one was, it gives the lock
+ *     back and everything starts again;
+ * and on both engines the whole migrate is run again, after a jittered pause, when it failed for
+ * one of those reasons or because another process holds the lock (a finished migration is recorded,
+ * so a second run skips it), for up to MIGRATE_WAIT_MS; then the last error is the caller's.
+ */
 export async function migrateLatest(db: Db): Promise<string[]> {
-  const [, applied] = (await db.migrate.latest()) as [number, string[]];
-  return applied;
+  const mysql = dbKind(db) === 'mysql';
+  const raced = 'paygate: another process applied migrations while this one waited for the lock';
+  const config: Knex.MigratorConfigWithLifecycleHooks = mysql
+    ? {
+        disableTransactions: true,
+        async beforeAll(knex, migrations) {
+          const names = migrations.map((m) => migrationSource.getMigrationName(m as string));
+          if (await knex('knex_migrations').whereIn('name', names).first('id')) throw new Error(raced);
+        },
+      }
+    : {};
+  const deadline = Date.now() + MIGRATE_WAIT_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (mysql && !(await db.schema.hasTable('knex_migrations_lock'))) {
+        // As knex creates it (another process creating it meanwhile: 1050, retried below).
+        await db.schema.createTable('knex_migrations_lock', (t) => {
+          t.increments('index').primary();
+          t.integer('is_locked');
+        });
+      }
+      if (mysql) {
+        await db.raw('INSERT INTO knex_migrations_lock (`index`, is_locked) SELECT 1, 0 FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM knex_migrations_lock)');
+      }
+      const [, applied] = (await db.migrate.latest(config)) as [number, string[]];
+      return applied;
+    } catch (err) {
+      const e = err as { name?: string; code?: string; message?: string };
+      const again =
+        e.name === 'MigrationLocked' || // knex could not take its lock (held, or lost at commit)
+        transactionRetryReason(err) !== null ||
+        // knex's tables or the lock row, made by another process at the same moment:
+        ((e.code === 'ER_TABLE_EXISTS_ERROR' || e.code === 'ER_DUP_ENTRY') && /knex_migrations/.test(e.message ?? '')) ||
+        e.message === raced;
+      if (!again || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2)));
+    }
+  }
 }
 
 /** Unique-key violations on both engines, so callers can treat "already there" as a result. */

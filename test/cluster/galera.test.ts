@@ -8,7 +8,10 @@
  *   - refunds of one order through both gateways at once: never more than paid, here or at the
  *     provider; the losers of certification are run again and counted;
  *   - job workers on both nodes claiming the same reconciliation, expiry and webhook rows: each row
- *     done once.
+ *     done once;
+ *   - two gateways booting at the same moment on a fresh database, one through node 1 and one
+ *     through node 2, both migrate (core/db.ts migrateLatest): both start, on one schema, with each
+ *     migration applied and recorded once.
  *
  * Needs mariadb-server, galera-4, haproxy, mariadb-backup and socat (.ci/run installs them). Without
  * them the test is skipped, with the packages named, unless CI=true, where it fails.
@@ -16,7 +19,7 @@
 import test from 'ava';
 import mysql from 'mysql2/promise';
 import { randomBytes } from 'node:crypto';
-import { migrateLatest, openDb, type Db } from '../../core/db.ts';
+import { migrateLatest, migrationSource, openDb, type Db } from '../../core/db.ts';
 import type { CoreDeps } from '../../core/deps.ts';
 import { expiryJob } from '../../core/jobs/expiry.ts';
 import { reconcileJob } from '../../core/jobs/reconcile.ts';
@@ -34,6 +37,8 @@ const binaries = findGaleraBinaries();
 const ORDERS = 40;
 const REFUND_PAIRS = 30;
 const JOB_ORDERS = 30;
+/** How much later the second of two simultaneous migrations starts, per round (ms): each lands in another window of knex's races. */
+const MIGRATION_OFFSETS_MS = [0, 4, 8, 15, 40];
 
 interface Rig {
   cluster: GaleraCluster;
@@ -227,6 +232,72 @@ clusterTest('galera, two writers: workers on both nodes claim the same reconcili
     t.log(`${JOB_ORDERS} orders, ${events.length} events, workers on node 1 and node 2 at once: ${(await r.retries()) - before} claims or writes run again after losing certification`);
   } finally {
     await receiver.close();
+  }
+});
+
+/** What two databases' schemas are made of (columns and indexes), to compare them. */
+async function schemaOf(db: Db): Promise<string[]> {
+  const name = (db.client.config.connection as { database: string }).database;
+  const [columns] = (await db.raw(
+    'SELECT table_name AS t, column_name AS c, column_type AS type, is_nullable AS n, column_default AS d, extra AS x FROM information_schema.columns WHERE table_schema = ?',
+    [name],
+  )) as [Record<string, unknown>[]];
+  const [indexes] = (await db.raw(
+    'SELECT table_name AS t, index_name AS i, column_name AS c, seq_in_index AS s, non_unique AS u FROM information_schema.statistics WHERE table_schema = ?',
+    [name],
+  )) as [Record<string, unknown>[]];
+  return [...columns.map((r) => `column ${JSON.stringify(r)}`), ...indexes.map((r) => `index ${JSON.stringify(r)}`)].sort();
+}
+
+clusterTest('galera: two gateways migrating one fresh database at the same moment through node 1 and node 2 both start, on one schema, each migration recorded once', async (t, r) => {
+  const all = (await migrationSource.getMigrations([])).map((m) => migrationSource.getMigrationName(m));
+  const reference = await schemaOf(r.dbs[0]!);
+  for (const [round, offset] of MIGRATION_OFFSETS_MS.entries()) {
+    const name = `pg_migrate_${round}_${randomBytes(3).toString('hex')}`;
+    const admin = await mysql.createConnection({ uri: r.cluster.nodeUrl(1) });
+    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    await admin.end();
+    // Node 2 has applied the CREATE DATABASE before its gateway connects.
+    const second = await mysql.createConnection({ uri: r.cluster.nodeUrl(2) });
+    await second.query('SET SESSION wsrep_sync_wait = 1');
+    await second.query(`SHOW DATABASES LIKE '${name}'`);
+    await second.end();
+    const dbs = [openDb(`${r.cluster.nodeUrl(1)}/${name}`), openDb(`${r.cluster.nodeUrl(2)}/${name}`)] as const;
+    // What is checked after, and the gateways that run on it: reads that wait for the node to have
+    // applied what the cluster committed (multi-writer, docs/high-availability.md#reads-after-writes).
+    const synced = [openDb(`${r.cluster.nodeUrl(1)}/${name}?wsrep_sync_wait=1`), openDb(`${r.cluster.nodeUrl(2)}/${name}?wsrep_sync_wait=1`)] as const;
+    const apps: TestApp[] = [];
+    try {
+      const started = Date.now();
+      // What each gateway's boot does (server/bootstrap.ts), at the same moment on two nodes.
+      const outcomes = await Promise.allSettled([migrateLatest(dbs[0]), (async () => {
+        await new Promise((resolve) => setTimeout(resolve, offset));
+        return migrateLatest(dbs[1]);
+      })()]);
+      const ms = Date.now() - started;
+      t.deepEqual(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason)), [], `round ${round}: both migrations finished`);
+      const applied = outcomes.map((o) => (o.status === 'fulfilled' ? o.value : []));
+      t.deepEqual([...applied[0]!, ...applied[1]!].sort(), all, `round ${round}: every migration applied by exactly one of the two`);
+      const recorded = (await synced[0]('knex_migrations').select('name')).map((row: { name: string }) => row.name).sort();
+      t.deepEqual(recorded, all, `round ${round}: each migration recorded once`);
+      const lock = await synced[0]('knex_migrations_lock').select('is_locked');
+      t.deepEqual(lock.map((row: { is_locked: number }) => Number(row.is_locked)), [0], `round ${round}: one lock row, free`);
+      t.deepEqual(await schemaOf(synced[1]), reference, `round ${round}: the same schema as a database migrated by one process`);
+      // Restarted together: both migrate again, on a database that is up to date.
+      const again = await Promise.allSettled(dbs.map((db) => migrateLatest(db)));
+      t.deepEqual(again.map((o) => (o.status === 'fulfilled' ? o.value : String(o.reason))), [[], []], `round ${round}: both find nothing to do`);
+      // Both gateways run on it: a payment made through each, read back through the other.
+      for (const db of synced) apps.push(await startApp({ db, kind: 'mysql', url: '', close: async () => {} }));
+      const [one, two] = apps as [TestApp, TestApp];
+      const made = await Promise.all([one.api('POST', '/v1/payments', paymentBody(), {}, one.merchant), two.api('POST', '/v1/payments', paymentBody(), {}, one.merchant)]);
+      t.deepEqual(made.map((m) => m.status), [201, 201], made.map((m) => m.text).join('\n'));
+      const seen = await Promise.all([two.api('GET', `/v1/payments/${made[0].body.id}`, undefined, {}, one.merchant), one.api('GET', `/v1/payments/${made[1].body.id}`, undefined, {}, one.merchant)]);
+      t.deepEqual(seen.map((s) => s.status), [200, 200]);
+      t.log(`round ${round} (second ${offset} ms later): ${applied.map((a) => a.length).join(' + ')} migrations applied, ${ms} ms`);
+    } finally {
+      for (const app of apps) await app.close().catch(() => undefined);
+      for (const db of [...dbs, ...synced]) await db.destroy();
+    }
   }
 });
 
