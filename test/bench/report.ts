@@ -126,6 +126,22 @@ export function floorsTable(floors: readonly FloorEntry[]): string {
   );
 }
 
+/** What the query builder costs: each database floor through the driver against the same through knex. */
+export function queryBuilderCost(floors: readonly FloorEntry[]): string {
+  const lines: string[] = [];
+  for (const f of floors) {
+    if (!f.name.startsWith('db-') || f.name.endsWith('-knex')) continue;
+    const k = floors.find((g) => g.name === `${f.name}-knex` && g.db === f.db && g.connections === f.connections);
+    if (!k) continue;
+    const cpu = (e: FloorEntry) => `${f2(e.cpuMsPerOp)}${e.dbCpuMsPerOp == null ? '' : `+${f2(e.dbCpuMsPerOp)} db`}`;
+    lines.push(
+      `- ${f.db} ${f.name.slice(3)} c=${f.connections}: driver ${f0(f.rate)}/s, knex ${f0(k.rate)}/s (${f2(f.rate / Math.max(1e-9, k.rate))}× the rate with the driver); ` +
+        `CPU ms/op ${cpu(f)} vs ${cpu(k)}; p99 ${f2(f.p99)} vs ${f2(k.p99)} ms`,
+    );
+  }
+  return lines.join('\n');
+}
+
 export const PATH_LABEL: Record<string, string> = {
   notify: 'Alipay notify, distinct orders',
   'notify-dup': 'Alipay notify, duplicate',
@@ -189,7 +205,10 @@ export function render(report: BenchReport): string {
     'Paths',
     pathsTable(report.paths),
     '',
-    'Server peak RSS',
+    'What the query builder costs (database floors: driver vs knex, same rows, same commits)',
+    queryBuilderCost(report.floors),
+    '',
+    'Server peak RSS (the built server)',
     report.serverRss
       .map((r) => `- ${r.db} ${r.run}: ${f0(r.peakProcessMb)} MB (largest process), ${f0(r.peakTreeMb)} MB (all its processes, sampled; during ${r.peakDuring})`)
       .join('\n'),

@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { toNumber } from '../../core/db.ts';
 import { freePort } from '../helpers/mariadb.ts';
 import type { BenchContext, Database } from './context.ts';
-import { dbFloor } from './db-floor.ts';
+import { dbFloor, dbFloorName, DbFloorWriters } from './db-floor.ts';
 import { cloneOrders, notifyParams, ORDER_AMOUNT, type PendingOrder } from './fixtures.ts';
 import { startGateway, stopGateway, type Target } from './gateway.ts';
 import type { LoadRequest } from './load.ts';
@@ -72,16 +72,27 @@ export async function benchDatabase(ctx: BenchContext, dbase: Database): Promise
   const templateId = await createTemplate(gateway, ctx.apiKey);
   gateway.child.rss.phase = 'idle while the bench measured its floors';
 
-  // Floors: the exact writes one callback makes, and the inbox insert alone, at the same concurrency.
+  // Floors: the rows one applied callback writes (one transaction) and the inbox insert alone,
+  // through the driver's prepared statements (the machine's floor) and through knex (what the query
+  // builder costs), at the same concurrency as the paths.
   const floorOrders = await cloneOrders(dbase.db, templateId, 2_000, 'floor');
   const sample = notifyParams(floorOrders[0]!);
   const sampleBody = new URLSearchParams({ ...sample, sign_type: 'RSA2', sign: 'x'.repeat(344) }).toString();
-  for (const c of options.connections) {
-    for (const floor of ['callback-writes', 'inbox-insert'] as const) {
-      const s = await dbFloor(dbase.db, floor, c, floorOrders, sampleBody, Math.min(1, options.warmupSec), options.floorSec, dbase.dbPid);
-      ctx.floors.push({ name: `db-${floor}`, db: kind, connections: c, rate: s.rate, p50: s.p50, p99: s.p99, cpuMsPerOp: s.cpuMsPerOp, dbCpuMsPerOp: s.dbCpuMsPerOp });
-      ctx.log(`  floor db-${floor} c=${c}: ${Math.round(s.rate)}/s p99 ${s.p99.toFixed(2)} ms`);
+  const writers = await DbFloorWriters.open(dbase);
+  ctx.log(`  driver floors: ${writers.settings}`);
+  try {
+    for (const c of options.connections) {
+      for (const floor of ['notify-tx', 'inbox-insert'] as const) {
+        for (const via of ['driver', 'knex'] as const) {
+          const s = await dbFloor(writers, dbase.db, floor, via, c, floorOrders, sampleBody, Math.min(1, options.warmupSec), options.floorSec, dbase.dbPid);
+          const name = dbFloorName(floor, via);
+          ctx.floors.push({ name, db: kind, connections: c, rate: s.rate, p50: s.p50, p99: s.p99, cpuMsPerOp: s.cpuMsPerOp, dbCpuMsPerOp: s.dbCpuMsPerOp });
+          ctx.log(`  floor ${name} c=${c}: ${Math.round(s.rate)}/s p99 ${s.p99.toFixed(2)} ms, CPU ${s.cpuMsPerOp.toFixed(3)}${s.dbCpuMsPerOp === null ? '' : `+${s.dbCpuMsPerOp.toFixed(3)} db`} ms/op`);
+        }
+      }
     }
+  } finally {
+    await writers.close();
   }
 
   ctx.log(`${kind}: paths`);
