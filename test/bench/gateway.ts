@@ -1,13 +1,14 @@
 /**
- * The gateway under test: `server/main.ts` in its own process, with the flags `npm start` gives it,
- * one process or a cluster, stopped with SIGTERM (optionally after a heap snapshot).
+ * The gateway under test: the built server `npm start` runs (dist/server/main.js, plain node, no
+ * tsx) in its own process, with the flags `npm start` gives it, one process or a cluster, stopped
+ * with SIGTERM (optionally after a heap snapshot).
  */
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { freePort } from '../helpers/mariadb.ts';
 import type { BenchContext, Database } from './context.ts';
-import { Child, ROOT, sleep, startScriptNodeFlags } from './processes.ts';
+import { Child, ROOT, sleep, startScriptEntry, startScriptNodeFlags } from './processes.ts';
 import type { PathEntry } from './report.ts';
 
 export interface Target {
@@ -37,7 +38,7 @@ export async function startGateway(ctx: BenchContext, dbase: Database, processes
   if (ctx.options.profile || ctx.options.heapSnapshot) mkdirSync(profileDir, { recursive: true });
   const child = await Child.start({
     name: `gateway (${dbase.kind}, ${label})`,
-    script: 'server/main.ts',
+    script: startScriptEntry(),
     env: {
       DATABASE_URL: dbase.url,
       PORT: String(port),

@@ -23,6 +23,8 @@ export interface BenchOptions {
   only: string[] | null;
   /** Write a heap snapshot of each gateway (after a full GC) just before it is stopped. */
   heapSnapshot: boolean;
+  /** Run the gateway from dist/ as it is, without building first (the build is server/build-if-needed.mjs, npm start's prestart). */
+  noBuild: boolean;
   /** Extra node flags for the gateway processes (e.g. "--max-semi-space-size=4"), for experiments. */
   serverNodeArgs: string[];
 }
@@ -31,7 +33,7 @@ export function usage(): string {
   return [
     'usage: npm run bench -- [--quick] [--db sqlite|mariadb|both] [--connections 1,16,64]',
     '                        [--warmup <s>] [--duration <s>] [--no-cluster] [--profile] [--only <path,...>]',
-    '                        [--server-node-args "<node flags>"] [--heap-snapshot]',
+    '                        [--server-node-args "<node flags>"] [--heap-snapshot] [--no-build]',
     'paths: notify, notify-dup, sinopac-ack, create-alipay, create-sinopac, naive',
   ].join('\n');
 }
@@ -79,6 +81,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     cluster: !flag('--no-cluster'),
     profile: flag('--profile'),
     heapSnapshot: flag('--heap-snapshot'),
+    noBuild: flag('--no-build'),
     only: value('--only')?.split(',').map((s) => s.trim()) ?? null,
     serverNodeArgs: value('--server-node-args', true)?.split(/\s+/).filter(Boolean) ?? [],
   };

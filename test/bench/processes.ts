@@ -2,8 +2,8 @@
  * The processes under load: each runs on its own (so its RSS is its own and the load generator does
  * not share its event loop), is sampled from /proc while it runs, and is stopped with SIGTERM.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hasExited, waitExit } from '../helpers/mariadb.ts';
@@ -116,7 +116,7 @@ export class RssSampler {
 
 export interface ChildOptions {
   name: string;
-  /** Script relative to the repository root, run with `node --import=tsx`. */
+  /** Script relative to the repository root, run with `node --import=tsx` (TypeScript) or plain `node` (the build's JavaScript). */
   script: string;
   env: Record<string, string>;
   /** Extra node flags (--cpu-prof ...). */
@@ -165,7 +165,8 @@ export class Child {
 
   static async start(options: ChildOptions): Promise<Child> {
     const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
-    const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import=tsx', options.script], {
+    const loader = options.script.endsWith('.ts') ? ['--import=tsx'] : [];
+    const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), ...loader, options.script], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -219,14 +220,39 @@ export class Child {
 
 export const benchFile = (...parts: string[]): string => join(ROOT, ...parts);
 
+function startScriptTokens(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  return (pkg.scripts?.start ?? '').split(/\s+/).filter(Boolean);
+}
+
 /**
- * The node flags `npm start` gives the gateway (package.json scripts.start, `tsx <flags> server/main.ts`
- * or `node <flags> …`), so the process under test runs as it would in production.
+ * The node flags `npm start` gives the gateway (package.json scripts.start,
+ * `node <flags> dist/server/main.js`), so the process under test runs as it would in production.
  */
 export function startScriptNodeFlags(): string[] {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
-  const tokens = (pkg.scripts?.start ?? '').split(/\s+/).filter(Boolean);
-  const script = tokens.findIndex((t) => t.endsWith('server/main.ts'));
+  const tokens = startScriptTokens();
+  const script = tokens.findIndex((t) => /server\/main\.[cm]?[jt]s$/.test(t));
   if (script < 0 || !['tsx', 'node'].includes(tokens[0] ?? '')) return [];
   return tokens.slice(1, script).filter((t) => t.startsWith('--') && !/^--(import|loader|require)\b/.test(t));
+}
+
+/** The built server `npm start` runs (dist/server/main.js), relative to the repository root. */
+export function startScriptEntry(): string {
+  return startScriptTokens().find((t) => /^(\.\/)?dist\/.*server\/main\.[cm]?js$/.test(t))?.replace(/^\.\//, '') ?? 'dist/server/main.js';
+}
+
+/**
+ * Builds the server as `npm start` does before it runs (its prestart, server/build-if-needed.mjs:
+ * tsc -p tsconfig.build.json into dist/), unless `skip`, then checks the entry is there.
+ * Returns the seconds the build took (0 when skipped).
+ */
+export function buildServer(skip: boolean): number {
+  const started = performance.now();
+  if (!skip) {
+    const built = spawnSync(process.execPath, [join(ROOT, 'server', 'build-if-needed.mjs')], { cwd: ROOT, stdio: 'inherit' });
+    if (built.status !== 0) throw new Error(`the build failed (exit ${built.status}): npm run build shows the errors`);
+  }
+  const entry = startScriptEntry();
+  if (!existsSync(join(ROOT, entry))) throw new Error(`${entry} is missing: run npm run build (or drop --no-build)`);
+  return skip ? 0 : (performance.now() - started) / 1000;
 }

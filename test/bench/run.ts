@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: paygate against this machine's own floors and a naive handler, in one run.
+ * `npm run bench`: paygate (the built server, dist/server/main.js, with npm start's node flags)
+ * against this machine's own floors and a naive handler, in one run.
  * A benchmark, not a test: it prints figures and checks the issue's targets, and nothing in
  * `npm test` depends on it. See test/bench/PERFORMANCE.md for what each figure means.
  *
@@ -25,7 +26,7 @@ import { CryptoPool, type CryptoFloorOp } from './crypto.ts';
 import { alipayAccount, alipayKeys, newApiKey, newPassword, notifyParams, startBank, writeGatewayConfig, type Bank } from './fixtures.ts';
 import { runLoad } from './load.ts';
 import { parseOptions } from './options.ts';
-import { Child, ROOT, startScriptNodeFlags } from './processes.ts';
+import { buildServer, Child, ROOT, startScriptEntry, startScriptNodeFlags } from './processes.ts';
 import { render, writeJson, type BenchReport, type FloorEntry, type Machine } from './report.ts';
 import { benchDatabase, type BenchContext, type Database } from './suite.ts';
 import { evaluateTargets } from './targets.ts';
@@ -148,8 +149,11 @@ async function main(): Promise<void> {
   const started = Date.now();
   const report: BenchReport = { machine: machine(), options, floors: [], paths: [], serverRss: [], targets: [], notes: [] };
   log(`paygate bench${options.quick ? ' (quick)' : ''}: ${options.dbs.join(' + ')}, connections ${options.connections.join('/')}, ${options.warmupSec} s warm-up + ${options.durationSec} s per run`);
+  // The gateway runs as `npm start` runs it: the build (its prestart) first, then plain node on dist/.
+  if (!options.noBuild) log('building the server (server/build-if-needed.mjs, as npm start does)');
+  const buildSec = buildServer(options.noBuild);
   const serverFlags = [...startScriptNodeFlags(), ...options.serverNodeArgs];
-  if (serverFlags.length) log(`gateway node flags: ${serverFlags.join(' ')}`);
+  log(`gateway: node ${[...serverFlags, startScriptEntry()].join(' ')}${options.noBuild ? ' (not rebuilt: --no-build)' : ` (built in ${buildSec.toFixed(0)} s)`}`);
 
   const dir = mkdtempSync(join(tmpdir(), 'paygate-bench-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 /**
  * One database's share of the run: its write floors, then every path at every connection count
- * against the gateway (`server/main.ts` in its own process), then the naive peer, then (MariaDB)
+ * against the gateway (the built server, dist/server/main.js, in its own process), then the naive peer, then (MariaDB)
  * one process against two.
  */
 import type { Knex } from 'knex';
