@@ -24,7 +24,7 @@ export function estimateRate(ctx: BenchContext, db: string, path: string, connec
     const before = ctx.paths
       .filter((p) => p.db === db && p.path === path && p.connections < connections && p.offeredRate === null)
       .sort((a, b) => b.connections - a.connections)[0];
-    estimate = before ? before.rate * (connections >= before.connections * 4 ? 3 : 1.6) : connections === 1 ? 800 : 1_500;
+    estimate = before ? before.rate * (connections >= before.connections * 4 ? 5 : 2) : connections === 1 ? 800 : 1_500;
   }
   return Math.max(Math.min(estimate, cap), 200);
 }
