@@ -17,6 +17,8 @@ export interface Target {
   processes: number;
   /** Where its profiles and heap snapshots go. */
   profileDir?: string;
+  /** The largest process's RSS once it answered, before any load (MB). */
+  readyRssMb?: number;
 }
 
 /** GET on a fresh connection (so that each may reach another cluster worker); the worker header. */
@@ -71,7 +73,7 @@ export async function startGateway(ctx: BenchContext, dbase: Database, processes
     }
     if (seen.size < processes) throw new Error(`only ${seen.size} of ${processes} workers answered:\n${child.tail()}`);
   }
-  return { child, base, processes, profileDir };
+  return { child, base, processes, profileDir, readyRssMb: child.rss.largestNowKb() / 1024 };
 }
 
 export async function stopGateway(ctx: BenchContext, dbase: Database, target: Target, label: string): Promise<void> {
@@ -93,7 +95,7 @@ export async function stopGateway(ctx: BenchContext, dbase: Database, target: Ta
   const code = await target.child.stop();
   ctx.children.delete(target.child);
   const { rss } = target.child;
-  ctx.serverRss.push({ db: dbase.kind, run: label, peakProcessMb: rss.peakProcessKb / 1024, peakTreeMb: rss.peakTreeKb / 1024, peakDuring: rss.peakPhase });
+  ctx.serverRss.push({ db: dbase.kind, run: label, peakProcessMb: rss.peakProcessKb / 1024, peakTreeMb: rss.peakTreeKb / 1024, peakDuring: rss.peakPhase, readyMb: target.readyRssMb ?? null });
   const warnings = target.child.warnings();
   if (Object.keys(warnings).length) {
     // The SinoPac acks carry tokens the bank never issued: each exchange ends "rejected", with a warning.

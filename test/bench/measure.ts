@@ -5,7 +5,7 @@
 import type { BenchContext, Database } from './context.ts';
 import { heapOf, type Target } from './gateway.ts';
 import { runLoad, runPaced, type LoadRequest } from './load.ts';
-import { cpuMs } from './processes.ts';
+import { cpuMs, machineCpuMs } from './processes.ts';
 import type { PathEntry } from './report.ts';
 import { boundFor } from './targets.ts';
 
@@ -43,6 +43,9 @@ export async function measure(
   const { child } = target;
   let cpu0 = 0;
   let db0 = 0;
+  let bench0 = process.cpuUsage();
+  let machine0 = machineCpuMs();
+  let window0 = performance.now();
   const spec = {
     base: target.base,
     connections,
@@ -55,6 +58,9 @@ export async function measure(
       child.rss.resetWindow();
       cpu0 = child.rss.cpuMs();
       db0 = dbase.dbPid ? cpuMs(dbase.dbPid) : 0;
+      bench0 = process.cpuUsage();
+      machine0 = machineCpuMs();
+      window0 = performance.now();
       hooks.start?.();
     },
   };
@@ -62,6 +68,12 @@ export async function measure(
   const result = paced === null ? await runLoad(spec) : await runPaced({ ...spec, rate: paced });
   child.rss.phase = `after ${path} c=${connections}`;
   const served = Math.max(1, result.count);
+  // Cores busy over the window (CPU ms ÷ wall ms): who used the machine while this path ran.
+  const wallMs = Math.max(1, performance.now() - window0);
+  const benchUsed = process.cpuUsage(bench0);
+  const machine1 = machineCpuMs();
+  const serverCpuMs = child.rss.cpuMs() - cpu0;
+  const dbCpuMs = dbase.dbPid ? cpuMs(dbase.dbPid) - db0 : null;
   const entry: PathEntry = {
     db: dbase.kind,
     path,
@@ -74,8 +86,15 @@ export async function measure(
     p50: result.p50,
     p99: result.p99,
     rssMb: child.rss.windowPeakKb / 1024,
-    cpuMsPerReq: (child.rss.cpuMs() - cpu0) / served,
-    dbCpuMsPerReq: dbase.dbPid ? (cpuMs(dbase.dbPid) - db0) / served : null,
+    cpuMsPerReq: serverCpuMs / served,
+    dbCpuMsPerReq: dbCpuMs === null ? null : dbCpuMs / served,
+    cores: {
+      machine: (machine1.busy - machine0.busy) / wallMs,
+      steal: (machine1.steal - machine0.steal) / wallMs,
+      server: serverCpuMs / wallMs,
+      db: dbCpuMs === null ? null : dbCpuMs / wallMs,
+      bench: (benchUsed.user + benchUsed.system) / 1000 / wallMs,
+    },
     bound: boundFor(ctx.floors, path, dbase.kind, connections),
     ofBound: null,
     costVsNaive: null,

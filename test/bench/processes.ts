@@ -35,6 +35,22 @@ export function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
+/** The whole machine's CPU time so far, all cores (/proc/stat): busy (not idle, not iowait), and steal (taken by the hypervisor). */
+export function machineCpuMs(): { busy: number; steal: number } {
+  const line = readFileSafe('/proc/stat').split('\n')[0] ?? '';
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+  return { busy: ((user + nice + system + irq + softirq) * 1000) / CLK_TCK, steal: (steal * 1000) / CLK_TCK };
+}
+
+function readFileSafe(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /** The pid and every descendant (a cluster's workers). */
 export function processTree(root: number): number[] {
   const children = new Map<number, number[]>();
@@ -95,6 +111,12 @@ export class RssSampler {
       this.peakPhase = this.phase;
     }
     this.windowPeakKb = Math.max(this.windowPeakKb, sum);
+  }
+
+  /** The largest process's RSS right now (a fresh look at the tree). */
+  largestNowKb(): number {
+    this.pids = processTree(this.root);
+    return Math.max(0, ...this.pids.map((pid) => statusKb(pid, 'VmRSS')));
   }
 
   /** CPU ms used so far by the whole tree. */

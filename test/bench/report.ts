@@ -58,6 +58,12 @@ export interface PathEntry {
   /** CPU time per request of the server, and of mariadbd on MariaDB, ms. */
   cpuMsPerReq: number;
   dbCpuMsPerReq: number | null;
+  /**
+   * Cores busy during the window (CPU time ÷ wall time): the whole machine (/proc/stat, everyone's
+   * work, steal apart), the server's process tree, mariadbd (when this run owns it), and this
+   * process (the load generator).
+   */
+  cores?: { machine: number; steal: number; server: number; db: number | null; bench: number };
   bound: Bound | null;
   /** rate ÷ the binding floor. */
   ofBound: number | null;
@@ -78,6 +84,10 @@ export interface Target {
   met: boolean | null;
   measured: string;
   why?: string;
+  /** What bounds it: printed when the target is missed. */
+  bound?: string;
+  /** A target of the previous round (issue 15), printed apart. */
+  round?: 'previous';
 }
 
 export interface ServerRss {
@@ -88,6 +98,8 @@ export interface ServerRss {
   peakTreeMb: number;
   /** What the gateway was doing at the sampled peak. */
   peakDuring: string;
+  /** The largest process once it answered its first request, before any load. */
+  readyMb?: number | null;
 }
 
 export interface BenchReport {
@@ -182,9 +194,15 @@ export function pathsTable(paths: readonly PathEntry[]): string {
 }
 
 export function targetsList(targets: readonly Target[]): string {
-  return targets
-    .map((t) => `- [${t.met === null ? 'n/a' : t.met ? 'MET' : 'MISSED'}] ${t.name}: ${t.measured}${t.why ? ` (${t.why})` : ''}`)
-    .join('\n');
+  const line = (t: Target) =>
+    `- [${t.met === null ? 'n/a' : t.met ? 'MET' : 'MISSED'}] ${t.name}: ${t.measured}${t.why ? ` (${t.why})` : ''}` +
+    (t.met === false && t.bound ? `\n    bound: ${t.bound}` : '');
+  const current = targets.filter((t) => t.round !== 'previous');
+  const previous = targets.filter((t) => t.round === 'previous');
+  return [
+    ...current.map(line),
+    ...(previous.length ? ['', 'Previous round\'s targets (issue 15), for comparison', ...previous.map(line)] : []),
+  ].join('\n');
 }
 
 export function machineLine(m: Machine): string {
@@ -210,7 +228,11 @@ export function render(report: BenchReport): string {
     '',
     'Server peak RSS (the built server)',
     report.serverRss
-      .map((r) => `- ${r.db} ${r.run}: ${f0(r.peakProcessMb)} MB (largest process), ${f0(r.peakTreeMb)} MB (all its processes, sampled; during ${r.peakDuring})`)
+      .map(
+        (r) =>
+          `- ${r.db} ${r.run}: ${f0(r.peakProcessMb)} MB (largest process), ${f0(r.peakTreeMb)} MB (all its processes, sampled; during ${r.peakDuring})` +
+          `${r.readyMb ? `; ${f0(r.readyMb)} MB once up, before load` : ''}`,
+      )
       .join('\n'),
     '',
     'Targets',

@@ -187,7 +187,7 @@ async function main(): Promise<void> {
   }
 
   report.machine.loadAvgEnd = loadavg();
-  report.targets = evaluateTargets(report.paths, options.dbs, options.connections, report.serverRss);
+  report.targets = evaluateTargets({ paths: report.paths, floors: report.floors, dbs: options.dbs, connections: options.connections, serverRss: report.serverRss, nproc: report.machine.nproc });
   if (report.paths.some((p) => p.bad > 0)) report.notes.push('Some runs had wrong answers (see "notes"): their figures do not count.');
   if (report.paths.some((p) => p.exhaustedAtSec !== null)) report.notes.push('Some runs used up their pre-signed orders before the window ended; their rate is over the shorter window.');
   report.notes.push(`Took ${Math.round((Date.now() - started) / 1000)} s.`);
