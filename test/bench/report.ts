@@ -2,7 +2,7 @@
  * What a run found: floors, paths, targets. Printed as tables and written as JSON under
  * bench-results/ (git-ignored).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchOptions } from './options.ts';
 
@@ -111,6 +111,8 @@ export interface BenchReport {
   serverRss: ServerRss[];
   targets: Target[];
   notes: string[];
+  /** The run this one was compared with (its date and file), when bench-results/latest.json existed. */
+  previous?: { date: string; quick: boolean } | null;
 }
 
 const f0 = (n: number | null | undefined) => (n === null || n === undefined || Number.isNaN(n) ? '—' : Math.round(n).toLocaleString('en-US'));
@@ -213,7 +215,7 @@ export function machineLine(m: Machine): string {
   );
 }
 
-export function render(report: BenchReport): string {
+export function render(report: BenchReport, previous: BenchReport | null = null): string {
   return [
     `Machine: ${machineLine(report.machine)}`,
     '',
@@ -235,9 +237,63 @@ export function render(report: BenchReport): string {
       )
       .join('\n'),
     '',
-    'Targets',
+    ...(previous ? ['What changed since the previous run', comparison(previous, report), ''] : []),
+    'Targets (issue 17)',
     targetsList(report.targets),
     ...(report.notes.length ? ['', 'Notes', ...report.notes.map((n) => `- ${n}`)] : []),
+  ].join('\n');
+}
+
+/** The previous run's report (bench-results/latest.json), read before this run writes its own. */
+export function readPrevious(root: string): BenchReport | null {
+  const file = join(root, 'bench-results', 'latest.json');
+  if (!existsSync(file)) return null;
+  try {
+    const report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+    return Array.isArray(report.paths) && report.machine ? report : null;
+  } catch {
+    return null;
+  }
+}
+
+const runMode = (r: BenchReport) =>
+  `${r.options?.quick ? 'quick' : 'full'}, ${r.options?.warmupSec ?? '?'} s + ${r.options?.durationSec ?? '?'} s, ${(r.options?.dbs ?? []).join('+')}`;
+
+/**
+ * What changed since the previous run: every path both runs measured (same database, connections,
+ * processes, saturation or paced), its rate, CPU per request and p99, then and now.
+ */
+export function comparison(previous: BenchReport, current: BenchReport): string {
+  const key = (p: PathEntry) => `${p.db}|${p.path}|${p.connections}|${p.processes}|${p.offeredRate === null ? 'max' : 'paced'}`;
+  const before = new Map(previous.paths.map((p) => [key(p), p]));
+  const change = (now: number, then: number) => (then > 0 && Number.isFinite(now) ? `${now >= then ? '+' : '−'}${Math.abs((100 * (now - then)) / then).toFixed(0)} %` : '—');
+  const cpu = (p: PathEntry) => p.cpuMsPerReq + (p.dbCpuMsPerReq ?? 0);
+  const cpuText = (p: PathEntry) => (p.dbCpuMsPerReq === null ? f2(p.cpuMsPerReq) : `${f2(p.cpuMsPerReq)}+${f2(p.dbCpuMsPerReq)} db`);
+  const rows: string[][] = [];
+  for (const p of current.paths) {
+    const q = before.get(key(p));
+    if (!q) continue;
+    rows.push([
+      p.db,
+      PATH_LABEL[p.path] ?? p.path,
+      String(p.connections),
+      String(p.processes),
+      p.offeredRate === null ? 'max' : 'paced',
+      f0(q.rate),
+      f0(p.rate),
+      change(p.rate, q.rate),
+      cpuText(q),
+      cpuText(p),
+      change(cpu(p), cpu(q)),
+      f2(q.p99),
+      f2(p.p99),
+    ]);
+  }
+  const head = `Previous run: ${previous.machine.date} (${runMode(previous)}); this run: ${current.machine.date} (${runMode(current)})`;
+  if (!rows.length) return `${head}\nno path measured in both runs`;
+  return [
+    head,
+    table(['db', 'path', 'conns', 'procs', 'load', 'req/s then', 'req/s now', 'Δ rate', 'CPU ms/req then', 'CPU ms/req now', 'Δ CPU', 'p99 then', 'p99 now'], rows),
   ].join('\n');
 }
 

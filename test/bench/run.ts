@@ -27,7 +27,7 @@ import { alipayAccount, alipayKeys, newApiKey, newPassword, notifyParams, startB
 import { runLoad } from './load.ts';
 import { parseOptions } from './options.ts';
 import { buildServer, Child, ROOT, startScriptEntry, startScriptNodeFlags } from './processes.ts';
-import { render, writeJson, type BenchReport, type FloorEntry, type Machine } from './report.ts';
+import { readPrevious, render, writeJson, type BenchReport, type FloorEntry, type Machine } from './report.ts';
 import { benchDatabase, type BenchContext, type Database } from './suite.ts';
 import { evaluateTargets } from './targets.ts';
 
@@ -149,6 +149,8 @@ async function main(): Promise<void> {
   const started = Date.now();
   const report: BenchReport = { machine: machine(), options, floors: [], paths: [], serverRss: [], targets: [], notes: [] };
   log(`paygate bench${options.quick ? ' (quick)' : ''}: ${options.dbs.join(' + ')}, connections ${options.connections.join('/')}, ${options.warmupSec} s warm-up + ${options.durationSec} s per run`);
+  const previous = readPrevious(ROOT);
+  report.previous = previous ? { date: previous.machine.date, quick: Boolean(previous.options?.quick) } : null;
   // The gateway runs as `npm start` runs it: the build (its prestart) first, then plain node on dist/.
   if (!options.noBuild) log('building the server (server/build-if-needed.mjs, as npm start does)');
   const buildSec = buildServer(options.noBuild);
@@ -191,7 +193,7 @@ async function main(): Promise<void> {
   if (report.paths.some((p) => p.bad > 0)) report.notes.push('Some runs had wrong answers (see "notes"): their figures do not count.');
   if (report.paths.some((p) => p.exhaustedAtSec !== null)) report.notes.push('Some runs used up their pre-signed orders before the window ended; their rate is over the shorter window.');
   report.notes.push(`Took ${Math.round((Date.now() - started) / 1000)} s.`);
-  log(`\n${render(report)}`);
+  log(`\n${render(report, previous)}`);
   log(`\nJSON: ${writeJson(ROOT, report)}`);
 }
 
