@@ -20,7 +20,7 @@ export interface Machine {
 }
 
 export interface FloorEntry {
-  /** rsa2-verify, rsa2-sign, sinopac-aes-sign, http, db-callback-writes, db-inbox-insert */
+  /** rsa2-verify, rsa2-sign, sinopac-aes-sign, http, db-notify-tx, db-inbox-insert (the driver's), db-notify-tx-knex, db-inbox-insert-knex */
   name: string;
   db: string | null;
   connections: number | null;

@@ -2,7 +2,7 @@
  * `npm run bench`: paygate (the built server, dist/server/main.js, with npm start's node flags)
  * against this machine's own floors and a naive handler, in one run.
  * A benchmark, not a test: it prints figures and checks the issue's targets, and nothing in
- * `npm test` depends on it. See test/bench/PERFORMANCE.md for what each figure means.
+ * `npm test` depends on it. See README.md, "Performance", for what each figure means.
  *
  *   npm run bench                      # both databases, every path, about 10 minutes on 2 cores
  *   npm run bench -- --quick           # short windows, SQLite only (add --db mariadb|both)
