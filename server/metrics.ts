@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import cluster from 'node:cluster';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { errorSummary, toNumber, type Db } from '../core/db.ts';
+import { dbKind, errorSummary, toNumber, type Db } from '../core/db.ts';
 import { AuthenticationError, GatewayError } from '../core/errors.ts';
 import { runningJobs, type JobHealth } from '../core/jobs/runner.ts';
 import type { Logger } from '../core/logger.ts';
@@ -138,6 +138,19 @@ export class GatewayMetrics implements CoreMetrics {
     labelNames: ['job'] as const,
     registers: [this.registry],
   });
+  /** Served only once the database turned out to be a Galera node (refreshGalera). */
+  private readonly galeraRegistry = new Registry();
+  private galera: boolean | undefined;
+  private readonly wsrepClusterSize = new Gauge({
+    name: 'paygate_db_wsrep_cluster_size',
+    help: 'Galera: nodes in the cluster, as the database node this process reaches counts them (wsrep_cluster_size), read at scrape time; absent when the database is not a Galera node',
+    registers: [this.galeraRegistry],
+  });
+  private readonly wsrepLocalState = new Gauge({
+    name: 'paygate_db_wsrep_local_state',
+    help: 'Galera: the state of the database node this process reaches (wsrep_local_state: 4 Synced, 2 Donor/Desynced, 1 Joining, 3 Joined), read at scrape time',
+    registers: [this.galeraRegistry],
+  });
 
   constructor(options: GatewayMetricsOptions) {
     this.db = options.db;
@@ -189,7 +202,8 @@ export class GatewayMetrics implements CoreMetrics {
   async render(): Promise<string> {
     this.refreshJobs();
     await this.refreshOutbox();
-    return Registry.merge([this.registry, processMetrics()]).metrics();
+    await this.refreshGalera();
+    return Registry.merge([this.registry, ...(this.galera ? [this.galeraRegistry] : []), processMetrics()]).metrics();
   }
 
   /** Counting must never break the payment path it observes. */
@@ -244,6 +258,26 @@ export class GatewayMetrics implements CoreMetrics {
       // The scrape still answers (process and counters); NaN says "unknown", never a reassuring 0.
       this.logger.warn({ err: errorSummary(err) }, 'outbox metrics could not be read');
       for (const gauge of [this.outboxPending, this.outboxOldest, this.outboxOverdue]) gauge.set(Number.NaN);
+    }
+  }
+
+  /**
+   * One status read on MariaDB (none on SQLite); a server without wsrep answers no rows and the
+   * gauges stay out of the exposition. A Galera node that does not answer reads NaN.
+   */
+  private async refreshGalera(): Promise<void> {
+    if (this.galera === false || dbKind(this.db) !== 'mysql') return;
+    try {
+      const [rows] = (await withTimeout(this.db.raw("SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_size', 'wsrep_local_state')"))) as [{ Variable_name: string; Value: string }[]];
+      const value = (name: string) => rows.find((r) => r.Variable_name.toLowerCase() === name)?.Value;
+      if (this.galera === undefined) this.galera = value('wsrep_local_state') !== undefined;
+      if (!this.galera) return;
+      this.wsrepClusterSize.set(Number(value('wsrep_cluster_size') ?? Number.NaN));
+      this.wsrepLocalState.set(Number(value('wsrep_local_state') ?? Number.NaN));
+    } catch (err) {
+      if (!this.galera) return;
+      this.logger.warn({ err: errorSummary(err) }, 'Galera status could not be read');
+      for (const gauge of [this.wsrepClusterSize, this.wsrepLocalState]) gauge.set(Number.NaN);
     }
   }
 }

@@ -27,6 +27,7 @@ import type { Job } from '../../core/jobs/runner.ts';
 import { webhookDeliveryJob } from '../../core/jobs/webhook-delivery.ts';
 import { setWebhookUrl } from '../../core/webhook-secrets.ts';
 import { silentLogger } from '../../core/logger.ts';
+import { GatewayMetrics } from '../../server/metrics.ts';
 import { startApp, paymentBody, type TestApp } from '../helpers/app.ts';
 import { fakePayModule } from '../../providers/_template/index.ts';
 import { createFakePaySimulator, type FakePaySimulator } from '../../providers/_template/simulator.ts';
@@ -298,6 +299,24 @@ clusterTest('galera: two gateways migrating one fresh database at the same momen
       for (const app of apps) await app.close().catch(() => undefined);
       for (const db of [...dbs, ...synced]) await db.destroy();
     }
+  }
+});
+
+clusterTest('galera: /metrics shows the wsrep cluster size and state of the node a gateway reaches, and nothing of the kind off Galera', async (t, r) => {
+  const text = await r.apps[1]!.metrics.render();
+  t.regex(text, /^paygate_db_wsrep_cluster_size 3$/m);
+  t.regex(text, /^paygate_db_wsrep_local_state 4$/m, 'Synced');
+  // Off Galera: a plain MariaDB server (the suite's, when there is one) and SQLite.
+  const plain = [openDb('sqlite::memory:'), ...(process.env.PAYGATE_TEST_MYSQL_URL ? [openDb(process.env.PAYGATE_TEST_MYSQL_URL)] : [])];
+  try {
+    for (const db of plain) {
+      if (db.client.config.client === 'better-sqlite3') await migrateLatest(db);
+      const metrics = new GatewayMetrics({ db, logger: silentLogger });
+      t.notRegex(await metrics.render(), /wsrep/, String(db.client.config.client));
+      t.notRegex(await metrics.render(), /wsrep/, 'still not, the second time');
+    }
+  } finally {
+    for (const db of plain) await db.destroy();
   }
 });
 
