@@ -25,6 +25,8 @@ export interface BenchOptions {
   heapSnapshot: boolean;
   /** Run the gateway from dist/ as it is, without building first (the build is server/build-if-needed.mjs, npm start's prestart). */
   noBuild: boolean;
+  /** The run to compare with (a bench-results/*.json); bench-results/latest.json when not given. */
+  compare: string | null;
   /** Extra node flags for the gateway processes (e.g. "--max-semi-space-size=4"), for experiments. */
   serverNodeArgs: string[];
 }
@@ -34,6 +36,7 @@ export function usage(): string {
     'usage: npm run bench -- [--quick] [--db sqlite|mariadb|both] [--connections 1,16,64]',
     '                        [--warmup <s>] [--duration <s>] [--no-cluster] [--profile] [--only <path,...>]',
     '                        [--server-node-args "<node flags>"] [--heap-snapshot] [--no-build]',
+    '                        [--compare bench-results/<earlier run>.json]   (default: bench-results/latest.json)',
     'paths: notify, notify-dup, sinopac-ack, create-alipay, create-sinopac, naive',
   ].join('\n');
 }
@@ -82,6 +85,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     profile: flag('--profile'),
     heapSnapshot: flag('--heap-snapshot'),
     noBuild: flag('--no-build'),
+    compare: value('--compare') ?? null,
     only: value('--only')?.split(',').map((s) => s.trim()) ?? null,
     serverNodeArgs: value('--server-node-args', true)?.split(/\s+/).filter(Boolean) ?? [],
   };

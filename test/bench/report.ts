@@ -112,7 +112,7 @@ export interface BenchReport {
   targets: Target[];
   notes: string[];
   /** The run this one was compared with (its date and file), when bench-results/latest.json existed. */
-  previous?: { date: string; quick: boolean } | null;
+  previous?: { date: string; quick: boolean; file: string } | null;
 }
 
 const f0 = (n: number | null | undefined) => (n === null || n === undefined || Number.isNaN(n) ? '—' : Math.round(n).toLocaleString('en-US'));
@@ -244,9 +244,13 @@ export function render(report: BenchReport, previous: BenchReport | null = null)
   ].join('\n');
 }
 
-/** The previous run's report (bench-results/latest.json), read before this run writes its own. */
-export function readPrevious(root: string): BenchReport | null {
-  const file = join(root, 'bench-results', 'latest.json');
+/**
+ * The previous run's report, read before this run writes its own: `file` (--compare), or
+ * bench-results/latest.json (whatever ran last, quick or full: the comparison's header says which).
+ */
+export function readPrevious(root: string, file: string | null = null): BenchReport | null {
+  if (file !== null && !existsSync(file)) throw new Error(`--compare: ${file} does not exist`);
+  file ??= join(root, 'bench-results', 'latest.json');
   if (!existsSync(file)) return null;
   try {
     const report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
@@ -289,7 +293,7 @@ export function comparison(previous: BenchReport, current: BenchReport): string 
       f2(p.p99),
     ]);
   }
-  const head = `Previous run: ${previous.machine.date} (${runMode(previous)}); this run: ${current.machine.date} (${runMode(current)})`;
+  const head = `Previous run: ${previous.machine.date} (${runMode(previous)}, ${current.previous?.file ?? "bench-results/latest.json"}); this run: ${current.machine.date} (${runMode(current)})`;
   if (!rows.length) return `${head}\nno path measured in both runs`;
   return [
     head,

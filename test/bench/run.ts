@@ -149,8 +149,8 @@ async function main(): Promise<void> {
   const started = Date.now();
   const report: BenchReport = { machine: machine(), options, floors: [], paths: [], serverRss: [], targets: [], notes: [] };
   log(`paygate bench${options.quick ? ' (quick)' : ''}: ${options.dbs.join(' + ')}, connections ${options.connections.join('/')}, ${options.warmupSec} s warm-up + ${options.durationSec} s per run`);
-  const previous = readPrevious(ROOT);
-  report.previous = previous ? { date: previous.machine.date, quick: Boolean(previous.options?.quick) } : null;
+  const previous = readPrevious(ROOT, options.compare);
+  report.previous = previous ? { date: previous.machine.date, quick: Boolean(previous.options?.quick), file: options.compare ?? 'bench-results/latest.json' } : null;
   // The gateway runs as `npm start` runs it: the build (its prestart) first, then plain node on dist/.
   if (!options.noBuild) log('building the server (server/build-if-needed.mjs, as npm start does)');
   const buildSec = buildServer(options.noBuild);
