@@ -6,10 +6,12 @@ import { countMerchants, createMerchant } from '../core/merchants.ts';
 import { buildRegistry, type MountedSimulator } from '../core/registry.ts';
 import { loadSimulatorBooks, SimulatorBooksSaver } from '../core/simulator-books.ts';
 import { sharedSecret } from '../core/settings.ts';
+import { startCheckpointer } from '../core/sqlite-checkpoint.ts';
 import { randomBytes } from 'node:crypto';
 import type { AppDeps } from './app.ts';
 import type { BackgroundTasks } from './background.ts';
 import { providerModules } from '../providers/index.ts';
+import { closeSignPool } from '../providers/kit/sign-pool.ts';
 import { logDestination } from './log-format.ts';
 import { createLogger, type AppLogger } from './logger.ts';
 import { GatewayMetrics } from './metrics.ts';
@@ -36,6 +38,8 @@ export async function bootstrap(config: AppConfig, options: { migrate?: boolean 
     const applied = await migrateLatest(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
   }
+  // SQLite's WAL checkpoints in a thread of their own, never inside a request's commit.
+  const checkpointer = await startCheckpointer(db, logger);
   const metrics = new GatewayMetrics({ db, logger, token: config.metricsToken, open: config.metricsPublic, publicUrl: config.publicUrl });
   // The simulators' books from the last run, so in-flight demo payments survive a restart.
   const simulatorBooks = config.simulateUnconfigured ? await loadSimulatorBooks(db, logger) : undefined;
@@ -66,7 +70,10 @@ export async function bootstrap(config: AppConfig, options: { migrate?: boolean 
       await Promise.allSettled(simulators.map((s) => s.instance.close()));
       // After close: the books hold the last state, with no timer left to change it.
       await books.stop();
+      await checkpointer?.stop();
       await db.destroy();
+      // Idle, the pool's threads hold nothing; stopped here so a shutdown leaves no thread behind.
+      await closeSignPool();
     },
   };
 }
