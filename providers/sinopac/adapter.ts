@@ -21,6 +21,7 @@ import type {
 } from '../../core/payment-provider.ts';
 import { probeOrderNo } from '../../core/provider-health.ts';
 import { parseFormStrict, parseJsonObjectStrict } from '../kit/fields.ts';
+import { fetchTransport, httpRequest } from '../kit/http.ts';
 import { orderCreateAtmAnswer, orderCreateCardAnswer, orderMaintainAnswer, orderPayQueryAnswer, orderQueryAnswer, type OrderQueryRow } from './answers.ts';
 import { SinopacClient, SinopacFault, SinopacStatusError } from './client.ts';
 import {
@@ -76,9 +77,10 @@ export class SinopacProvider implements PaymentProvider {
     private readonly settings: SinopacSettings,
     urls: CallbackUrls,
     private readonly logger: Logger,
-    fetchImpl: typeof fetch = fetch,
+    /** Tests spy on the bank calls through a fetch of their own; production uses providers/kit/http.ts. */
+    fetchImpl?: typeof fetch,
   ) {
-    this.client = new SinopacClient(settings, fetchImpl);
+    this.client = new SinopacClient(settings, fetchImpl ? fetchTransport(fetchImpl) : httpRequest);
     this.urls = urls;
   }
 

@@ -1,6 +1,7 @@
 import { ProviderUnavailableError, ValidationError } from '../../core/errors.ts';
 import type { z } from 'zod';
 import { parseJsonObjectStrict, REPEATED_FIELD } from '../kit/fields.ts';
+import { type HttpAnswer, httpRequest, type HttpTransport } from '../kit/http.ts';
 import { parseProviderResponse } from '../kit/responses.ts';
 import type { SinopacSettings } from './config.ts';
 import { decryptMessage, encryptMessage, hashId, sign, signMatches } from './crypto.ts';
@@ -73,25 +74,31 @@ export class SinopacClient {
 
   constructor(
     private readonly settings: SinopacSettings,
-    private readonly fetchImpl: typeof fetch = fetch,
+    /** node:http through keep-alive agents (providers/kit/http.ts); tests hand in fetchTransport(spy). */
+    private readonly transport: HttpTransport = httpRequest,
   ) {
     this.hashId = hashId(settings);
   }
 
   private async post(service: string, path: 'Nonce' | 'Order', body: Json): Promise<Json> {
-    let response: Response;
+    let response: HttpAnswer;
     try {
-      response = await this.fetchImpl(`${this.settings.baseUrl}${path}`, {
+      response = await this.transport({
         method: 'POST',
+        url: `${this.settings.baseUrl}${path}`,
         headers: { 'content-type': 'application/json', 'X-KeyID': this.settings.KeyID },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.settings.timeoutMs),
+        timeoutMs: this.settings.timeoutMs,
+        // A Nonce asks for nothing but a nonce; an Order call may move money and is never sent twice.
+        idempotent: path === 'Nonce',
+        // §6: answers are a few KB (an OrderQuery of a busy day the largest); 1 MiB is no bank's.
+        maxBytes: 1024 * 1024,
       });
     } catch (err) {
       const reason = (err as Error).name === 'TimeoutError' ? `no answer within ${this.settings.timeoutMs} ms` : (err as Error).message;
       throw new SinopacFault('transport', service, `${path} failed: ${reason}`, err);
     }
-    const text = await response.text().catch(() => '');
+    const text = response.text;
     if (response.status !== 200) {
       throw new SinopacFault(REFUSAL_STATUS.get(response.status) ?? 'transport', service, `${path} answered HTTP ${response.status}`);
     }
