@@ -1,10 +1,11 @@
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, KeyObject } from 'node:crypto';
 import { AlipaySdk } from 'alipay-sdk';
 import type { z } from 'zod';
 import { isCredentialsRejection, ProviderUnavailableError, ValidationError } from '../../core/errors.ts';
 import { probeOrderNo } from '../../core/provider-health.ts';
 import { parseFormStrict } from '../kit/fields.ts';
 import { parseProviderResponse } from '../kit/responses.ts';
+import { signPool } from '../kit/sign-pool.ts';
 import type { Logger } from '../../core/logger.ts';
 import type {
   CallbackEnvelope,
@@ -28,6 +29,7 @@ import { MAX_EXPIRY_MS, TOTAL_AMOUNT_MAX_MINOR, beijingTime, cleanSubject, notif
 import { refundQueryAnswer, sdkAnswer, type SdkAnswer, tradeQueryAnswer, tradeRefundAnswer } from './answers.ts';
 import type { AlipaySettings } from './config.ts';
 import { validateKeys } from './keys.ts';
+import { handoffUrl, type PagePayConfig, signPagePay } from './page-pay.ts';
 
 const PRODUCT: Record<string, { method: string; productCode: string }> = {
   page: { method: 'alipay.trade.page.pay', productCode: 'FAST_INSTANT_TRADE_PAY' },
@@ -69,6 +71,8 @@ export class AlipayProvider implements PaymentProvider {
   readonly currencies: readonly string[];
   // §3.6: Alipay retries for ~25 h; "success" is said once the notify is recorded and applied.
   readonly ackAfter = 'applied' as const;
+  /** A notify is checked by its signature alone: core may verify it before storing (one commit). */
+  readonly verifiesOffline = true;
   /**
    * An async notify is a form of some 30 short fields plus the signature, 1-3 KB; the list fields
    * (fund_bill_list, voucher_detail_list) and passback_params can add a few KB. Twice the most seen.
@@ -77,6 +81,8 @@ export class AlipayProvider implements PaymentProvider {
   readonly refundIdempotent = true; // out_request_no (§5.2)
   private readonly sdk: AlipaySdk;
   private readonly urls: CallbackUrls;
+  /** The SDK's config for the hand-off, signed off the event loop; null: the key stayed text, the SDK signs. */
+  private readonly pagePay: PagePayConfig | null;
 
   constructor(
     readonly account: string,
@@ -104,6 +110,29 @@ export class AlipayProvider implements PaymentProvider {
     config.alipayPublicKey = parsedOrText(this.sdk.config.alipayPublicKey, createPublicKey);
     this.currencies = settings.currencies;
     this.urls = urls;
+    const { appId, charset, version, signType, gateway, privateKey } = this.sdk.config as unknown as Record<string, unknown>;
+    this.pagePay =
+      privateKey instanceof KeyObject && typeof charset === 'string' && typeof version === 'string' && typeof signType === 'string' && typeof gateway === 'string'
+        ? { appId: String(appId), charset, version, signType, gateway, privateKey }
+        : null;
+  }
+
+  /**
+   * The SDK's pageExecute output for `params`, with the RSA signature made on the sign pool's
+   * threads (providers/alipay/page-pay.ts) instead of on the event loop.
+   */
+  private async handoff(method: string, params: { notifyUrl: string; returnUrl: string; bizContent: Record<string, string> }, httpMethod: 'GET' | 'POST') {
+    if (!this.pagePay) {
+      const html = this.sdk.pageExecute(method, httpMethod, params);
+      if (httpMethod === 'GET') return { url: html, body: {} };
+      const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+      if (!action) throw new Error('alipay-sdk produced no form');
+      const fields: Record<string, string> = {};
+      for (const m of html.matchAll(/<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)) fields[m[1]!] = decodeHtml(m[2]!);
+      return { url: decodeHtml(action), body: fields };
+    }
+    const signed = await signPagePay(signPool(this.logger), this.pagePay, this.sdk.version, method, params);
+    return httpMethod === 'GET' ? { url: handoffUrl(signed), body: {} } : signed;
   }
 
   /** §6: total_amount ≤ 100000000.00 whatever the method. */
@@ -129,15 +158,11 @@ export class AlipayProvider implements PaymentProvider {
     const params = { notifyUrl: this.urls.notifyUrl, returnUrl: urls.returnUrl, bizContent };
     const base = { outcome: 'pending' as const, providerTradeNo: null, ...(expiresAt.getTime() !== order.expiresAt.getTime() ? { expiresAt } : {}) };
     if (order.method === 'page') {
-      return { ...base, action: { type: 'redirect', url: this.sdk.pageExecute(product.method, 'GET', params) } };
+      return { ...base, action: { type: 'redirect', url: (await this.handoff(product.method, params, 'GET')).url } };
     }
     // WAP: the SDK's auto-submitting form, handed over as fields so any page can render it.
-    const html = this.sdk.pageExecute(product.method, 'POST', params);
-    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
-    if (!action) throw new Error('alipay-sdk produced no form');
-    const fields: Record<string, string> = {};
-    for (const m of html.matchAll(/<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)) fields[m[1]!] = decodeHtml(m[2]!);
-    return { ...base, action: { type: 'form', method: 'POST', url: decodeHtml(action), fields } };
+    const form = await this.handoff(product.method, params, 'POST');
+    return { ...base, action: { type: 'form', method: 'POST', url: form.url, fields: form.body } };
   }
 
   /** The form (or a return's query string); a field named twice is refused (providers/kit/fields.ts). */
@@ -171,7 +196,7 @@ export class AlipayProvider implements PaymentProvider {
       if (err instanceof ValidationError) return { verified: false, reason: err.message };
       throw err;
     }
-    if (!params.sign || !this.sdk.checkNotifySignV2(params)) return { verified: false, reason: 'bad signature' };
+    if (!params.sign || !this.signatureHolds(params)) return { verified: false, reason: 'bad signature' };
     if (params.app_id !== this.settings.appId) return { verified: false, reason: `app_id ${params.app_id} is not this app` };
     if (this.settings.sellerId && params.seller_id !== this.settings.sellerId) {
       return { verified: false, reason: `seller_id ${params.seller_id ?? '(none)'} is not this account's seller` };
@@ -189,6 +214,25 @@ export class AlipayProvider implements PaymentProvider {
     const facts = notifyFacts(params, currency);
     if ('error' in facts) return { verified: false, reason: facts.error };
     return { verified: true, facts };
+  }
+
+  /**
+   * Alipay's trade notifications are signed over every field but `sign` and `sign_type`
+   * (docs/protocols/alipay.md#notify-and-return-signature): checked so, with one RSA verification,
+   * through the SDK's own rsaCheck. checkNotifySignV2 tries `sign_type` included first, so a real
+   * notify cost it two; it still gets what fails here (the other convention, or a forgery).
+   */
+  private signatureHolds(params: Record<string, string>): boolean {
+    const type = params.sign_type || 'RSA2';
+    if (type === 'RSA2') {
+      const content = Object.keys(params)
+        .filter((k) => k !== 'sign' && k !== 'sign_type')
+        .sort()
+        .map((k) => `${k}=${params[k]}`)
+        .join('&');
+      if (this.sdk.rsaCheck(content, params.sign!, 'RSA2')) return true;
+    }
+    return this.sdk.checkNotifySignV2(params);
   }
 
   reply(kind: ReplyKind): CallbackReply {
