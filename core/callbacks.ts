@@ -1,5 +1,5 @@
 import type { CoreDeps } from './deps.ts';
-import { errorSummary, isConnectionError, noteStorageFault, storageDown } from './db.ts';
+import { errorSummary, isConnectionError, isUniqueViolation, noteStorageFault, storageDown } from './db.ts';
 import { GatewayError, StorageUnavailableError } from './errors.ts';
 import {
   REJECTED_OUTCOMES,
@@ -8,6 +8,7 @@ import {
   finishFields,
   finishRow,
   inlineLease,
+  insertFinishedRow,
   rowToRequest,
   scheduleRetry,
   storeRaw,
@@ -112,14 +113,7 @@ async function applyFacts(deps: CoreDeps, provider: PaymentProvider, row: Callba
     },
   );
   if (finished.outcome) deps.metrics?.callback(row.provider, row.account, finished.outcome);
-  const { plan } = result;
-  if (plan.kind === 'reject') {
-    const log = plan.outcome === 'amount_mismatch' ? deps.logger.error.bind(deps.logger) : deps.logger.warn.bind(deps.logger);
-    log({ callbackId: row.id, orderNo: facts.orderNo, outcome: plan.outcome }, `verified callback rejected: ${plan.outcome}`);
-    return 'reject';
-  }
-  if (plan.kind === 'flag') deps.logger.error({ callbackId: row.id, orderId: result.before?.id, outcome: plan.outcome }, 'callback raised attention');
-  return 'ack';
+  return replyForPlan(deps, result, row.id, facts.orderNo);
 }
 
 /**
@@ -211,6 +205,10 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
     judge(null);
     return { reply: provider.reply('retry', request), rowId: null, judged };
   }
+  if (!unreadable && provider.ackAfter === 'applied' && provider.verifiesOffline) {
+    const done = await applyInOneCommit(deps, provider, request, envelope, judge);
+    if (done) return { reply: provider.reply(done.kind, request), rowId: done.rowId, judged };
+  }
   // A readable fresh row is stored leased to this request, which processes it next (inline or, for
   // providers acknowledged on store, in the background). An unreadable one is finished unleased.
   const lease = unreadable ? undefined : inlineLease();
@@ -267,6 +265,91 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
     deps.logger.error({ callbackId: row.id, err: errorSummary(err) }, 'callback processing failed; provider will retry');
     return { reply: provider.reply('retry', request), rowId: row.id, judged: settle(judge, judged) };
   }
+}
+
+/**
+ * One commit per applied notify (docs/architecture.md#one-commit-per-applied-notify), for a provider
+ * acknowledged after apply whose verification is pure CPU: verify first, then insert the raw row,
+ * already finished, in the transaction that carries out the decision. Nothing can be lost: the
+ * provider hears its acknowledgement only after that commit, and sends the notify again otherwise.
+ * A notify that fails verification is stored alone, finished as rejected.
+ *
+ * Returns null where the durable-first way must take over: the dedupe key is on record already (a
+ * duplicate, or other bytes under a known key), verification threw (a fault), or the transaction
+ * failed (it rolled back: nothing of it was written, and the durable-first way stores the raw row
+ * before trying again, or answers "try again" if the database is gone).
+ */
+async function applyInOneCommit(
+  deps: CoreDeps,
+  provider: PaymentProvider,
+  request: CallbackRequest,
+  envelope: CallbackEnvelope | null,
+  judge: (verdict: Verdict) => void,
+): Promise<{ kind: ReplyKind; rowId: number } | null> {
+  let verification: Awaited<ReturnType<PaymentProvider['verifyCallback']>>;
+  try {
+    verification = await provider.verifyCallback(request);
+  } catch {
+    return null;
+  }
+  if (!verification.verified) {
+    if (verification.cached) deps.metrics?.callback(provider.id, provider.account, 'rejected_cached');
+    const stored = await storeRaw(deps, provider, request, envelope, { finished: { verified: false, outcome: 'rejected', error: verification.reason } }).catch(() => null);
+    if (!stored) return null;
+    // The same bytes on record: their verdict was the same (verification is pure), whatever became of the row.
+    judge(stored.fresh ? 'rejected' : null);
+    if (stored.fresh) {
+      deps.metrics?.callback(provider.id, provider.account, 'rejected');
+      deps.logger.warn({ callbackId: stored.row.id, provider: provider.id, reason: verification.reason }, 'callback failed verification');
+    }
+    return { kind: 'reject', rowId: stored.row.id };
+  }
+  const { facts } = verification;
+  let rowId = 0;
+  let recorded: InboxOutcome | null = null;
+  let result: Awaited<ReturnType<typeof applyNews>>;
+  try {
+    result = await applyNews(
+      deps,
+      { orderNo: facts.orderNo },
+      { kind: 'facts', facts, reporter: { provider: provider.id, account: provider.account } },
+      'callback',
+      {
+        label: async (trx, plan, order) => {
+          // What the row records, known once the plan is: a move is 'applied' unless it turns out a no-op (fixed below).
+          recorded = rowOutcome(plan, true);
+          const orderId = order?.provider === provider.id ? order.id : null;
+          rowId = await insertFinishedRow(trx, deps, provider, request, envelope, { verified: true, outcome: recorded, error: rowError(plan), orderId });
+          return `callback:${rowId}`;
+        },
+        inside: async (trx, news) => {
+          const outcome = rowOutcome(news.plan, news.after?.version !== news.before?.version);
+          if (outcome !== recorded) {
+            await trx('provider_callbacks').where({ id: rowId }).update({ outcome });
+            recorded = outcome;
+          }
+        },
+      },
+    );
+  } catch (err) {
+    if (!isUniqueViolation(err)) deps.logger.warn({ provider: provider.id, orderNo: facts.orderNo, err: errorSummary(err) }, 'one-commit apply failed; storing the callback first');
+    return null;
+  }
+  judge('news');
+  if (recorded) deps.metrics?.callback(provider.id, provider.account, recorded);
+  return { kind: replyForPlan(deps, result, rowId, facts.orderNo), rowId };
+}
+
+/** The provider's answer for a carried-out plan, with the log lines an operator needs. */
+function replyForPlan(deps: CoreDeps, result: Awaited<ReturnType<typeof applyNews>>, rowId: number, orderNo: string): ReplyKind {
+  const { plan } = result;
+  if (plan.kind === 'reject') {
+    const log = plan.outcome === 'amount_mismatch' ? deps.logger.error.bind(deps.logger) : deps.logger.warn.bind(deps.logger);
+    log({ callbackId: rowId, orderNo, outcome: plan.outcome }, `verified callback rejected: ${plan.outcome}`);
+    return 'reject';
+  }
+  if (plan.kind === 'flag') deps.logger.error({ callbackId: rowId, orderId: result.before?.id, outcome: plan.outcome }, 'callback raised attention');
+  return 'ack';
 }
 
 /** Resolves `judged` with null unless a verification already resolved it (a promise settles once). */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
 import { errorSummary, isUniqueViolation, toNumber } from './db.ts';
 import type { CoreDeps } from './deps.ts';
 import { randomString } from './ids.ts';
@@ -88,6 +89,62 @@ export function inlineLease(): string {
   return `inline:${randomString(16)}`;
 }
 
+type RawRow = Omit<CallbackRow, 'id' | 'verified'> & { verified: boolean | null };
+
+function rawRow(
+  deps: Pick<CoreDeps, 'now'>,
+  provider: PaymentProvider,
+  request: CallbackRequest,
+  envelope: CallbackEnvelope | null,
+  key: string | null,
+  options: { lease?: string; finished?: Finish },
+): RawRow {
+  const now = deps.now().getTime();
+  const row: RawRow = {
+    provider: provider.id,
+    account: provider.account,
+    kind: request.kind,
+    dedupe_key: key,
+    http_method: request.httpMethod.slice(0, 8),
+    content_type: request.contentType.slice(0, 200),
+    raw_body: request.rawBody,
+    raw_query: request.rawQuery,
+    headers_json: JSON.stringify({ ...request.headers, ...envelope?.headers }),
+    received_at: now,
+    verified: null,
+    processed_at: null,
+    outcome: null,
+    error: null,
+    order_id: null,
+    attempts: 0,
+    next_attempt_at: now + INLINE_GRACE_MS,
+    lease_owner: options.lease ?? null,
+    lease_until: options.lease ? now + PROCESSING_LEASE_MS : null,
+  };
+  // Inserted already finished (a notify verified, or refused, before it was stored): one statement.
+  if (options.finished) Object.assign(row, finishFields(deps, row, options.finished), { next_attempt_at: now });
+  return row;
+}
+
+/**
+ * Inserts a verified notify's raw row, already finished, inside the transaction that applies it
+ * (core/callbacks.ts, one commit per applied notify), under its own dedupe key only: a key on
+ * record throws the driver's unique violation (isUniqueViolation) and the caller's transaction
+ * rolls back; the caller then stores it the durable-first way, which sorts out duplicates and variants.
+ */
+export async function insertFinishedRow(
+  trx: Knex.Transaction,
+  deps: Pick<CoreDeps, 'now'>,
+  provider: PaymentProvider,
+  request: CallbackRequest,
+  envelope: CallbackEnvelope | null,
+  finished: Finish,
+): Promise<number> {
+  const row = rawRow(deps, provider, request, envelope, normaliseKey(envelope?.dedupeKey), { finished });
+  const [id] = await trx('provider_callbacks').insert(row);
+  return Number(id);
+}
+
 /**
  * Inserts the raw request. A second delivery of the same bytes under the same dedupe key returns
  * the first row; a different body under a known key (a forgery or a changed retry) is kept as its
@@ -103,33 +160,12 @@ export async function storeRaw(
   provider: PaymentProvider,
   request: CallbackRequest,
   envelope: CallbackEnvelope | null,
-  options: { lease?: string } = {},
+  options: { lease?: string; finished?: Finish } = {},
 ): Promise<{ row: CallbackRow; fresh: boolean; variant: boolean }> {
-  const now = deps.now().getTime();
   const base = normaliseKey(envelope?.dedupeKey);
   const keys = base === null ? [null] : [base, `${base.slice(0, 170)}~${fingerprint(request)}`];
   for (const key of keys) {
-    const row = {
-      provider: provider.id,
-      account: provider.account,
-      kind: request.kind,
-      dedupe_key: key,
-      http_method: request.httpMethod.slice(0, 8),
-      content_type: request.contentType.slice(0, 200),
-      raw_body: request.rawBody,
-      raw_query: request.rawQuery,
-      headers_json: JSON.stringify({ ...request.headers, ...envelope?.headers }),
-      received_at: now,
-      verified: null,
-      processed_at: null,
-      outcome: null,
-      error: null,
-      order_id: null,
-      attempts: 0,
-      next_attempt_at: now + INLINE_GRACE_MS,
-      lease_owner: options.lease ?? null,
-      lease_until: options.lease ? now + PROCESSING_LEASE_MS : null,
-    };
+    const row = rawRow(deps, provider, request, envelope, key, options);
     try {
       const [id] = await deps.db('provider_callbacks').insert(row);
       // variant: other bytes under a key already on record (a forgery, a changed retry), not news.
@@ -244,7 +280,7 @@ export interface Finish {
 }
 
 /** The fields that finish a row; written only by the processor holding its lease. */
-export function finishFields(deps: CoreDeps, row: CallbackRow, fields: Finish): Record<string, unknown> {
+export function finishFields(deps: Pick<CoreDeps, 'now'>, row: Pick<CallbackRow, 'order_id'>, fields: Finish): Record<string, unknown> {
   return {
     verified: fields.verified,
     processed_at: deps.now().getTime(),

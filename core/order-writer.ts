@@ -280,6 +280,12 @@ export interface ApplyNewsOptions {
    * news is about.
    */
   before?: (trx: Knex.Transaction, order: Order | null) => Promise<boolean | RefundRow>;
+  /**
+   * Runs after the decision, before the plan is carried out, and names the source of the rows it
+   * writes (a callback stored in this same transaction: its inbox row is inserted here and labels
+   * them `callback:<id>`). Instead of `sourceLabel`.
+   */
+  label?: (trx: Knex.Transaction, plan: Plan, order: Order | null) => Promise<string>;
   /** Runs in the same transaction after the plan is carried out (a callback's inbox row is finished here). */
   inside?: (trx: Knex.Transaction, result: NewsResult) => Promise<void>;
   /** Only decide, on the order as read now: nothing is locked or written. */
@@ -316,12 +322,13 @@ export async function applyNews(deps: WriterDeps, ref: OrderRef, news: News, sou
       const pendingRefunds = order && needsPendingRefunds(news) ? await pendingRefundTotal(trx, order.id) : 0;
       const plan = decide({ order, news, source, now, pendingRefunds });
       const writing = { now, hooks: deps.hooks, metrics: deps.metrics };
-      let after = row ? await execute(trx, row, plan, options.sourceLabel ?? source, writing, refund) : null;
+      const label = options.label ? await options.label(trx, plan, order) : (options.sourceLabel ?? source);
+      let after = row ? await execute(trx, row, plan, label, writing, refund) : null;
       // The news says more than the move (paid, then partly refunded): decided again on the moved order.
       if (plan.kind === 'move' && plan.thenAgain && after) {
         const movedRow = (await lockOrder(trx, { id: after.id }))!;
         const next = decide({ order: after, news, source, now, pendingRefunds });
-        if (next.kind === 'refund') after = await execute(trx, movedRow, next, options.sourceLabel ?? source, writing, null);
+        if (next.kind === 'refund') after = await execute(trx, movedRow, next, label, writing, null);
       }
       const result: NewsResult = { plan, before: order, after };
       if (options.inside) await options.inside(trx, result);

@@ -223,6 +223,13 @@ export interface PaymentProvider {
    */
   readonly ackAfter: 'stored' | 'applied';
   /**
+   * A notify's verifyCallback is pure CPU (a signature or MAC over the bytes: no call to the
+   * provider). With `ackAfter: 'applied'`, core then verifies before storing and commits the raw
+   * row with the order's change in one transaction (docs/architecture.md#one-commit-per-applied-notify).
+   * Leave it unset when verification may ask the provider anything.
+   */
+  readonly verifiesOffline?: boolean;
+  /**
    * Whether calling refund() again with the same refundNo refunds at most once (the provider keys
    * refunds by our number). Only then may paygate repeat a refund whose outcome it never learned.
    */

@@ -62,6 +62,8 @@ export class FakePayProvider implements PaymentProvider {
   readonly methods = ['card', 'atm'] as const;
   readonly currencies = ['TWD', 'CNY'] as const;
   readonly ackAfter: 'stored' | 'applied';
+  /** A notify is checked by its signature alone: core may verify it before storing (one commit). */
+  readonly verifiesOffline = true;
   readonly refundIdempotent = true;
   private readonly config: FakePaySettings;
 

@@ -51,6 +51,8 @@ export class EcpayProvider implements PaymentProvider {
   // §5.1: ECPay re-sends until it reads `1|OK` (at most 4 more times), so `1|OK` is said only once
   // the notice is recorded and applied; before that, it is better heard again than lost.
   readonly ackAfter = 'applied' as const;
+  /** A notify is checked by its signature alone: core may verify it before storing (one commit). */
+  readonly verifiesOffline = true;
   /** ReturnURL / PaymentInfoURL / OrderResultURL posts are forms of at most ~25 short fields: ~1 KB. */
   readonly maxCallbackBytes = 8 * 1024;
   // DoAction has no refund number of ours to key on (§10.1): a repeat would refund twice.

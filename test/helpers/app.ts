@@ -1,3 +1,4 @@
+import type { TransitionHook } from '../../core/order-writer.ts';
 /**
  * Starts the real app (createApp) on port 0 with FakePay's simulator mounted under /sim/fakepay,
  * in the spirit of got's withServer: the test gets a base URL, an API client, two merchants and
@@ -65,6 +66,8 @@ export interface StartOptions {
   webhookAllowPrivate?: boolean;
   /** The callback guard's limits (core/callback-guard.ts); unset, it never throttles. */
   callbackGuard?: Partial<CallbackGuardOptions>;
+  /** Run inside every transition's transaction (core/order-writer.ts TransitionHook). */
+  hooks?: readonly TransitionHook[];
 }
 
 /** Clearly fake dashboard credentials for tests. */
@@ -99,6 +102,7 @@ export async function startApp(handle: TestDbHandle, options: StartOptions = {})
     logger: silentLogger,
     now: options.now ?? (() => new Date()),
     newOrderNo: options.newOrderNo,
+    hooks: options.hooks,
     metrics,
     // Test receivers listen on 127.0.0.1 (test/server/webhook-target.test.ts turns this off).
     webhookAllowPrivate: options.webhookAllowPrivate ?? true,

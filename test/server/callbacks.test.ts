@@ -66,10 +66,18 @@ dbTest('the buyer pays at the simulator: notify verified, applied once, answered
   });
 });
 
-dbTest('the raw row is stored before verification runs', async (t, h) => {
+/** FakePay as a provider whose verification may call it (verifiesOffline unset): durable first, two commits. */
+function verifiesOnline(t: { teardown(fn: () => void): void }, provider: FakePayProvider): void {
+  const own = provider as unknown as { verifiesOffline?: boolean };
+  own.verifiesOffline = false;
+  t.teardown(() => (own.verifiesOffline = true));
+}
+
+dbTest('the raw row is stored before verification runs (a provider whose verification may call it)', async (t, h) => {
   await withApp(t, h, async (app) => {
     const order = await newOrder(app);
     const provider = app.deps.registry.find('fakepay', 'default') as FakePayProvider;
+    verifiesOnline(t, provider);
     const original = provider.verifyCallback.bind(provider);
     let rowsSeenByVerify = -1;
     const stub = sinon.stub(provider, 'verifyCallback').callsFake(async (request) => {
@@ -87,10 +95,11 @@ dbTest('the raw row is stored before verification runs', async (t, h) => {
   });
 });
 
-dbTest('a fresh notify is inserted already leased to its request and processed once, with no separate claim', async (t, h) => {
+dbTest('a fresh notify is inserted already leased to its request and processed once, with no separate claim (verification may call the provider)', async (t, h) => {
   await withApp(t, h, async (app) => {
     const order = await newOrder(app);
     const provider = app.deps.registry.find('fakepay', 'default') as FakePayProvider;
+    verifiesOnline(t, provider);
     const original = provider.verifyCallback.bind(provider);
     let seen: { lease_owner: string | null; lease_until: unknown; received_at: unknown } | undefined;
     const stub = sinon.stub(provider, 'verifyCallback').callsFake(async (request) => {
@@ -124,6 +133,108 @@ dbTest('a fresh notify is inserted already leased to its request and processed o
     t.is(row.lease_until, null);
     const transitions = await h.db('order_transitions').where({ order_id: order.id, to_status: 'paid' });
     t.is(transitions.length, 1);
+  });
+});
+
+dbTest('one commit per applied notify: verified first, then the raw row is written finished, in the transaction that moves the order', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    const provider = app.deps.registry.find('fakepay', 'default') as FakePayProvider;
+    t.true(provider.verifiesOffline);
+    const original = provider.verifyCallback.bind(provider);
+    let rowsSeenByVerify = -1;
+    const stub = sinon.stub(provider, 'verifyCallback').callsFake(async (request) => {
+      rowsSeenByVerify = (await h.db('provider_callbacks').where({ dedupe_key: `N-${order.orderNo}` })).length;
+      return original(request);
+    });
+    // The writes of this notify (other tests share the database): those naming its dedupe key.
+    const statements: { sql: string; bindings: unknown[] }[] = [];
+    const listen = (q: { sql: string; bindings?: unknown[] }) => {
+      if (/^(insert|update|delete)/i.test(q.sql) && /provider_callbacks/.test(q.sql) && q.bindings?.includes(`N-${order.orderNo}`)) statements.push({ sql: q.sql, bindings: q.bindings });
+    };
+    h.db.on('query', listen);
+    try {
+      const res = await postNotify(app, notifyBody(app, order));
+      t.is(res.text, 'OK');
+    } finally {
+      h.db.off('query', listen);
+      stub.restore();
+    }
+    t.is(stub.callCount, 1, 'verified once');
+    t.is(rowsSeenByVerify, 0, 'nothing stored before verification');
+    t.is(statements.length, 1, statements.map((q) => q.sql).join('\n'));
+    t.regex(statements[0]!.sql, /^insert/i);
+    t.true(statements[0]!.bindings.includes('applied'), 'the row is inserted finished: no update follows');
+    const row = await h.db('provider_callbacks').where({ dedupe_key: `N-${order.orderNo}` }).first();
+    t.is(row.outcome, 'applied');
+    t.truthy(Number(row.verified));
+    t.truthy(row.processed_at);
+    t.is(row.order_id, order.id);
+    t.is(row.lease_owner, null);
+    const transitions = await h.db('order_transitions').where({ order_id: order.id, to_status: 'paid' });
+    t.deepEqual(transitions.map((r: { source: string }) => r.source), [`callback:${row.id}`]);
+    t.is((await h.db('events').where({ order_id: order.id, type: 'payment.paid' })).length, 1);
+  });
+});
+
+dbTest('one commit: a notify that fails verification is stored alone, finished as rejected, and changes nothing', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    const res = await postNotify(app, notifyBody(app, order, {}, 'not-the-secret'));
+    t.is(res.text, 'BAD SIGN');
+    const rows = await h.db('provider_callbacks').where({ dedupe_key: `N-${order.orderNo}` });
+    t.is(rows.length, 1);
+    t.is(rows[0].outcome, 'rejected');
+    t.falsy(Number(rows[0].verified));
+    t.truthy(rows[0].processed_at);
+    t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'pending');
+    // The real notify under the same key afterwards: stored as its own row and applied.
+    const real = await postNotify(app, notifyBody(app, order));
+    t.is(real.text, 'OK');
+    t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'paid');
+    const outcomes = (await h.db('provider_callbacks').where({ order_id: order.id }).orWhere({ dedupe_key: `N-${order.orderNo}` }).orderBy('id')).map((r: { outcome: string }) => r.outcome);
+    t.deepEqual(outcomes, ['rejected', 'applied']);
+  });
+});
+
+dbTest('one commit: when the transaction fails, nothing of it stays, and the callback is stored first and applied once', async (t, h) => {
+  let failures = 1;
+  await withApp(
+    t,
+    h,
+    async (app) => {
+      const order = await newOrder(app);
+      const res = await postNotify(app, notifyBody(app, order));
+      t.is(res.text, 'OK');
+      t.is(failures, 0, 'the hook failed the first transaction');
+      const rows = await h.db('provider_callbacks').where({ dedupe_key: `N-${order.orderNo}` });
+      t.is(rows.length, 1, 'one row: the failed transaction left none');
+      t.is(rows[0].outcome, 'applied');
+      t.is((await h.db('order_transitions').where({ order_id: order.id, to_status: 'paid' })).length, 1);
+      t.is((await h.db('events').where({ order_id: order.id, type: 'payment.paid' })).length, 1);
+    },
+    {
+      hooks: [
+        async (_trx, event) => {
+          if (event.to === 'paid' && failures > 0) {
+            failures -= 1;
+            throw new Error('injected: the transaction fails once');
+          }
+        },
+      ],
+    },
+  );
+});
+
+dbTest('one commit: the same notify twice at once is applied once and both are answered OK', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    const body = notifyBody(app, order);
+    const answers = await Promise.all([postNotify(app, body), postNotify(app, body), postNotify(app, body)]);
+    t.deepEqual(answers.map((r) => r.text), ['OK', 'OK', 'OK']);
+    t.is((await h.db('provider_callbacks').where({ dedupe_key: `N-${order.orderNo}` })).length, 1);
+    t.is((await h.db('order_transitions').where({ order_id: order.id, to_status: 'paid' })).length, 1);
+    t.is((await h.db('events').where({ order_id: order.id, type: 'payment.paid' })).length, 1);
   });
 });
 
