@@ -211,10 +211,12 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
   }
   // A readable fresh row is stored leased to this request, which processes it next (inline or, for
   // providers acknowledged on store, in the background). An unreadable one is finished unleased.
-  const lease = unreadable ? undefined : inlineLease();
+  // Acknowledged on store, with a job runner in another process: the row is left to it, due now.
+  const handOff = provider.ackAfter === 'stored' && deps.storedCallbacks === 'worker';
+  const lease = unreadable || handOff ? undefined : inlineLease();
   let stored: Awaited<ReturnType<typeof storeRaw>>;
   try {
-    stored = await storeRaw(deps, provider, request, envelope, { lease });
+    stored = await storeRaw(deps, provider, request, envelope, { lease, dueNow: handOff });
   } catch (err) {
     // Not stored means not acknowledged: the provider's own "try again" keeps the callback alive.
     noteStorageFault(deps.db, err);
@@ -241,6 +243,13 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
     // Not news, whatever it proved the first time: a replay must not buy trust or a token back.
     judge(row.verified === true || Number(row.verified) === 1 ? 'verified' : 'rejected');
     return { reply: provider.reply(replyForFinished(row), request), rowId: row.id, judged };
+  }
+  if (handOff) {
+    // The job runner's inbox-retry job takes it (INBOX_HANDOFF_POLL_MS); a redelivery of a row not
+    // finished yet is left to it too. Nothing was verified here, so nothing is judged.
+    judge(null);
+    deps.metrics?.callback(providerId, account, stored.fresh ? 'handed_off' : 'redelivered');
+    return { reply: provider.reply('ack', request), rowId: row.id, judged };
   }
   if (provider.ackAfter === 'stored') {
     // Acknowledged on store. A redelivery of an unfinished row processes it now if nobody holds it

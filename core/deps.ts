@@ -20,6 +20,13 @@ export interface CoreDeps {
    * metadata addresses (local development, tests). Off: refused after DNS (core/webhook-target.ts).
    */
   webhookAllowPrivate?: boolean;
+  /**
+   * Where the rest of a callback acknowledged on store (SinoPac's token exchange) runs: `here`, in
+   * the background of the process that stored it (the default: one process with its inline worker),
+   * or `worker`: the row is left due at once to the inbox-retry job of the job runner, in another
+   * process (`npm run worker`, or the cluster primary), so it never shares the ack's event loop.
+   */
+  storedCallbacks?: 'here' | 'worker';
   /** PAYGATE_TIME_ZONE: the IANA zone every date a person reads is shown in (Asia/Taipei when unset). */
   timeZone?: string;
 }

@@ -97,7 +97,7 @@ function rawRow(
   request: CallbackRequest,
   envelope: CallbackEnvelope | null,
   key: string | null,
-  options: { lease?: string; finished?: Finish },
+  options: { lease?: string; finished?: Finish; dueNow?: boolean },
 ): RawRow {
   const now = deps.now().getTime();
   const row: RawRow = {
@@ -117,7 +117,8 @@ function rawRow(
     error: null,
     order_id: null,
     attempts: 0,
-    next_attempt_at: now + INLINE_GRACE_MS,
+    // Left to the job runner at once (handed off), or after the grace the request has to process it.
+    next_attempt_at: options.dueNow ? now : now + INLINE_GRACE_MS,
     lease_owner: options.lease ?? null,
     lease_until: options.lease ? now + PROCESSING_LEASE_MS : null,
   };
@@ -160,7 +161,7 @@ export async function storeRaw(
   provider: PaymentProvider,
   request: CallbackRequest,
   envelope: CallbackEnvelope | null,
-  options: { lease?: string; finished?: Finish } = {},
+  options: { lease?: string; finished?: Finish; dueNow?: boolean } = {},
 ): Promise<{ row: CallbackRow; fresh: boolean; variant: boolean }> {
   const base = normaliseKey(envelope?.dedupeKey);
   const keys = base === null ? [null] : [base, `${base.slice(0, 170)}~${fingerprint(request)}`];

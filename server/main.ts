@@ -58,6 +58,9 @@ async function serve(config: AppConfig, clustered: boolean): Promise<void> {
   // A cluster worker finds the database migrated, the demo merchant made and the password set.
   const runtime = await bootstrap(config, { migrate: !clustered });
   const { deps, logger } = runtime;
+  // With the job runner in another process (the cluster primary, or `npm run worker`), what follows
+  // an ack on store is left to it, off this process's event loop (core/deps.ts storedCallbacks).
+  deps.storedCallbacks = clustered || !config.inlineWorker ? 'worker' : 'here';
   // The banner (demo key, dashboard password) is one block after the start-up log lines.
   runtime.secrets.hold();
   if (!clustered) await ensureDemoMerchant(runtime.db, config.demoApiKey, runtime.secrets);

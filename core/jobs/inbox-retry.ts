@@ -6,14 +6,22 @@ import { claimRows } from './lease.ts';
 import type { Job } from './runner.ts';
 
 /**
+ * How often the job looks for due rows. Callbacks acknowledged on store are handed to it when the
+ * job runner is another process (core/deps.ts storedCallbacks), so this is how long such a payment
+ * waits at most before its token is exchanged. The look is one indexed claim.
+ */
+export const INBOX_HANDOFF_POLL_MS = 250;
+
+/**
  * Finishes notify rows that were stored but never processed: a crash after the ack, a provider that
- * could not be reached for a token exchange, a database that went away mid-way.
+ * could not be reached for a token exchange, a database that went away mid-way; and the rows handed
+ * to it at once (callbacks acknowledged on store, when it runs in another process).
  */
 export function inboxRetryJob(deps: CoreDeps, owner: string, options: { batch?: number; intervalMs?: number } = {}): Job {
   const batch = options.batch ?? 50;
   return {
     name: 'inbox-retry',
-    intervalMs: options.intervalMs ?? 5_000,
+    intervalMs: options.intervalMs ?? INBOX_HANDOFF_POLL_MS,
     async run() {
       const now = deps.now();
       const rows = await claimRows<CallbackRow>(deps.db, {

@@ -68,6 +68,8 @@ export interface StartOptions {
   callbackGuard?: Partial<CallbackGuardOptions>;
   /** Run inside every transition's transaction (core/order-writer.ts TransitionHook). */
   hooks?: readonly TransitionHook[];
+  /** core/deps.ts storedCallbacks: `worker` leaves callbacks acknowledged on store to the inbox-retry job. */
+  storedCallbacks?: 'here' | 'worker';
 }
 
 /** Clearly fake dashboard credentials for tests. */
@@ -103,6 +105,7 @@ export async function startApp(handle: TestDbHandle, options: StartOptions = {})
     now: options.now ?? (() => new Date()),
     newOrderNo: options.newOrderNo,
     hooks: options.hooks,
+    storedCallbacks: options.storedCallbacks,
     metrics,
     // Test receivers listen on 127.0.0.1 (test/server/webhook-target.test.ts turns this off).
     webhookAllowPrivate: options.webhookAllowPrivate ?? true,

@@ -437,6 +437,39 @@ dbTest('ack on store: answered at once, applied in the background', async (t, h)
   );
 });
 
+dbTest('ack on store with the job runner in another process: answered at once, nothing verified here, the worker applies it', async (t, h) => {
+  await withApp(
+    t,
+    h,
+    async (app) => {
+      const order = await newOrder(app);
+      const provider = app.deps.registry.find('fakepay', 'default') as FakePayProvider;
+      const verify = sinon.spy(provider, 'verifyCallback');
+      t.teardown(() => verify.restore());
+      const res = await postNotify(app, notifyBody(app, order));
+      t.is(res.text, 'OK');
+      await app.background.drain();
+      t.is(verify.callCount, 0, 'the token exchange is not on the event loop of the ack');
+      const row = await h.db('provider_callbacks').where({ dedupe_key: `N-${order.orderNo}` }).first();
+      t.is(row.processed_at, null);
+      t.is(row.lease_owner, null, 'not leased: the worker may take it at once');
+      t.true(Number(row.next_attempt_at) <= Date.now(), 'due now');
+      // The same notify again before the worker came: acknowledged, still one row, still the worker's.
+      t.is((await postNotify(app, notifyBody(app, order))).text, 'OK');
+      t.is(verify.callCount, 0);
+      t.is((await h.db('provider_callbacks').where({ dedupe_key: `N-${order.orderNo}` })).length, 1);
+      // The worker (another process in production) takes it on its next look.
+      const job = inboxRetryJob(app.deps, 'test-worker');
+      await job.run();
+      t.is(verify.callCount, 1);
+      t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'paid');
+      const done = await h.db('provider_callbacks').where({ id: row.id }).first();
+      t.is(done.outcome, 'applied');
+    },
+    { ackAfter: 'stored', storedCallbacks: 'worker' },
+  );
+}, { serial: true });
+
 dbTest('a provider fault after the ack is finished by the worker later', async (t, h) => {
   await withApp(
     t,
