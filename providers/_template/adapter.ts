@@ -32,7 +32,7 @@ import type {
   ReplyKind,
   ListTransactionsInput,
 } from '../../core/payment-provider.ts';
-import { parseFormStrict, parseProviderResponse } from '../kit/index.ts';
+import { httpRequest, parseFormStrict, parseProviderResponse, type HttpAnswer } from '../kit/index.ts';
 import type { FakePaySettings } from './config.ts';
 import { signed, verify } from './crypto.ts';
 
@@ -76,25 +76,30 @@ export class FakePayProvider implements PaymentProvider {
   }
 
   private async call(api: string, fields: Record<string, string>): Promise<Record<string, string>> {
-    let response: Response;
+    let response: HttpAnswer;
     try {
-      response = await fetch(`${this.config.baseUrl}/api/${api}`, {
+      // Provider HTTP goes through the kit's keep-alive client (providers/kit/http.ts), not fetch.
+      response = await httpRequest({
         method: 'POST',
+        url: `${this.config.baseUrl}/api/${api}`,
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams(signed({ merchant_id: this.config.merchantId, ...fields }, this.config.secret)).toString(),
-        signal: AbortSignal.timeout(this.config.timeoutMs),
+        timeoutMs: this.config.timeoutMs,
+        // Only a call that changes nothing may be sent twice (on a stale kept-alive socket).
+        idempotent: api === 'query' || api === 'list',
+        maxBytes: 64 * 1024,
       });
     } catch (err) {
       throw new ProviderUnavailableError(`fakepay ${api}: ${(err as Error).message}`, err);
     }
-    const text = await response.text();
+    const text = response.text;
     let out: Record<string, string>;
     try {
       out = parseFormStrict(text);
     } catch {
       throw new ProviderUnavailableError(`fakepay ${api}: the answer names a field twice`);
     }
-    if (!response.ok) throw new ProviderUnavailableError(`fakepay ${api}: bad response (${response.status})`, undefined, { credentialsRejected: response.status === 401 });
+    if (response.status < 200 || response.status > 299) throw new ProviderUnavailableError(`fakepay ${api}: bad response (${response.status})`, undefined, { credentialsRejected: response.status === 401 });
     // An answer that fails our secret, or FakePay saying our request failed its: the secret is wrong.
     if (!verify(out, this.config.secret)) throw new ProviderUnavailableError(`fakepay ${api}: the answer fails our signature check`, undefined, { credentialsRejected: true });
     if (out.result === 'ERROR' && out.code === 'BAD_SIGN') throw new ProviderUnavailableError(`fakepay ${api}: our request failed FakePay's signature check`, undefined, { credentialsRejected: true });

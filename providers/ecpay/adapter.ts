@@ -20,6 +20,7 @@ import type {
 } from '../../core/payment-provider.ts';
 import { probeOrderNo } from '../../core/provider-health.ts';
 import { parseFormStrict } from '../kit/fields.ts';
+import { fetchTransport, httpRequest } from '../kit/http.ts';
 import { refundPlan } from './card-actions.ts';
 import { EcpayClient, EcpayFault, PATHS } from './client.ts';
 import { AMOUNT_LIMITS, atmDeadline, callbackFacts, checkoutFields, queryFacts, TRADE_PAID, URL_MAX } from './codec.ts';
@@ -33,6 +34,7 @@ const FORM_TYPE = /^application\/x-www-form-urlencoded\b/i;
 
 export interface EcpayProviderOptions {
   now?: () => Date;
+  /** Tests rewrite or refuse the calls through a fetch of their own; production uses providers/kit/http.ts. */
   fetchImpl?: typeof fetch;
 }
 
@@ -72,7 +74,7 @@ export class EcpayProvider implements PaymentProvider {
       if (url.length > URL_MAX) throw new ConfigError('callback URLs too long', [{ path: 'callbackBaseUrl', message: `ECPay takes callback URLs of at most ${URL_MAX} characters; ${url.length} here` }]);
     }
     this.now = options.now ?? (() => new Date());
-    this.client = new EcpayClient(settings, this.now, options.fetchImpl);
+    this.client = new EcpayClient(settings, this.now, options.fetchImpl ? fetchTransport(options.fetchImpl) : httpRequest);
     this.methods = settings.methods;
     // DoAction (§10) is for cards only and needs the card check code to read the card's state (§9).
     this.capabilities = new Set<ProviderCapability>(settings.methods.includes('card') && settings.creditCheckCode ? ['refund'] : []);

@@ -1,6 +1,7 @@
 import { ProviderUnavailableError } from '../../core/errors.ts';
 import { z } from 'zod';
 import { parseJsonObjectStrict } from '../kit/fields.ts';
+import { type HttpAnswer, httpRequest, type HttpTransport } from '../kit/http.ts';
 import { parseProviderResponse } from '../kit/responses.ts';
 import { parseRaw, TRADE_NOT_FOUND } from './codec.ts';
 import type { EcpaySettings } from './config.ts';
@@ -96,25 +97,31 @@ export class EcpayClient {
   constructor(
     private readonly settings: EcpaySettings,
     private readonly now: () => Date = () => new Date(),
-    private readonly fetchImpl: typeof fetch = fetch,
+    /** node:http through keep-alive agents (providers/kit/http.ts); tests hand in fetchTransport(…). */
+    private readonly transport: HttpTransport = httpRequest,
   ) {}
 
-  private async post(service: string, path: string, fields: Record<string, string>): Promise<string> {
+  /** `idempotent`: a query, safe to send again on a fresh socket if a kept-alive one was stale. */
+  private async post(service: string, path: string, fields: Record<string, string>, idempotent: boolean): Promise<string> {
     const body = new URLSearchParams(withCheckMac(fields, this.settings)).toString();
-    let response: Response;
+    let response: HttpAnswer;
     try {
-      response = await this.fetchImpl(`${this.settings.baseUrl}${path}`, {
+      // No redirect is followed (as fetch's redirect: 'manual'): a 3xx is an HTTP status like any other.
+      response = await this.transport({
         method: 'POST',
+        url: `${this.settings.baseUrl}${path}`,
         headers: { 'content-type': FORM },
         body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.settings.timeoutMs),
+        timeoutMs: this.settings.timeoutMs,
+        idempotent,
+        // §8, §9: answers are one order's fields (~1 KB); 1 MiB is no ECPay answer.
+        maxBytes: 1024 * 1024,
       });
     } catch (err) {
       const reason = (err as Error).name === 'TimeoutError' ? `no answer within ${this.settings.timeoutMs} ms` : (err as Error).message;
       throw new EcpayFault('transport', service, reason, err);
     }
-    const text = await response.text().catch(() => '');
+    const text = response.text;
     // §1.4: 403 means "called too often"; ECPay wants about 30 minutes of quiet.
     if (response.status === 403) throw new EcpayFault('throttled', service, 'HTTP 403: rate limited, back off for about 30 minutes');
     if (response.status !== 200) throw new EcpayFault('transport', service, `HTTP ${response.status}`);
@@ -128,7 +135,7 @@ export class EcpayClient {
       MerchantID: this.settings.MerchantID,
       MerchantTradeNo: merchantTradeNo,
       TimeStamp: String(Math.floor(this.now().getTime() / 1000)),
-    });
+    }, true);
     const fields = parseRaw(text);
     if (!fields) throw new EcpayFault('protocol', service, 'the answer is not name=value pairs');
     if (fields.CheckMacValue === undefined) {
@@ -152,7 +159,7 @@ export class EcpayClient {
       CreditRefundId: gwsr,
       CreditAmount: String(amount),
       CreditCheckCode: checkCode,
-    });
+    }, true);
     let parsed: Record<string, unknown>;
     try {
       parsed = parseJsonObjectStrict(text);
@@ -179,7 +186,7 @@ export class EcpayClient {
       TradeNo: tradeNo,
       Action: action,
       TotalAmount: String(amount),
-    });
+    }, false);
     const fields = parseRaw(text);
     if (!fields || fields.RtnCode === undefined) throw new EcpayFault('protocol', service, 'the answer has no RtnCode');
     if (fields.CheckMacValue !== undefined || !DO_ACTION_MAC_OPTIONAL_UNVERIFIED) {
