@@ -79,6 +79,18 @@ dbTest('the build runs on Node alone: no tsx, no .ts module loaded; it serves th
     t.is(res.status, 201, JSON.stringify(body));
     t.is(body.status, 'pending');
     t.is(body.action?.type, 'redirect');
+    // Alipay's hand-off is signed on the sign pool's worker threads (providers/kit/sign-pool.ts):
+    // they start from dist/ as well, and the simulator's gateway accepts what they signed.
+    const alipay = await fetch(`${base}/v1/payments`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ merchantOrderId: `BA${Date.now()}`, currency: 'CNY', amount: 8888, provider: 'alipay', method: 'page', items: [{ sku: 'TEA', name: '西湖龙井', unitAmount: 8888, quantity: 1 }] }),
+    });
+    const created = (await alipay.json()) as { status: string; action?: { type: string; url: string } };
+    t.is(alipay.status, 201, JSON.stringify(created));
+    t.is(created.action?.type, 'redirect');
+    const handoff = await fetch(created.action!.url.replace(/^https?:\/\/[^/]+/, base), { redirect: 'manual' });
+    t.is(handoff.status, 302, `the gateway accepts the signature: ${await handoff.text()}`);
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
