@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { errorSummary, isUniqueViolation, toNumber } from './db.ts';
 import type { CoreDeps } from './deps.ts';
 import { randomString } from './ids.ts';
+import { insertRow, selectFirst } from './statements.ts';
 import type { CallbackEnvelope, CallbackRequest, PaymentProvider } from './payment-provider.ts';
 
 /**
@@ -142,8 +143,7 @@ export async function insertFinishedRow(
   finished: Finish,
 ): Promise<number> {
   const row = rawRow(deps, provider, request, envelope, normaliseKey(envelope?.dedupeKey), { finished });
-  const [id] = await trx('provider_callbacks').insert(row);
-  return Number(id);
+  return insertRow(trx, 'provider_callbacks', row);
 }
 
 /**
@@ -168,15 +168,13 @@ export async function storeRaw(
   for (const key of keys) {
     const row = rawRow(deps, provider, request, envelope, key, options);
     try {
-      const [id] = await deps.db('provider_callbacks').insert(row);
+      const id = await insertRow(deps.db, 'provider_callbacks', row);
       // variant: other bytes under a key already on record (a forgery, a changed retry), not news.
       return { row: { ...row, id: Number(id) }, fresh: true, variant: key !== base };
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
     }
-    const existing = (await deps.db('provider_callbacks')
-      .where({ provider: provider.id, account: provider.account, kind: request.kind, dedupe_key: key })
-      .first()) as CallbackRow | undefined;
+    const existing = await selectFirst<CallbackRow>(deps.db, 'provider_callbacks', { provider: provider.id, account: provider.account, kind: request.kind, dedupe_key: key });
     if (existing && existing.raw_body === request.rawBody && existing.raw_query === request.rawQuery) {
       return { row: existing, fresh: false, variant: key !== base };
     }

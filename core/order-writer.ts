@@ -7,6 +7,7 @@ import type { Logger } from './logger.ts';
 import type { CoreMetrics } from './metrics.ts';
 import { rowToOrder, type Order, type OrderRow } from './orders.ts';
 import { eventTypeFor, recordEvent } from './outbox.ts';
+import { insertRow, selectFirst, updateWhere } from './statements.ts';
 import type { NextAction } from './payment-provider.ts';
 import { newRefundNo, toRefundView, type RefundRow } from './refund-rows.ts';
 import { ATTENTION_ON_PAID_FROM, PAYABLE_STATUSES, checkTransition, type OrderStatus } from './state-machine.ts';
@@ -80,10 +81,8 @@ type OrderRef = { id: string } | { orderNo: string };
 
 /** Reads the order under a row lock (MariaDB); SQLite's single writer holds the rest. */
 async function lockOrder(trx: Knex.Transaction, ref: OrderRef): Promise<OrderRow | undefined> {
-  const where = 'id' in ref ? { id: ref.id } : { order_no: ref.orderNo };
-  let query = trx('orders').where(where).first();
-  if (dbKind(trx as unknown as Db) === 'mysql') query = query.forUpdate();
-  return (await query) as OrderRow | undefined;
+  // The driver's prepared statement (core/statements.ts): this is every notify's first read.
+  return selectFirst<OrderRow>(trx, 'orders', 'id' in ref ? { id: ref.id } : { order_no: ref.orderNo }, { forUpdate: true });
 }
 
 /** The row after `patch`: the row read under the lock plus the patch, re-read only for text the drivers change. */
@@ -95,7 +94,7 @@ async function afterPatch(trx: Knex.Transaction, row: OrderRow, patch: Record<st
 
 /** Updates the locked row under its version; a lost race is retried by the caller from a fresh read. */
 async function update(trx: Knex.Transaction, row: OrderRow, patch: Record<string, unknown>): Promise<void> {
-  const updated = await trx('orders').where({ id: row.id, version: row.version }).update(patch);
+  const updated = await updateWhere(trx, 'orders', patch, { id: row.id, version: row.version });
   if (updated !== 1) throw new VersionConflict();
 }
 
@@ -142,7 +141,7 @@ async function move(
   else if (request.action) patch.action_json = JSON.stringify(request.action);
 
   await update(trx, row, patch);
-  await trx('order_transitions').insert({
+  await insertRow(trx, 'order_transitions', {
     order_id: order.id,
     from_status: order.status,
     to_status: request.to,

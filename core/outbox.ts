@@ -3,6 +3,7 @@ import { newId } from './ids.ts';
 import type { Order } from './orders.ts';
 import { toPaymentView } from './payment-view.ts';
 import type { OrderStatus } from './state-machine.ts';
+import { insertRow } from './statements.ts';
 
 /**
  * Merchant events (issue 5): one row in `events` written in the same transaction as the change it
@@ -54,7 +55,8 @@ export async function recordEvent(
   const payment = toPaymentView(order, now);
   delete payment.action; // an event is a record of what happened, not a way to pay
   const payload: EventPayload = { id: publicId, type, createdAt: now.toISOString(), data: { payment, ...extra } };
-  await trx('events').insert({
+  // The driver's prepared statement (core/statements.ts): every applied notify writes one.
+  await insertRow(trx, 'events', {
     public_id: publicId,
     merchant_id: order.merchantId,
     order_id: order.id,
