@@ -60,6 +60,8 @@ export interface Bank {
   base: string;
   config: SinopacConfig;
   hashId: string;
+  /** The simulator's process (its CPU is counted apart from "others" on the machine). */
+  pid: number;
   /** Forgets the round trips timed so far. */
   resetTiming(): void;
   /** Completed round trips (one per OrderCreate / OrderPayQuery) since the last reset, in ms. */
@@ -97,6 +99,7 @@ export async function startBank(): Promise<Bank> {
     base: ready.base,
     config: ready.config,
     hashId: hashId(ready.config),
+    pid: child.pid!,
     resetTiming: () => void child.send({ type: 'reset' } satisfies BankMessage),
     roundTrips: () =>
       new Promise<number[]>((resolve) => {

@@ -44,6 +44,7 @@ export async function measure(
   let cpu0 = 0;
   let db0 = 0;
   let bench0 = process.cpuUsage();
+  let bank0 = cpuMs(ctx.bank.pid);
   let machine0 = machineCpuMs();
   let window0 = performance.now();
   const spec = {
@@ -59,6 +60,7 @@ export async function measure(
       cpu0 = child.rss.cpuMs();
       db0 = dbase.dbPid ? cpuMs(dbase.dbPid) : 0;
       bench0 = process.cpuUsage();
+      bank0 = cpuMs(ctx.bank.pid);
       machine0 = machineCpuMs();
       window0 = performance.now();
       hooks.start?.();
@@ -94,6 +96,7 @@ export async function measure(
       server: serverCpuMs / wallMs,
       db: dbCpuMs === null ? null : dbCpuMs / wallMs,
       bench: (benchUsed.user + benchUsed.system) / 1000 / wallMs,
+      bank: (cpuMs(ctx.bank.pid) - bank0) / wallMs,
     },
     bound: boundFor(ctx.floors, path, dbase.kind, connections),
     ofBound: null,

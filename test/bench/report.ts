@@ -34,6 +34,11 @@ export interface FloorEntry {
   dbCpuMsPerOp?: number | null;
 }
 
+/** Cores busy with work that is not the run's: other processes on the machine. */
+export function othersCores(c: NonNullable<PathEntry['cores']>): number {
+  return Math.max(0, c.machine - c.server - (c.db ?? 0) - c.bench - (c.bank ?? 0));
+}
+
 export interface Bound {
   name: string;
   rate: number;
@@ -60,10 +65,10 @@ export interface PathEntry {
   dbCpuMsPerReq: number | null;
   /**
    * Cores busy during the window (CPU time ÷ wall time): the whole machine (/proc/stat, everyone's
-   * work, steal apart), the server's process tree, mariadbd (when this run owns it), and this
-   * process (the load generator).
+   * work, steal apart), the server's process tree, mariadbd (when this run owns it), this
+   * process (the load generator) and the SinoPac simulator.
    */
-  cores?: { machine: number; steal: number; server: number; db: number | null; bench: number };
+  cores?: { machine: number; steal: number; server: number; db: number | null; bench: number; bank?: number };
   bound: Bound | null;
   /** rate ÷ the binding floor. */
   ofBound: number | null;
@@ -175,6 +180,10 @@ export function pathsTable(paths: readonly PathEntry[]): string {
       if (p.errors) notes.push(`${p.errors} socket errors`);
       if (p.exhaustedAtSec !== null) notes.push(`orders ran out at ${f1(p.exhaustedAtSec)} s`);
       for (const [k, v] of Object.entries(p.extra)) notes.push(`${k} ${typeof v === 'number' ? f1(v) : v}`);
+      // Work that is not this run's (other processes on the machine, the hypervisor's steal) makes its figures noisy.
+      const others = p.cores ? othersCores(p.cores) : 0;
+      if (others >= 0.25) notes.push(`others used ${f1(others)} cores`);
+      if (p.cores && p.cores.steal >= 0.1) notes.push(`steal ${f1(p.cores.steal)} cores`);
       return [
         p.db,
         PATH_LABEL[p.path] ?? p.path,

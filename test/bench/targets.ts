@@ -2,7 +2,7 @@
  * Which floor bounds each path, and the targets of issue 17 (the speed round) checked against a
  * run's figures: each printed met / missed, and for a missed one what bounds it.
  */
-import type { Bound, FloorEntry, PathEntry, ServerRss, Target } from './report.ts';
+import { othersCores, type Bound, type FloorEntry, type PathEntry, type ServerRss, type Target } from './report.ts';
 
 
 function floorAt(floors: readonly FloorEntry[], name: string, db: string | null, connections: number | null): FloorEntry | undefined {
@@ -233,7 +233,7 @@ export function evaluateTargets({ paths, floors, dbs, connections, serverRss, np
       const used = (p: PathEntry) =>
         p.cores
           ? `${p.cores.machine.toFixed(2)} of ${nproc} cores busy (gateway ${p.cores.server.toFixed(2)}, mariadbd ${p.cores.db === null ? '—' : p.cores.db.toFixed(2)}, ` +
-            `load generator ${p.cores.bench.toFixed(2)}, others ${Math.max(0, p.cores.machine - p.cores.server - (p.cores.db ?? 0) - p.cores.bench).toFixed(2)}; steal ${p.cores.steal.toFixed(2)})`
+            `load generator ${p.cores.bench.toFixed(2)}, other processes ${othersCores(p.cores).toFixed(2)}; steal ${p.cores.steal.toFixed(2)})`
           : 'cores not measured';
       const spare = one.cores ? nproc - one.cores.machine : Number.NaN;
       targets.push({
