@@ -127,7 +127,10 @@ export interface PacedSpec extends Omit<LoadSpec, 'onMeasureStart'> {
  * waiting for its ack sees at a given traffic.
  */
 export async function runPaced(spec: PacedSpec): Promise<LoadResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections, keepAliveMsecs: 30_000 });
+  // fifo: every socket is used in turn. With the default lifo the few most recent carry the load and
+  // the rest sit idle past the server's keep-alive timeout (5 s), which closes them just as a burst
+  // picks one up again: an ECONNRESET that is the load generator's, not the server's.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections, keepAliveMsecs: 30_000, scheduling: 'fifo' });
   const url = new URL(spec.base);
   const send = (r: LoadRequest): Promise<{ status: number; body: string }> =>
     new Promise((resolve) => {
