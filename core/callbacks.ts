@@ -7,6 +7,7 @@ import {
   claimRow,
   finishFields,
   finishRow,
+  findByKey,
   inlineLease,
   insertFinishedRow,
   rowToRequest,
@@ -207,6 +208,11 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
   }
   if (!unreadable && provider.ackAfter === 'applied' && provider.verifiesOffline) {
     const done = await applyInOneCommit(deps, provider, request, envelope, judge);
+    if (done === 'unstored') {
+      judge(null);
+      deps.metrics?.callback(providerId, account, 'unstored');
+      return { reply: provider.reply('retry', request), rowId: null, judged };
+    }
     if (done) return { reply: provider.reply(done.kind, request), rowId: done.rowId, judged };
   }
   // A readable fresh row is stored leased to this request, which processes it next (inline or, for
@@ -294,7 +300,22 @@ async function applyInOneCommit(
   request: CallbackRequest,
   envelope: CallbackEnvelope | null,
   judge: (verdict: Verdict) => void,
-): Promise<{ kind: ReplyKind; rowId: number } | null> {
+): Promise<{ kind: ReplyKind; rowId: number } | 'unstored' | null> {
+  // A redelivery (providers send the same notify again and again) is answered from its row: one
+  // indexed read, no verification, no transaction. Anything else on record under the key (other
+  // bytes, a row not finished) goes the durable-first way.
+  let known: Awaited<ReturnType<typeof findByKey>>;
+  try {
+    known = await findByKey(deps, provider, request, envelope);
+  } catch (err) {
+    return noteStorageFault(deps.db, err) ? 'unstored' : null;
+  }
+  if (known) {
+    if (known.processed_at === null || known.raw_body !== request.rawBody || known.raw_query !== request.rawQuery) return null;
+    deps.metrics?.callback(provider.id, provider.account, 'redelivered');
+    judge(known.verified === true || Number(known.verified) === 1 ? 'verified' : 'rejected');
+    return { kind: replyForFinished(known), rowId: known.id };
+  }
   let verification: Awaited<ReturnType<PaymentProvider['verifyCallback']>>;
   try {
     verification = await provider.verifyCallback(request);
@@ -338,10 +359,19 @@ async function applyInOneCommit(
             recorded = outcome;
           }
         },
+        // Once more for a lost race; past that the durable-first way (and its retries) takes over.
+        attempts: 2,
       },
     );
   } catch (err) {
-    if (!isUniqueViolation(err)) deps.logger.warn({ provider: provider.id, orderNo: facts.orderNo, err: errorSummary(err) }, 'one-commit apply failed; storing the callback first');
+    if (isUniqueViolation(err)) return null;
+    // The database is gone (or SQLite's lock held past busy_timeout): storing the raw row now would
+    // wait the same way, on the event loop. Nothing was acknowledged: the provider's "try again".
+    if (noteStorageFault(deps.db, err)) {
+      deps.logger.error({ provider: provider.id, account: provider.account, err: errorSummary(err) }, 'callback could not be stored');
+      return 'unstored';
+    }
+    deps.logger.warn({ provider: provider.id, orderNo: facts.orderNo, err: errorSummary(err) }, 'one-commit apply failed; storing the callback first');
     return null;
   }
   judge('news');

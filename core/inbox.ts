@@ -146,6 +146,13 @@ export async function insertFinishedRow(
   return insertRow(trx, 'provider_callbacks', row);
 }
 
+/** The row on record under the request's own dedupe key, if any (none without a key). */
+export async function findByKey(deps: CoreDeps, provider: PaymentProvider, request: CallbackRequest, envelope: CallbackEnvelope | null): Promise<CallbackRow | undefined> {
+  const key = normaliseKey(envelope?.dedupeKey);
+  if (key === null) return undefined;
+  return selectFirst<CallbackRow>(deps.db, 'provider_callbacks', { provider: provider.id, account: provider.account, kind: request.kind, dedupe_key: key });
+}
+
 /**
  * Inserts the raw request. A second delivery of the same bytes under the same dedupe key returns
  * the first row; a different body under a known key (a forgery or a changed retry) is kept as its

@@ -289,6 +289,8 @@ export interface ApplyNewsOptions {
   inside?: (trx: Knex.Transaction, result: NewsResult) => Promise<void>;
   /** Only decide, on the order as read now: nothing is locked or written. */
   dryRun?: boolean;
+  /** How many times the transaction is run in all (retryingTransaction's default otherwise). */
+  attempts?: number;
 }
 
 /**
@@ -333,7 +335,7 @@ export async function applyNews(deps: WriterDeps, ref: OrderRef, news: News, sou
       if (options.inside) await options.inside(trx, result);
       return result;
     },
-    { operation: `news:${news.kind}`, metrics: deps.metrics, retryAlso: versionRace },
+    { operation: `news:${news.kind}`, metrics: deps.metrics, retryAlso: versionRace, attempts: options.attempts },
   );
 }
 
