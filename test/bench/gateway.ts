@@ -19,6 +19,12 @@ export interface Target {
   profileDir?: string;
   /** The largest process's RSS once it answered, before any load (MB). */
   readyRssMb?: number;
+  /**
+   * The job runner, `npm run worker` (dist/server/cli.js worker), when the gateway runs without its
+   * inline worker: it takes what follows a SinoPac ack (core/deps.ts storedCallbacks), off the
+   * gateway's event loop. Its CPU is not the gateway's: the ack path reports it apart.
+   */
+  worker?: Child;
 }
 
 /** GET on a fresh connection (so that each may reach another cluster worker); the worker header. */
@@ -33,27 +39,28 @@ function workerOf(base: string): Promise<string | null> {
   });
 }
 
-export async function startGateway(ctx: BenchContext, dbase: Database, processes: number, label: string): Promise<Target> {
+export async function startGateway(ctx: BenchContext, dbase: Database, processes: number, label: string, options: { inlineWorker?: boolean } = {}): Promise<Target> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const profileDir = join(ROOT, 'bench-results', 'profiles', `${dbase.kind}-${label}`);
   if (ctx.options.profile || ctx.options.heapSnapshot) mkdirSync(profileDir, { recursive: true });
+  const env = {
+    DATABASE_URL: dbase.url,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PAYGATE_PUBLIC_URL: base,
+    PAYGATE_CONFIG: ctx.configFile,
+    PAYGATE_SIMULATORS: 'off',
+    PAYGATE_INLINE_WORKER: options.inlineWorker ? 'true' : 'false',
+    PAYGATE_DEMO_API_KEY: ctx.apiKey,
+    PAYGATE_ADMIN_PASSWORD: ctx.adminPassword,
+    PAYGATE_WORKERS: String(processes),
+    LOG_LEVEL: 'warn',
+  };
   const child = await Child.start({
     name: `gateway (${dbase.kind}, ${label})`,
     script: startScriptEntry(),
-    env: {
-      DATABASE_URL: dbase.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PAYGATE_PUBLIC_URL: base,
-      PAYGATE_CONFIG: ctx.configFile,
-      PAYGATE_SIMULATORS: 'off',
-      PAYGATE_INLINE_WORKER: 'false',
-      PAYGATE_DEMO_API_KEY: ctx.apiKey,
-      PAYGATE_ADMIN_PASSWORD: ctx.adminPassword,
-      PAYGATE_WORKERS: String(processes),
-      LOG_LEVEL: 'warn',
-    },
+    env,
     nodeArgs: [
       ...startScriptNodeFlags(),
       ...ctx.options.serverNodeArgs,
@@ -73,7 +80,13 @@ export async function startGateway(ctx: BenchContext, dbase: Database, processes
     }
     if (seen.size < processes) throw new Error(`only ${seen.size} of ${processes} workers answered:\n${child.tail()}`);
   }
-  return { child, base, processes, profileDir, readyRssMb: child.rss.largestNowKb() / 1024 };
+  const readyRssMb = child.rss.largestNowKb() / 1024;
+  // Production's layout without the inline worker: the job runner in a process of its own.
+  const worker = options.inlineWorker
+    ? undefined
+    : await Child.start({ name: `worker (${dbase.kind}, ${label})`, script: startScriptEntry().replace(/main\.js$/, 'cli.js'), args: ['worker'], env });
+  if (worker) ctx.children.add(worker);
+  return { child, base, processes, profileDir, readyRssMb, worker };
 }
 
 export async function stopGateway(ctx: BenchContext, dbase: Database, target: Target, label: string): Promise<void> {
@@ -94,6 +107,10 @@ export async function stopGateway(ctx: BenchContext, dbase: Database, target: Ta
   target.child.rss.phase = 'stopping';
   const code = await target.child.stop();
   ctx.children.delete(target.child);
+  if (target.worker) {
+    await target.worker.stop();
+    ctx.children.delete(target.worker);
+  }
   const { rss } = target.child;
   ctx.serverRss.push({ db: dbase.kind, run: label, peakProcessMb: rss.peakProcessKb / 1024, peakTreeMb: rss.peakTreeKb / 1024, peakDuring: rss.peakPhase, readyMb: target.readyRssMb ?? null });
   const warnings = target.child.warnings();

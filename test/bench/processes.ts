@@ -143,8 +143,10 @@ export interface ChildOptions {
   env: Record<string, string>;
   /** Extra node flags (--cpu-prof ...). */
   nodeArgs?: string[];
-  /** Resolves when the child is ready (polled). */
-  readyUrl: string;
+  /** Arguments after the script (`worker` for the CLI). */
+  args?: string[];
+  /** Resolves when the child is ready (polled); without one, once it has run for a second. */
+  readyUrl?: string;
 }
 
 /** A server process under test: started, sampled, stopped. */
@@ -188,7 +190,7 @@ export class Child {
   static async start(options: ChildOptions): Promise<Child> {
     const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
     const loader = options.script.endsWith('.ts') ? ['--import=tsx'] : [];
-    const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), ...loader, options.script], {
+    const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), ...loader, options.script, ...(options.args ?? [])], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -198,6 +200,11 @@ export class Child {
     for (;;) {
       if (hasExited(proc)) throw new Error(`${options.name} exited (code ${proc.exitCode}) before it was ready:\n${child.tail()}`);
       if (Date.now() > deadline) throw new Error(`${options.name} was not ready after 60 s:\n${child.tail()}`);
+      if (!options.readyUrl) {
+        await sleep(1_000);
+        if (hasExited(proc)) throw new Error(`${options.name} exited (code ${proc.exitCode}) at start:\n${child.tail()}`);
+        return child;
+      }
       try {
         const res = await fetch(options.readyUrl, { signal: AbortSignal.timeout(1_000) });
         await res.arrayBuffer();

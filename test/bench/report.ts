@@ -164,7 +164,8 @@ export function queryBuilderCost(floors: readonly FloorEntry[]): string {
 export const PATH_LABEL: Record<string, string> = {
   notify: 'Alipay notify, distinct orders',
   'notify-dup': 'Alipay notify, duplicate',
-  'sinopac-ack': 'SinoPac BackendURL ack',
+  'sinopac-ack': 'SinoPac BackendURL ack (exchange in the worker process)',
+  'sinopac-ack-here': 'SinoPac BackendURL ack (exchange in the gateway, inline worker)',
   'create-alipay': 'create: Alipay page',
   'create-sinopac': 'create: SinoPac ATM',
   naive: 'naive peer notify',

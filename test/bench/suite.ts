@@ -103,6 +103,11 @@ async function unprocessedCallbacks(db: Knex): Promise<number> {
   return toNumber(row?.n);
 }
 
+async function sinopacRows(db: Knex): Promise<number> {
+  const [row] = (await db('provider_callbacks').where({ provider: 'sinopac', kind: 'notify' }).count({ n: '*' })) as { n: unknown }[];
+  return toNumber(row?.n);
+}
+
 export async function benchDatabase(ctx: BenchContext, dbase: Database): Promise<void> {
   const { options } = ctx;
   const kind = dbase.kind;
@@ -168,15 +173,30 @@ export async function benchDatabase(ctx: BenchContext, dbase: Database): Promise
     const shopNo = ctx.bank.config.ShopNo;
     let token = 0;
     const stamp = Date.now().toString(36).toUpperCase();
-    for (let i = 0; i < options.connections.length + 1; i++) {
-      const { c, paced } = levels('sinopac-ack')[i]!;
+    // The acks' token exchanges run in the worker process (the gateway runs without its inline
+    // worker, as production does with `npm run worker`); then once more, paced, with the exchange
+    // in the gateway's own background (the inline worker's layout), to show what it costs the ack.
+    const count = options.connections.length + 1;
+    let here: Target | null = null;
+    for (let i = 0; i <= count; i++) {
+      // The paced level's rate is half the peak just measured, so each level is read when its turn comes.
+      const run = i < count ? { ...levels('sinopac-ack')[i]!, here: false } : { ...levels('sinopac-ack')[count - 1]!, here: true };
+      const { c, paced } = run;
       if (paced !== null && paced <= 0) continue;
+      if (run.here && !here) {
+        gateway.child.rss.phase = 'idle while the inline-worker gateway ran';
+        here = await startGateway(ctx, dbase, 1, 'ack-inline', { inlineWorker: true });
+        await learnTrust(ctx, here, await ctx.pool.signNotifies((await cloneOrders(dbase.db, templateId, 12, 'trust-inline')).map((o) => notifyParams(o))));
+      }
+      const target = run.here && here ? here : gateway;
       const before = await unprocessedCallbacks(dbase.db);
+      const workerCpu0 = target.worker ? target.worker.rss.cpuMs() : 0;
+      const acks0 = await sinopacRows(dbase.db);
       const entry = await measure(
         ctx,
         dbase,
-        gateway,
-        'sinopac-ack',
+        target,
+        run.here ? 'sinopac-ack-here' : 'sinopac-ack',
         c,
         {
           next: () => ({ method: 'POST', path: '/callbacks/sinopac/default/notify', headers: { 'content-type': 'application/json' }, body: `{"ShopNo":"${shopNo}","PayToken":"B${stamp}${c}X${++token}"}` }),
@@ -185,9 +205,10 @@ export async function benchDatabase(ctx: BenchContext, dbase: Database): Promise
         {},
         paced,
       );
-      // Acknowledged on store: each token is then exchanged with the bank in the background. Wait
-      // for that before the next run, and report how long the backlog took.
-      gateway.child.rss.phase = `SinoPac token exchanges after sinopac-ack c=${c}`;
+      // Acknowledged on store: each token is then exchanged with the bank (by the worker process,
+      // or in the gateway's background). Wait for that before the next run, and report how long
+      // the backlog took and, with a worker process, its CPU per ack.
+      target.child.rss.phase = `SinoPac token exchanges after sinopac-ack c=${c}`;
       const drained = performance.now();
       let left = await unprocessedCallbacks(dbase.db);
       while (left > before && performance.now() - drained < 120_000) {
@@ -196,7 +217,13 @@ export async function benchDatabase(ctx: BenchContext, dbase: Database): Promise
       }
       entry.extra['backlog drained after (s)'] = (performance.now() - drained) / 1000;
       if (left > before) entry.extra['left unprocessed'] = left - before;
+      if (target.worker) {
+        target.worker.rss.sample();
+        // Over every ack this run stored (warm-up too), each exchanged by the worker.
+        entry.extra['worker CPU ms/ack'] = (target.worker.rss.cpuMs() - workerCpu0) / Math.max(1, (await sinopacRows(dbase.db)) - acks0);
+      }
     }
+    if (here) await stopGateway(ctx, dbase, here, 'ack-inline');
   }
 
   for (const provider of ['alipay', 'sinopac'] as const) {

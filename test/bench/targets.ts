@@ -40,6 +40,7 @@ export function boundFor(floors: readonly FloorEntry[], path: string, db: string
       break;
     case 'notify-dup':
     case 'sinopac-ack':
+    case 'sinopac-ack-here':
       add('inbox insert', inbox);
       break;
     case 'create-alipay':
@@ -178,7 +179,9 @@ export function evaluateTargets({ paths, floors, dbs, connections, serverRss, np
         targets.push({
           name,
           met: ack.p99 < 10,
-          measured: `p99 ${ms(ack.p99)}, p50 ${ms(ack.p50)} (${load(ack)})`,
+          measured:
+            `p99 ${ms(ack.p99)}, p50 ${ms(ack.p50)} (${load(ack)}), the exchange in the worker process` +
+            (paced(db, 'sinopac-ack-here') ? `; with the exchange in the gateway's own background: p99 ${ms(paced(db, 'sinopac-ack-here')!.p99)}` : ''),
           bound:
             `the ack waits for one inbox insert: p99 ${ms2(inbox1?.p99 ?? Number.NaN)} through the driver at ${c1} conn (knex ${ms2(inboxKnex1?.p99 ?? Number.NaN)}), ` +
             `bare HTTP p99 ${ms2(http1?.p99 ?? Number.NaN)} at ${c1} conn; the rest is the gateway's event loop (token exchanges of earlier acks, checkpoints, GC) and the shared cores`,
