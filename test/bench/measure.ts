@@ -45,6 +45,7 @@ export async function measure(
   let db0 = 0;
   let bench0 = process.cpuUsage();
   let bank0 = cpuMs(ctx.bank.pid);
+  let worker0 = target.worker ? target.worker.rss.cpuMs() : 0;
   let machine0 = machineCpuMs();
   let window0 = performance.now();
   const spec = {
@@ -61,6 +62,7 @@ export async function measure(
       db0 = dbase.dbPid ? cpuMs(dbase.dbPid) : 0;
       bench0 = process.cpuUsage();
       bank0 = cpuMs(ctx.bank.pid);
+      worker0 = target.worker ? target.worker.rss.cpuMs() : 0;
       machine0 = machineCpuMs();
       window0 = performance.now();
       hooks.start?.();
@@ -97,6 +99,7 @@ export async function measure(
       db: dbCpuMs === null ? null : dbCpuMs / wallMs,
       bench: (benchUsed.user + benchUsed.system) / 1000 / wallMs,
       bank: (cpuMs(ctx.bank.pid) - bank0) / wallMs,
+      worker: target.worker ? (target.worker.rss.cpuMs() - worker0) / wallMs : 0,
     },
     bound: boundFor(ctx.floors, path, dbase.kind, connections),
     ofBound: null,

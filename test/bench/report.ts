@@ -36,7 +36,7 @@ export interface FloorEntry {
 
 /** Cores busy with work that is not the run's: other processes on the machine. */
 export function othersCores(c: NonNullable<PathEntry['cores']>): number {
-  return Math.max(0, c.machine - c.server - (c.db ?? 0) - c.bench - (c.bank ?? 0));
+  return Math.max(0, c.machine - c.server - (c.db ?? 0) - c.bench - (c.bank ?? 0) - (c.worker ?? 0));
 }
 
 export interface Bound {
@@ -66,9 +66,10 @@ export interface PathEntry {
   /**
    * Cores busy during the window (CPU time ÷ wall time): the whole machine (/proc/stat, everyone's
    * work, steal apart), the server's process tree, mariadbd (when this run owns it), this
-   * process (the load generator) and the SinoPac simulator.
+   * process (the load generator), the SinoPac simulator, and the gateway's worker process (its job
+   * runner, when it runs apart).
    */
-  cores?: { machine: number; steal: number; server: number; db: number | null; bench: number; bank?: number };
+  cores?: { machine: number; steal: number; server: number; db: number | null; bench: number; bank?: number; worker?: number };
   bound: Bound | null;
   /** rate ÷ the binding floor. */
   ofBound: number | null;

@@ -236,7 +236,7 @@ export function evaluateTargets({ paths, floors, dbs, connections, serverRss, np
       const used = (p: PathEntry) =>
         p.cores
           ? `${p.cores.machine.toFixed(2)} of ${nproc} cores busy (gateway ${p.cores.server.toFixed(2)}, mariadbd ${p.cores.db === null ? '—' : p.cores.db.toFixed(2)}, ` +
-            `load generator ${p.cores.bench.toFixed(2)}, other processes ${othersCores(p.cores).toFixed(2)}; steal ${p.cores.steal.toFixed(2)})`
+            `load generator ${p.cores.bench.toFixed(2)}, paygate's worker process ${(p.cores.worker ?? 0).toFixed(2)}, other processes ${othersCores(p.cores).toFixed(2)}; steal ${p.cores.steal.toFixed(2)})`
           : 'cores not measured';
       const spare = one.cores ? nproc - one.cores.machine : Number.NaN;
       targets.push({
