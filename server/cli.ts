@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { hostname } from 'node:os';
 import { loadConfig } from '../core/config.ts';
-import { openDb, rollbackConfig } from '../core/db.ts';
+import { migrateLatest, openDb, rollbackConfig } from '../core/db.ts';
 import { ConfigError } from '../core/errors.ts';
 import { JobRunner } from '../core/jobs/runner.ts';
 import { createMerchant, listMerchants, rotateApiKey } from '../core/merchants.ts';
@@ -52,7 +52,8 @@ const COMMANDS: Record<string, Command> = {
     async run() {
       const db = openDb(loadConfig().databaseUrl);
       try {
-        const [, applied] = (await db.migrate.latest()) as [number, string[]];
+        // The same safe migrate every gateway and worker runs at boot (several processes, Galera nodes).
+        const applied = await migrateLatest(db);
         console.log(applied.length ? `applied:\n  ${applied.join('\n  ')}` : 'already up to date');
       } finally {
         await db.destroy();
@@ -148,10 +149,14 @@ const COMMANDS: Record<string, Command> = {
       const runner = new JobRunner(backgroundJobs(runtime.deps, `${hostname()}:${process.pid}:worker`, config), runtime.logger);
       runner.start();
       runtime.logger.info({}, 'worker started');
+      // The job timers are unref'd and the database's sockets may all be gone (a failover): this
+      // keeps the process up until it is told to stop, so a database outage never ends the worker.
+      const keepAlive = setInterval(() => undefined, 60_000);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      clearInterval(keepAlive);
       await runner.stop();
       await runtime.close();
       return 0;

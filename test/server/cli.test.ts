@@ -3,6 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { createPayment } from '../../core/checkout.ts';
@@ -17,7 +18,7 @@ import { providerModules } from '../../providers/index.ts';
 import { createSinopacSimulator, type SinopacSimulator } from '../../providers/sinopac/simulator/index.ts';
 import { ensureDemoMerchant } from '../../server/bootstrap.ts';
 import { secretsOutput } from '../../server/secrets-output.ts';
-import { dbTest, openTestDb, type TestDbHandle, type TestDbKind } from '../helpers/db.ts';
+import { dbTest, openTestDb, testDbKinds, type TestDbHandle, type TestDbKind } from '../helpers/db.ts';
 import { mountSimulator, startMerchantServer } from '../helpers/sim-server.ts';
 
 const run = promisify(execFile);
@@ -367,3 +368,53 @@ test('the CLI refuses unknown flags and bad values with its usage and exit code 
   t.is(help.code, 0);
   for (const command of ['reconcile', 'webhook:replay', 'simulate', 'merchant:create']) t.true(help.stdout.includes(command));
 });
+
+// `npm run worker` whose database goes away (a failover, a restart): it logs, keeps trying, and
+// stays up until it is told to stop. Its job timers hold nothing, so once every connection had
+// dropped it used to exit, with status 0, and a supervisor restarting only failures left it gone.
+if (testDbKinds().includes('mysql')) {
+  test('the worker stays up while its database is unreachable, and stops on SIGTERM [mariadb]', async (t) => {
+    const fresh = await openTestDb('mysql');
+    t.teardown(() => fresh.close().catch(() => undefined));
+    await fresh.db.destroy();
+    const target = new URL(fresh.url);
+    // The worker reaches MariaDB through this proxy, which the test then closes: every connection
+    // drops and new ones are refused.
+    const sockets = new Set<net.Socket>();
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port), target.hostname);
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => sockets.delete(s));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const port = (proxy.address() as net.AddressInfo).port;
+    const url = `${target.protocol}//${target.username}:${target.password}@127.0.0.1:${port}${target.pathname}`;
+    const worker = spawn(process.execPath, ['--import=tsx', 'server/cli.ts', 'worker'], {
+      env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'warn', PAYGATE_SIMULATORS: 'off' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    worker.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    worker.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
+    t.teardown(() => {
+      if (worker.exitCode === null) worker.kill('SIGKILL');
+    });
+    // Up: migrated through the proxy, its jobs running.
+    for (const deadline = Date.now() + 30_000; sockets.size === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 1_500));
+    t.is(worker.exitCode, null, `the worker is running:\n${output}`);
+    await new Promise<void>((resolve) => {
+      proxy.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    });
+    await new Promise((r) => setTimeout(r, 4_000));
+    t.is(worker.exitCode, null, `the worker is still up with its database gone:\n${output}`);
+    worker.kill('SIGTERM');
+    t.is(await exited, 0, 'and stops when asked');
+  });
+}
