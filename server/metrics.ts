@@ -64,7 +64,7 @@ export class GatewayMetrics implements CoreMetrics {
 
   private readonly callbacks = new Counter({
     name: 'paygate_callbacks_total',
-    help: 'Provider callbacks handled, by the outcome their inbox row records (applied, duplicate, rejected, displayed...), or fault / gave_up / unstored / redelivered',
+    help: 'Provider callbacks handled, by the outcome their inbox row records (applied, duplicate, rejected, displayed...), or fault / gave_up / unstored / redelivered / handed_off',
     labelNames: ['provider', 'account', 'outcome'] as const,
     registers: [this.registry],
   });
