@@ -3,7 +3,8 @@
  * not share its event loop), is sampled from /proc while it runs, and is stopped with SIGTERM.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hasExited, waitExit } from '../helpers/mariadb.ts';
@@ -265,21 +266,38 @@ export function startScriptNodeFlags(): string[] {
   return tokens.slice(1, script).filter((t) => t.startsWith('--') && !/^--(import|loader|require)\b/.test(t));
 }
 
-/** The built server `npm start` runs (dist/server/main.js), relative to the repository root. */
+/**
+ * Where the bench builds the server: the build `npm start` runs (tsconfig.build.json, the same
+ * compiler and options), but into a directory of its own under bench-results/ (git-ignored), so
+ * that nothing else rebuilding dist/ meanwhile (a test running `npm start`, whose prestart builds,
+ * or someone's `npm run build` of work in progress) changes the files under a gateway or worker
+ * the bench is about to start. Inside the repository, so node_modules resolves as it does from dist/.
+ */
+export const BENCH_BUILD_DIR = join('bench-results', 'build');
+let builtDir = 'dist';
+
+/**
+ * The built server `npm start` runs (scripts.start's dist/server/main.js), relative to the
+ * repository root: under the bench's own build once buildServer has made it.
+ */
 export function startScriptEntry(): string {
-  return startScriptTokens().find((t) => /^(\.\/)?dist\/.*server\/main\.[cm]?js$/.test(t))?.replace(/^\.\//, '') ?? 'dist/server/main.js';
+  const entry = startScriptTokens().find((t) => /^(\.\/)?dist\/.*server\/main\.[cm]?js$/.test(t))?.replace(/^\.\//, '') ?? 'dist/server/main.js';
+  return entry.replace(/^dist\//, `${builtDir}/`);
 }
 
 /**
- * Builds the server as `npm start` does before it runs (its prestart, server/build-if-needed.mjs:
- * tsc -p tsconfig.build.json into dist/), unless `skip`, then checks the entry is there.
- * Returns the seconds the build took (0 when skipped).
+ * Builds the server as `npm start`'s prestart (server/build-if-needed.mjs) does, `tsc -p
+ * tsconfig.build.json`, into BENCH_BUILD_DIR (emptied first), unless `skip`: then dist/ is run as
+ * it is. Checks the entry is there; returns the seconds the build took (0 when skipped).
  */
 export function buildServer(skip: boolean): number {
   const started = performance.now();
   if (!skip) {
-    const built = spawnSync(process.execPath, [join(ROOT, 'server', 'build-if-needed.mjs')], { cwd: ROOT, stdio: 'inherit' });
+    const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
+    rmSync(join(ROOT, BENCH_BUILD_DIR), { recursive: true, force: true });
+    const built = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(ROOT, BENCH_BUILD_DIR)], { cwd: ROOT, stdio: 'inherit' });
     if (built.status !== 0) throw new Error(`the build failed (exit ${built.status}): npm run build shows the errors`);
+    builtDir = BENCH_BUILD_DIR;
   }
   const entry = startScriptEntry();
   if (!existsSync(join(ROOT, entry))) throw new Error(`${entry} is missing: run npm run build (or drop --no-build)`);

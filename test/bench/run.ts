@@ -26,7 +26,7 @@ import { CryptoPool, type CryptoFloorOp } from './crypto.ts';
 import { alipayAccount, alipayKeys, newApiKey, newPassword, notifyParams, startBank, writeGatewayConfig, type Bank } from './fixtures.ts';
 import { runLoad } from './load.ts';
 import { parseOptions } from './options.ts';
-import { buildServer, Child, ROOT, startScriptEntry, startScriptNodeFlags } from './processes.ts';
+import { BENCH_BUILD_DIR, buildServer, Child, ROOT, startScriptEntry, startScriptNodeFlags } from './processes.ts';
 import { readPrevious, render, writeJson, type BenchReport, type FloorEntry, type Machine } from './report.ts';
 import { benchDatabase, type BenchContext, type Database } from './suite.ts';
 import { evaluateTargets } from './targets.ts';
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
   const previous = readPrevious(ROOT, options.compare);
   report.previous = previous ? { date: previous.machine.date, quick: Boolean(previous.options?.quick), file: options.compare ?? 'bench-results/latest.json' } : null;
   // The gateway runs as `npm start` runs it: the build (its prestart) first, then plain node on dist/.
-  if (!options.noBuild) log('building the server (server/build-if-needed.mjs, as npm start does)');
+  if (!options.noBuild) log(`building the server (tsc -p tsconfig.build.json, as npm start's prestart does, into ${BENCH_BUILD_DIR}/: dist/ may be rebuilt by others meanwhile)`);
   const buildSec = buildServer(options.noBuild);
   const serverFlags = [...startScriptNodeFlags(), ...options.serverNodeArgs];
   log(`gateway: node ${[...serverFlags, startScriptEntry()].join(' ')}${options.noBuild ? ' (not rebuilt: --no-build)' : ` (built in ${buildSec.toFixed(0)} s)`}`);
