@@ -219,6 +219,10 @@ main()
     () => process.exit(0),
     async (err: unknown) => {
       process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+      // What the processes under test said last: a gateway's own error is often the reason.
+      for (const child of children) {
+        process.stderr.write(`\n${child.name}: logged at warn or above ${JSON.stringify(child.warnings())}; its last lines:\n${child.tail(15)}\n`);
+      }
       await cleanup();
       process.exit(1);
     },
