@@ -98,6 +98,22 @@ async function learnTrust(ctx: BenchContext, target: Target, bodies: readonly st
   return used;
 }
 
+/**
+ * What a floor leaves behind must not become work for the gateway's worker process: the inbox rows
+ * of the inbox-insert floor are unprocessed (the worker's retry job would take each one after its
+ * 30 s grace and fail to verify its made-up signature, writing as it goes: on SQLite, lock waits for
+ * the gateway), and every floor's outbox events are due at once (webhook deliveries). Both go, right
+ * after each floor run, well inside the grace.
+ */
+async function clearFloorRows(db: Knex, orders: readonly PendingOrder[]): Promise<void> {
+  await db('provider_callbacks').where('dedupe_key', 'like', 'bench-floor-%').whereNull('processed_at').delete();
+  for (let i = 0; i < orders.length; i += 500) {
+    const ids = orders.slice(i, i + 500).map((o) => o.id);
+    await db('webhook_attempts').whereIn('event_id', db('events').select('id').whereIn('order_id', ids)).delete();
+    await db('events').whereIn('order_id', ids).delete();
+  }
+}
+
 async function unprocessedCallbacks(db: Knex): Promise<number> {
   const [row] = (await db('provider_callbacks').whereNull('processed_at').count({ n: '*' })) as { n: unknown }[];
   return toNumber(row?.n);
@@ -133,6 +149,7 @@ export async function benchDatabase(ctx: BenchContext, dbase: Database): Promise
       for (const floor of ['notify-tx', 'inbox-insert'] as const) {
         for (const via of ['driver', 'knex'] as const) {
           const s = await dbFloor(writers, dbase.db, floor, via, c, floorOrders, sampleBody, Math.min(1, options.warmupSec), options.floorSec, dbase.dbPid);
+          await clearFloorRows(dbase.db, floorOrders);
           const name = dbFloorName(floor, via);
           ctx.floors.push({ name, db: kind, connections: c, rate: s.rate, p50: s.p50, p99: s.p99, cpuMsPerOp: s.cpuMsPerOp, dbCpuMsPerOp: s.dbCpuMsPerOp });
           ctx.log(`  floor ${name} c=${c}: ${Math.round(s.rate)}/s p99 ${s.p99.toFixed(2)} ms, CPU ${s.cpuMsPerOp.toFixed(3)}${s.dbCpuMsPerOp === null ? '' : `+${s.dbCpuMsPerOp.toFixed(3)} db`} ms/op`);
