@@ -110,6 +110,8 @@ export async function stopGateway(ctx: BenchContext, dbase: Database, target: Ta
   if (target.worker) {
     await target.worker.stop();
     ctx.children.delete(target.worker);
+    const said = target.worker.warnings();
+    if (Object.keys(said).length) ctx.log(`  ${label}'s worker process logged at warn or above: ${JSON.stringify(said)}`);
   }
   const { rss } = target.child;
   ctx.serverRss.push({ db: dbase.kind, run: label, peakProcessMb: rss.peakProcessKb / 1024, peakTreeMb: rss.peakTreeKb / 1024, peakDuring: rss.peakPhase, readyMb: target.readyRssMb ?? null });
