@@ -184,7 +184,7 @@ export function evaluateTargets({ paths, floors, dbs, connections, serverRss, np
             (paced(db, 'sinopac-ack-here') ? `; with the exchange in the gateway's own background: p99 ${ms(paced(db, 'sinopac-ack-here')!.p99)}` : ''),
           bound:
             `the ack waits for one inbox insert: p99 ${ms2(inbox1?.p99 ?? Number.NaN)} through the driver at ${c1} conn (knex ${ms2(inboxKnex1?.p99 ?? Number.NaN)}), ` +
-            `bare HTTP p99 ${ms2(http1?.p99 ?? Number.NaN)} at ${c1} conn; the rest is the gateway's event loop (token exchanges of earlier acks, checkpoints, GC) and the shared cores`,
+            `bare HTTP p99 ${ms2(http1?.p99 ?? Number.NaN)} at ${c1} conn; the rest is the gateway's own event loop (GC, WAL checkpoints on SQLite; the token exchanges too when they run inline) and the cores it shares with the worker process, the database and the load generator`,
         });
       }
     }
