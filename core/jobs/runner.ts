@@ -34,6 +34,19 @@ export function runningJobs(): JobHealth[] {
 }
 
 /**
+ * After a run that threw, the next waits at least this long, doubling with each failure in a row up
+ * to FAILURE_BACKOFF_MAX_MS: a job that looks often (the inbox every 250 ms) must not hammer a
+ * database that is away, least of all SQLite, whose lock waits stop the event loop.
+ */
+export const FAILURE_BACKOFF_MS = 500;
+export const FAILURE_BACKOFF_MAX_MS = 5_000;
+
+/** The pause before the next run after `failures` failed runs in a row. */
+export function failureDelay(intervalMs: number, failures: number): number {
+  return Math.max(intervalMs, Math.min(FAILURE_BACKOFF_MAX_MS, FAILURE_BACKOFF_MS * 2 ** Math.max(0, failures - 1)));
+}
+
+/**
  * A small in-process scheduler. Jobs coordinate through database leases, not through this class,
  * so any number of runners (in `npm start` or `npm run worker` processes) can run side by side.
  */
@@ -83,7 +96,7 @@ export class JobRunner {
     const timer = setTimeout(() => {
       const work = this.execute(job).then(
         (handled) => this.schedule(job, handled > 0 ? 0 : job.intervalMs),
-        () => this.schedule(job, job.intervalMs),
+        () => this.schedule(job, failureDelay(job.intervalMs, this.health.get(job.name)!.consecutiveFailures)),
       );
       this.running.set(job.name, work.finally(() => this.running.delete(job.name)));
     }, delay);

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { claimRows } from '../../core/jobs/lease.ts';
-import { JobRunner } from '../../core/jobs/runner.ts';
+import { JobRunner, failureDelay } from '../../core/jobs/runner.ts';
 import { silentLogger } from '../../core/logger.ts';
 import test from 'ava';
 import { dbTest, openTestDb, testDbKinds } from '../helpers/db.ts';
@@ -159,4 +159,38 @@ test('the job runner runs jobs, repeats full batches at once and records failure
   t.is(health.breaks!.lastError, 'boom');
   await t.throwsAsync(runner.runOnce('breaks'), { message: 'boom' });
   await t.throwsAsync(runner.runOnce('nope'), { message: /no job named/ });
+});
+
+test('a job that keeps failing waits longer each time, up to a ceiling, and looks often again once it succeeds', async (t) => {
+  t.is(failureDelay(250, 1), 500);
+  t.is(failureDelay(250, 2), 1_000);
+  t.is(failureDelay(250, 4), 4_000);
+  t.is(failureDelay(250, 9), 5_000, 'never more than the ceiling');
+  t.is(failureDelay(10_000, 1), 10_000, 'never sooner than its own interval');
+  // A job looking every 10 ms that fails for a while: with the backoff it runs a handful of times in
+  // a second, not a hundred; once it succeeds it is back to its interval.
+  let runs = 0;
+  let failUntil = Date.now() + 1_000;
+  const runner = new JobRunner(
+    [
+      {
+        name: 'flaky',
+        intervalMs: 10,
+        run: async () => {
+          runs++;
+          if (Date.now() < failUntil) throw new Error('database away');
+          return 0;
+        },
+      },
+    ],
+    silentLogger,
+  );
+  runner.start();
+  await new Promise((r) => setTimeout(r, 1_000));
+  const failing = runs;
+  t.true(failing >= 1 && failing <= 4, `runs while failing: ${failing}`);
+  failUntil = 0;
+  await new Promise((r) => setTimeout(r, 2_500));
+  await runner.stop();
+  t.true(runs - failing > 20, `runs once healthy again: ${runs - failing}`);
 });
