@@ -1,4 +1,5 @@
-import { errorSummary, noteStorageFault, retryingTransaction, toNumber } from './db.ts';
+import type { Knex } from 'knex';
+import { errorSummary, isLockConflict, noteStorageFault, retryingTransaction, toNumber } from './db.ts';
 import type { CoreDeps } from './deps.ts';
 import type { EventRow } from './events.ts';
 import { claimRows } from './jobs/lease.ts';
@@ -84,6 +85,46 @@ export function claimDueEvents(deps: CoreDeps, owner: string, limit: number, lea
     now,
     metrics: deps.metrics,
   });
+}
+
+/**
+ * Due events of merchants with no webhook URL, skipped in bulk: one read and one write for up to
+ * `limit` of them, where delivering each would cost a read and a write of its own (deliverEvent
+ * skips them the same way, one at a time). A shop that takes no webhooks still has an event for
+ * every change; one by one, at a thousand payments a second, the worker's writes would contend for
+ * SQLite's single write lock with the gateway's. Only events still pending, free and of a merchant
+ * still without a URL are written; a lost race (a Galera conflict) leaves them to deliverEvent.
+ */
+export async function skipUnaddressedEvents(deps: CoreDeps, limit: number): Promise<number> {
+  const now = deps.now().getTime();
+  const free = (q: Knex.QueryBuilder, column: string) => q.where((w) => w.whereNull(column).orWhere(column, '<', now));
+  const noUrl = (q: Knex.QueryBuilder, column: string) => q.where((w) => w.whereNull(column).orWhere(column, ''));
+  const rows = (await deps
+    .db('events as e')
+    .join('merchants as m', 'm.id', 'e.merchant_id')
+    .where('e.delivery_status', 'pending')
+    .andWhere('e.next_attempt_at', '<=', now)
+    .modify((q) => free(q, 'e.lease_until'))
+    .modify((q) => noUrl(q, 'm.webhook_url'))
+    .orderBy('e.next_attempt_at')
+    .limit(limit)
+    .select('e.id')) as { id: number | string }[];
+  if (rows.length === 0) return 0;
+  try {
+    return await deps
+      .db('events')
+      .whereIn(
+        'id',
+        rows.map((r) => r.id),
+      )
+      .andWhere('delivery_status', 'pending')
+      .modify((q) => free(q, 'lease_until'))
+      .whereIn('merchant_id', deps.db('merchants').select('id').modify((q) => noUrl(q, 'webhook_url')))
+      .update({ delivery_status: 'skipped', lease_owner: null, lease_until: null });
+  } catch (err) {
+    if (isLockConflict(err)) return 0;
+    throw err;
+  }
 }
 
 /** The URL without path, query or credentials: enough to tell endpoints apart in logs. */

@@ -1,10 +1,12 @@
 import { storageDown } from '../db.ts';
 import type { CoreDeps } from '../deps.ts';
-import { claimDueEvents, deliverEvent, WEBHOOK_LEASE_MS, WEBHOOK_TIMEOUT_MS } from '../webhooks.ts';
+import { claimDueEvents, deliverEvent, skipUnaddressedEvents, WEBHOOK_LEASE_MS, WEBHOOK_TIMEOUT_MS } from '../webhooks.ts';
 import type { Job } from './runner.ts';
 
 /** Deliveries in flight at once per worker: one slow endpoint must not hold up everyone else's. */
 const CONCURRENCY = 8;
+/** Events of merchants without a webhook URL skipped per run, in one statement (skipUnaddressedEvents). */
+const SKIP_BATCH = 500;
 
 /**
  * Delivers due merchant events (core/webhooks.ts). Any number of workers can run it side by side:
@@ -26,6 +28,8 @@ export function webhookDeliveryJob(
     name: 'webhook-delivery',
     intervalMs: options.intervalMs ?? 5_000,
     async run() {
+      // Events no one is waiting for first, in bulk; a full bulk means more may be due: run again.
+      const skipped = await skipUnaddressedEvents(deps, SKIP_BATCH);
       const rows = await claimDueEvents(deps, owner, batch, leaseMs);
       let next = 0;
       const lane = async (): Promise<void> => {
@@ -36,7 +40,7 @@ export function webhookDeliveryJob(
         }
       };
       await Promise.all(Array.from({ length: Math.min(CONCURRENCY, rows.length) }, lane));
-      return rows.length;
+      return rows.length + (skipped === SKIP_BATCH ? skipped : 0);
     },
   };
 }

@@ -544,3 +544,53 @@ dbTest('GET /v1/events pages newest first, filters by type, and shows only the m
     t.is((await app.raw('GET', '/v1/events')).status, 401);
   });
 });
+
+dbTest('events of a merchant without a webhook URL are skipped in bulk; those of a merchant with one are still delivered', async (t, h) => {
+  await withWebhooks(t, h, async (app, hook) => {
+    await setWebhookUrl(h, app.other.id, null);
+    // The other shop (no URL) takes a payment; its events are copied into many, as at a thousand payments a second.
+    const created = await app.api('POST', '/v1/payments', paymentBody(), undefined, app.other);
+    t.is(created.status, 201, created.text);
+    const [template] = await eventsOf(h, app.other.id);
+    const now = Date.now();
+    const copies = Array.from({ length: 700 }, (_, i) => ({
+      public_id: `evt_bulk${i}_${now}`,
+      merchant_id: app.other.id,
+      order_id: template!.order_id,
+      type: template!.type,
+      payload_json: template!.payload_json,
+      created_at: now,
+      delivery_status: 'pending',
+      attempts: 0,
+      next_attempt_at: now,
+    }));
+    for (let i = 0; i < copies.length; i += 100) await h.db('events').insert(copies.slice(i, i + 100));
+    // And the shop with a URL has a paid payment to hear of.
+    const paid = await createPayment(t, app);
+    const clock = { now: new Date() };
+    // The tests of this file take turns: the updates of events seen now are this job's.
+    let updates = 0;
+    const count = (q: { sql: string }) => {
+      if (/^update [`"]?events[`"]?/i.test(q.sql)) updates++;
+    };
+    h.db.on('query', count);
+    let handled: number;
+    try {
+      handled = await drain(clockedJob(app, 'w1', clock));
+    } finally {
+      h.db.off('query', count);
+    }
+    t.true(handled >= 500, `the job ran again after a full bulk: ${handled}`);
+    // A run skips up to 500 in one statement; what its claim then takes goes one by one (at most a batch of 50).
+    t.true(updates < 120, `701 events skipped mostly in bulk, not one statement each: ${updates} updates`);
+    const others = await eventsOf(h, app.other.id);
+    t.is(others.length, 701);
+    t.deepEqual([...new Set(others.map((e) => e.delivery_status))], ['skipped']);
+    t.true(others.every((e) => Number(e.attempts) === 0 && e.lease_owner === null));
+    const mine = await eventsOf(h, app.merchant.id);
+    t.true(mine.length >= 2);
+    t.true(mine.every((e) => e.delivery_status === 'delivered'), JSON.stringify(mine.map((e) => e.delivery_status)));
+    t.true(hook.requests.length >= 2);
+    t.true(mine.some((e) => e.order_id === paid.id));
+  });
+});
