@@ -128,7 +128,11 @@ export async function benchDatabase(ctx: BenchContext, dbase: Database): Promise
   const { options } = ctx;
   const kind = dbase.kind;
   ctx.log(`\n${kind}: gateway up, template order, floors`);
-  let gateway = await startGateway(ctx, dbase, 1, 'main');
+  // The layout each database is run in: SQLite in one process (`npm start`, its inline worker: a
+  // worker process would be a second writer on the file, and at a thousand writes a second the
+  // two wait on SQLite's one write lock past busy_timeout), MariaDB as a gateway and a worker process.
+  const inlineMain = kind === 'sqlite';
+  let gateway = await startGateway(ctx, dbase, 1, 'main', { inlineWorker: inlineMain });
   const templateId = await createTemplate(gateway, ctx.apiKey);
   // Trusted before any path runs, whichever runs first and at whatever connection count (the
   // callback guard would answer a cold start at 64 connections, or unverifiable SinoPac acks, 429).
@@ -190,22 +194,25 @@ export async function benchDatabase(ctx: BenchContext, dbase: Database): Promise
     const shopNo = ctx.bank.config.ShopNo;
     let token = 0;
     const stamp = Date.now().toString(36).toUpperCase();
-    // The acks' token exchanges run in the worker process (the gateway runs without its inline
-    // worker, as production does with `npm run worker`); then once more, paced, with the exchange
-    // in the gateway's own background (the inline worker's layout), to show what it costs the ack.
+    // The acks' token exchanges run where the layout puts the job runner: in the worker process
+    // (`sinopac-ack`, MariaDB's layout) or in the gateway's own background (`sinopac-ack-here`,
+    // SQLite's one process). Then once more, paced as the main layout's paced run, in the other
+    // layout, to show what each costs the ack.
+    const mainPath = inlineMain ? 'sinopac-ack-here' : 'sinopac-ack';
+    const otherPath = inlineMain ? 'sinopac-ack' : 'sinopac-ack-here';
     const count = options.connections.length + 1;
-    let here: Target | null = null;
+    let other: Target | null = null;
     for (let i = 0; i <= count; i++) {
       // The paced level's rate is half the peak just measured, so each level is read when its turn comes.
-      const run = i < count ? { ...levels('sinopac-ack')[i]!, here: false } : { ...levels('sinopac-ack')[count - 1]!, here: true };
+      const run = i < count ? { ...levels(mainPath)[i]!, other: false } : { ...levels(mainPath)[count - 1]!, other: true };
       const { c, paced } = run;
       if (paced !== null && paced <= 0) continue;
-      if (run.here && !here) {
-        gateway.child.rss.phase = 'idle while the inline-worker gateway ran';
-        here = await startGateway(ctx, dbase, 1, 'ack-inline', { inlineWorker: true });
-        await learnTrust(ctx, here, await ctx.pool.signNotifies((await cloneOrders(dbase.db, templateId, 12, 'trust-inline')).map((o) => notifyParams(o))));
+      if (run.other && !other) {
+        gateway.child.rss.phase = 'idle while the other layout ran';
+        other = await startGateway(ctx, dbase, 1, 'ack-other-layout', { inlineWorker: !inlineMain });
+        await learnTrust(ctx, other, await ctx.pool.signNotifies((await cloneOrders(dbase.db, templateId, 12, 'trust-other')).map((o) => notifyParams(o))));
       }
-      const target = run.here && here ? here : gateway;
+      const target = run.other && other ? other : gateway;
       const before = await unprocessedCallbacks(dbase.db);
       const workerCpu0 = target.worker ? target.worker.rss.cpuMs() : 0;
       const acks0 = await sinopacRows(dbase.db);
@@ -213,7 +220,7 @@ export async function benchDatabase(ctx: BenchContext, dbase: Database): Promise
         ctx,
         dbase,
         target,
-        run.here ? 'sinopac-ack-here' : 'sinopac-ack',
+        run.other ? otherPath : mainPath,
         c,
         {
           next: () => ({ method: 'POST', path: '/callbacks/sinopac/default/notify', headers: { 'content-type': 'application/json' }, body: `{"ShopNo":"${shopNo}","PayToken":"B${stamp}${c}X${++token}"}` }),
@@ -240,7 +247,7 @@ export async function benchDatabase(ctx: BenchContext, dbase: Database): Promise
         entry.extra['worker CPU ms/ack'] = (target.worker.rss.cpuMs() - workerCpu0) / Math.max(1, (await sinopacRows(dbase.db)) - acks0);
       }
     }
-    if (here) await stopGateway(ctx, dbase, here, 'ack-inline');
+    if (other) await stopGateway(ctx, dbase, other, 'ack-other-layout');
   }
 
   for (const provider of ['alipay', 'sinopac'] as const) {
