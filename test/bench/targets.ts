@@ -172,7 +172,13 @@ export function evaluateTargets({ paths, floors, dbs, connections, serverRss, np
       }
     }
     {
-      const ack = paced(db, 'sinopac-ack');
+      // Judged in the layout the database runs in (suite.ts): SQLite in one process, the exchange in
+      // the gateway's background; MariaDB with a worker process. The other layout is printed beside.
+      const main = db === 'sqlite' ? 'sinopac-ack-here' : 'sinopac-ack';
+      const otherPath = db === 'sqlite' ? 'sinopac-ack' : 'sinopac-ack-here';
+      const where = (path: string) => (path === 'sinopac-ack' ? 'the exchange in the worker process' : "the exchange in the gateway's own background (one process)");
+      const ack = paced(db, main);
+      const other = paced(db, otherPath);
       const name = `[${db}] SinoPac ack p99 < 10 ms at ${c64} conns, paced at half the peak`;
       if (!ack) targets.push(missing(name));
       else {
@@ -180,8 +186,7 @@ export function evaluateTargets({ paths, floors, dbs, connections, serverRss, np
           name,
           met: ack.p99 < 10,
           measured:
-            `p99 ${ms(ack.p99)}, p50 ${ms(ack.p50)} (${load(ack)}), the exchange in the worker process` +
-            (paced(db, 'sinopac-ack-here') ? `; with the exchange in the gateway's own background: p99 ${ms(paced(db, 'sinopac-ack-here')!.p99)}` : ''),
+            `p99 ${ms(ack.p99)}, p50 ${ms(ack.p50)} (${load(ack)}), ${where(main)}` + (other ? `; ${where(otherPath)}: p99 ${ms(other.p99)}` : ''),
           bound:
             `the ack waits for one inbox insert: p99 ${ms2(inbox1?.p99 ?? Number.NaN)} through the driver at ${c1} conn (knex ${ms2(inboxKnex1?.p99 ?? Number.NaN)}), ` +
             `bare HTTP p99 ${ms2(http1?.p99 ?? Number.NaN)} at ${c1} conn; the rest is the gateway's own event loop (GC, WAL checkpoints on SQLite; the token exchanges too when they run inline) and the cores it shares with the worker process, the database and the load generator`,
