@@ -4,7 +4,7 @@
  * Then what a merchant installs: the `npm pack` tarball, installed without dev dependencies into an
  * empty folder, serving real (configured) accounts with no simulator code loaded.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,20 +24,34 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * Runs a command to its end without blocking the event loop. A spawnSync here stopped this test
+ * file's process for the length of a build or an `npm install`, while the other database's test
+ * was opening its database: knex's 10 s wait for a connection ran out inside the block, and CI saw
+ * "Timeout acquiring a connection" on MariaDB with nothing wrong with the database.
+ */
+function runAsync(cmd: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(cmd, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('error', (err) => resolvePromise({ status: null, output: `${output}${err.message}` }));
+    child.on('close', (status) => resolvePromise({ status, output }));
+  });
+}
+
 // One build for the file: both databases run the same dist/.
-let built: { status: number | null; output: string } | undefined;
+let built: Promise<{ status: number | null; output: string }> | undefined;
 // The tarball and packing happen after (and reuse) that build: two builds at once would race on dist/.
 function build() {
-  built ??= (() => {
-    const r = spawnSync(process.execPath, ['server/build-if-needed.mjs'], { cwd: ROOT, encoding: 'utf8' });
-    return { status: r.status, output: `${r.stdout}${r.stderr}` };
-  })();
+  built ??= runAsync(process.execPath, ['server/build-if-needed.mjs'], { cwd: ROOT });
   return built;
 }
 
 dbTest('the build runs on Node alone: no tsx, no .ts module loaded; it serves the API and names migrations as the sources do', async (t, h) => {
   t.timeout(120_000);
-  const b = build();
+  const b = await build();
   t.is(b.status, 0, b.output);
   const dir = mkdtempSync(join(tmpdir(), 'paygate-build-'));
   const port = await freePort();
@@ -145,22 +159,22 @@ let installing: Promise<Installed> | undefined;
 function installPackage(): Promise<Installed> {
   installing ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'paygate-pack-'));
-    const run = (cmd: string, args: string[], cwd: string) => {
-      const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
-      if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout}${r.stderr}`);
-      return `${r.stdout}${r.stderr}`;
+    const run = async (cmd: string, args: string[], cwd: string) => {
+      const r = await runAsync(cmd, args, { cwd, env: { ...process.env, npm_config_update_notifier: 'false' } });
+      if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.output}`);
+      return r.output;
     };
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
     // dist/ is what build() made; prepack would build again, so scripts are skipped here.
-    const packed = run(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], ROOT);
+    const packed = await run(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], ROOT);
     const [info] = JSON.parse(packed.slice(packed.indexOf('['))) as { filename: string }[];
     const tarball = join(dir, info!.filename);
     const app = join(dir, 'app');
-    run('mkdir', ['-p', app], dir);
+    await run('mkdir', ['-p', app], dir);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'shop-backend', private: true }));
-    const output = run(npm, ['install', '--omit=dev', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball], app);
+    const output = await run(npm, ['install', '--omit=dev', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball], app);
     const native = join('node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
-    run('mkdir', ['-p', dirname(join(app, native))], app);
+    await run('mkdir', ['-p', dirname(join(app, native))], app);
     copyFileSync(join(ROOT, native), join(app, native));
     return { dir: app, tarball, output };
   })();
@@ -169,7 +183,7 @@ function installPackage(): Promise<Installed> {
 
 dbTest('the npm package installs without dev dependencies and serves a configured account with no simulator, tsx or source loaded', async (t, h) => {
   t.timeout(240_000);
-  const b = build();
+  const b = await build();
   t.is(b.status, 0, b.output);
   const pkg = await installPackage();
   const installed = join(pkg.dir, 'node_modules');
@@ -201,8 +215,8 @@ dbTest('the npm package installs without dev dependencies and serves a configure
     t.true(await waitFor(() => existsSync(configFile) && /listening on/.test(simOutput()), simulate, 60_000), simOutput());
     const sinopacBase = (JSON.parse(readFileSync(configFile, 'utf8')) as { providers: { sinopac: { default: { baseUrl: string } } } }).providers.sinopac.default.baseUrl;
 
-    const migrate = spawnSync(bin, ['migrate'], { cwd: pkg.dir, env, encoding: 'utf8' });
-    t.is(migrate.status, 0, `${migrate.stdout}${migrate.stderr}`);
+    const migrate = await runAsync(bin, ['migrate'], { cwd: pkg.dir, env });
+    t.is(migrate.status, 0, migrate.output);
 
     const port = await freePort();
     gateway = spawn(process.execPath, ['--import', join(ROOT, 'test', 'fixtures', 'record-modules.mjs'), join(installed, 'paygate', 'dist', 'server', 'main.js')], {
@@ -226,7 +240,8 @@ dbTest('the npm package installs without dev dependencies and serves a configure
     t.is(body.status, 'pending');
     t.true(body.action?.url?.startsWith(new URL(sinopacBase).origin), `the card page is the separately started simulator's: ${body.action?.url}`);
     const rss = Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${gateway.pid}/status`, 'utf8'))?.[1] ?? 0);
-    t.log(`installed: ${Math.round(Number(spawnSync('du', ['-sk', installed], { encoding: 'utf8' }).stdout.split('\t')[0]) / 1024)} MB node_modules; gateway RSS after one payment: ${Math.round(rss / 1024)} MB`);
+    const du = await runAsync('du', ['-sk', installed], { cwd: ROOT });
+    t.log(`installed: ${Math.round(Number(du.output.split('\t')[0]) / 1024)} MB node_modules; gateway RSS after one payment: ${Math.round(rss / 1024)} MB`);
   } finally {
     if (gateway) await stop(gateway);
     await stop(simulate);
