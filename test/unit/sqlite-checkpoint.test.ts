@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +22,8 @@ const pragma = async (db: ReturnType<typeof openDb>, name: string): Promise<numb
   return Number(Object.values(rows[0]!)[0]);
 };
 
-test('commits never checkpoint; the thread copies the log into the database file', async (t) => {
+/** A SQLite file of its own with one table, removed after the test. */
+async function freshFile(t: ExecutionContext): Promise<{ file: string; db: ReturnType<typeof openDb> }> {
   const dir = mkdtempSync(join(tmpdir(), 'paygate-ckpt-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'db.sqlite');
@@ -32,6 +33,11 @@ test('commits never checkpoint; the thread copies the log into the database file
     table.increments('id');
     table.string('v', 2000);
   });
+  return { file, db };
+}
+
+test('commits never checkpoint; the thread copies the log into the database file', async (t) => {
+  const { file, db } = await freshFile(t);
   const checkpointer = await startCheckpointer(db, logger, { intervalMs: 3_600_000 });
   t.truthy(checkpointer);
   t.is(await pragma(db, 'wal_autocheckpoint'), 0);
@@ -46,15 +52,7 @@ test('commits never checkpoint; the thread copies the log into the database file
 });
 
 test('the thread checkpoints on its interval', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'paygate-ckpt-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'db.sqlite');
-  const db = openDb(`sqlite:${file}`);
-  t.teardown(() => db.destroy());
-  await db.schema.createTable('t', (table) => {
-    table.increments('id');
-    table.string('v', 2000);
-  });
+  const { file, db } = await freshFile(t);
   const checkpointer = (await startCheckpointer(db, logger, { intervalMs: 30 }))!;
   t.teardown(() => checkpointer.stop());
   const before = statSync(file).size;
