@@ -69,6 +69,14 @@ const DEFAULT_MAX_BYTES = 1024 * 1024;
 const IDLE_MS = 4_000;
 const agentOptions: http.AgentOptions = { keepAlive: true, timeout: IDLE_MS, maxFreeSockets: 64, scheduling: 'lifo' };
 const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) };
+/**
+ * A call that changes something at the provider (an order, a refund) never rides a kept-alive
+ * socket: if the server closed that socket while it sat idle, the write fails and the call cannot be
+ * sent again (nobody can tell whether the provider read it). The idle timeout above makes that rare,
+ * not impossible: a busy event loop can hand out a socket in the same turn as the server's close
+ * arrives. Such calls are a few per payment; a fresh connection costs them one handshake.
+ */
+const freshAgents = { 'http:': new http.Agent({ keepAlive: false }), 'https:': new https.Agent({ keepAlive: false }) };
 
 /** Destroys idle keep-alive sockets (tests, shutdown); the agents stay usable. */
 export function closeIdleSockets(): void {
@@ -107,7 +115,7 @@ function once(request: HttpRequest, url: URL): Promise<HttpAnswer & { staleSocke
   const headers: Record<string, string | number> = { accept: '*/*', 'user-agent': 'paygate', ...request.headers };
   if (body) headers['content-length'] = body.length;
   const lib = url.protocol === 'https:' ? https : http;
-  const agent = agents[url.protocol as 'http:' | 'https:'];
+  const agent = (request.idempotent ? agents : freshAgents)[url.protocol as 'http:' | 'https:'];
   return new Promise((resolve, reject) => {
     let settled = false;
     let gotResponse = false;

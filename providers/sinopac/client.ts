@@ -68,6 +68,9 @@ export class SinopacStatusError extends Error {
 
 type Json = Record<string, unknown>;
 
+/** The API services that only read (docs/protocols/sinopac.md): safe to send again. */
+const READ_ONLY_SERVICES: ReadonlySet<string> = new Set(['OrderPayQuery', 'OrderQuery']);
+
 /** §6.3: Nonce, then Order with the encrypted, signed message; the answer is verified and decrypted. */
 export class SinopacClient {
   private readonly hashId: string;
@@ -89,8 +92,9 @@ export class SinopacClient {
         headers: { 'content-type': 'application/json', 'X-KeyID': this.settings.KeyID },
         body: JSON.stringify(body),
         timeoutMs: this.settings.timeoutMs,
-        // A Nonce asks for nothing but a nonce; an Order call may move money and is never sent twice.
-        idempotent: path === 'Nonce',
+        // A Nonce and the queries (OrderPayQuery, OrderQuery) change nothing: they ride kept-alive
+        // sockets and may be sent again; OrderCreate and OrderMaintain may move money and never are.
+        idempotent: path === 'Nonce' || READ_ONLY_SERVICES.has(service),
         // §6: answers are a few KB (an OrderQuery of a busy day the largest); 1 MiB is no bank's.
         maxBytes: 1024 * 1024,
       });
