@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { errorSummary, isUniqueViolation, toNumber } from './db.ts';
+import { errorSummary, isUniqueViolation, retryingTransaction, toNumber } from './db.ts';
 import type { CoreDeps } from './deps.ts';
 import { randomString } from './ids.ts';
 import { insertRow, selectFirst } from './statements.ts';
@@ -299,9 +299,18 @@ export function finishFields(deps: Pick<CoreDeps, 'now'>, row: Pick<CallbackRow,
 }
 
 export async function finishRow(deps: CoreDeps, row: CallbackRow, lease: string | null, fields: Finish): Promise<void> {
-  const q = deps.db('provider_callbacks').where({ id: row.id }).whereNull('processed_at');
-  if (lease) q.andWhere({ lease_owner: lease });
-  if ((await q.update(finishFields(deps, row, fields))) === 1) deps.metrics?.callback(row.provider, row.account, fields.outcome);
+  // One statement, but on MariaDB it can still lose a deadlock to concurrent inserts into the same
+  // index (1213 rolls it back whole): run again rather than leave the row leased and unfinished.
+  const updated = await retryingTransaction(
+    deps.db,
+    (trx) => {
+      const q = trx('provider_callbacks').where({ id: row.id }).whereNull('processed_at');
+      if (lease) q.andWhere({ lease_owner: lease });
+      return q.update(finishFields(deps, row, fields));
+    },
+    { operation: 'finish_callback', metrics: deps.metrics },
+  );
+  if (updated === 1) deps.metrics?.callback(row.provider, row.account, fields.outcome);
 }
 
 /** A fault (the provider unreachable, the DB gone mid-way): try again later with backoff. */
