@@ -21,7 +21,7 @@ export interface CoreDeps {
    */
   webhookAllowPrivate?: boolean;
   /**
-   * Where the rest of a callback acknowledged on store (SinoPac's token exchange) runs: `here`, in
+   * Where the rest of a callback acknowledged on store (a token to exchange, say) runs: `here`, in
    * the background of the process that stored it (the default: one process with its inline worker),
    * or `worker`: the row is left due at once to the inbox-retry job of the job runner, in another
    * process (`npm run worker`, or the cluster primary), so it never shares the ack's event loop.
