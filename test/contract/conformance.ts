@@ -270,7 +270,9 @@ export function conformance(target: ConformanceTarget): void {
         t.is(kept.length, 1, `${r.label}: kept for audit`);
         const row = kept[0];
         if (row) {
-          t.not(row.processed_at, null, `${r.label}: finished`);
+          // The row's bookkeeping in the message tells a lost finishing UPDATE (leased, no attempts)
+          // from a fault scheduled for a retry (attempts and an error) if this ever fails.
+          t.not(row.processed_at, null, `${r.label}: finished (${JSON.stringify({ outcome: row.outcome, error: row.error, attempts: row.attempts, lease: row.lease_owner, verified: row.verified })})`);
           t.true(REJECTED_OUTCOMES.has(row.outcome ?? ''), `${r.label}: recorded as refused (${row.outcome}: ${row.error})`);
           if (r.unverified) t.false(row.verified === true || Number(row.verified) === 1, `${r.label}: failed verification`);
         }

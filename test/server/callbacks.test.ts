@@ -313,6 +313,44 @@ dbTest('a forged body under a real notify_id is kept apart and cannot block the 
   });
 });
 
+dbTest(
+  'the database refuses the UPDATE that finishes a refused row once (a deadlock victim on MariaDB, busy on SQLite): it runs again, the row is finished, the provider hears "refused"',
+  async (t, h) => {
+    await withApp(t, h, async (app) => {
+      const order = await newOrder(app);
+      t.is((await postNotify(app, notifyBody(app, order))).text, 'OK');
+      // A forged body under the real notify_id is stored first, leased to its request, then
+      // verified and finished by one UPDATE (core/inbox.ts finishRow): that UPDATE fails once with
+      // the error each engine gives a statement that lost a lock (knex hands it the driver's error).
+      const refusal = h.kind === 'mysql'
+        ? Object.assign(new Error('Deadlock found when trying to get lock; try restarting transaction'), { code: 'ER_LOCK_DEADLOCK', errno: 1213, sqlState: '40001' })
+        : Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+      const client = Object.getPrototypeOf(h.db.client) as { query(conn: unknown, obj: { sql: string }): Promise<unknown> };
+      const original = client.query;
+      let refused = 0;
+      const query = sinon.stub(client, 'query').callsFake(function (this: { config: unknown }, conn, obj) {
+        const finishing = this.config === h.db.client.config && /^update `provider_callbacks` set `verified` = \?, `processed_at`/.test(obj.sql);
+        if (finishing && refused++ === 0) return Promise.reject(refusal);
+        return original.call(this, conn, obj);
+      });
+      const retried = sinon.spy(app.metrics, 'dbRetry');
+      try {
+        const forged = await postNotify(app, notifyBody(app, order, {}, 'not-the-secret-at-all-0000'));
+        t.is(forged.text, 'BAD SIGN');
+      } finally {
+        query.restore();
+      }
+      t.is(refused, 2, 'refused once, then run again');
+      t.deepEqual(retried.args.map((a) => a.slice(0, 2)), [['finish_callback', h.kind === 'mysql' ? 'deadlock' : 'busy']]);
+      const rows = await h.db('provider_callbacks').where('dedupe_key', 'like', `N-${order.orderNo}%`).orderBy('id');
+      t.deepEqual(rows.map((r: any) => [r.outcome, r.processed_at !== null, r.lease_owner, r.attempts]), [['applied', true, null, 0], ['rejected', true, null, 0]]);
+      t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'paid');
+    });
+  },
+  // The stub sits on the driver client's prototype, shared by every database of the file: alone.
+  { serial: true },
+);
+
 dbTest('50 concurrent duplicates of one success make exactly one transition', async (t, h) => {
   await withApp(t, h, async (app) => {
     const order = await newOrder(app);
