@@ -329,6 +329,9 @@ export interface SimulatorOptions {
   books?: unknown;
 }
 
+/** The languages of the hosted buyer pages (server/views/i18n.ts). */
+export type BuyerLocale = 'zh-TW' | 'zh-CN' | 'en';
+
 /**
  * A provider plugin. `Config` is an account's configuration as written (what PAYGATE_CONFIG holds
  * and a simulator hands out), `Settings` the same after `configSchema` filled in its defaults: the
@@ -337,6 +340,11 @@ export interface SimulatorOptions {
 export interface ProviderModule<Settings = unknown, Config = Settings> {
   readonly id: string;
   readonly displayName: string;
+  /**
+   * The provider's name as buyers know it, in each language of the hosted pages (the checkout's
+   * choice list, the "already chosen" page). Without it, buyers read `displayName`.
+   */
+  readonly buyerNames?: Readonly<Record<BuyerLocale, string>>;
   /**
    * Validates one account's configuration; parsed once at boot. A `callbackBaseUrl` string in the
    * parsed config replaces PAYGATE_PUBLIC_URL in that account's callback URLs.

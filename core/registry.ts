@@ -3,12 +3,14 @@ import type { Logger } from './logger.ts';
 import { timedProvider, type CoreMetrics } from './metrics.ts';
 import { CredentialsHealth, watchCredentials, type AccountHealth } from './provider-health.ts';
 import { tellSimulatorOfHandoffs } from './simulator-handoffs.ts';
-import type { CallbackUrls, PaymentProvider, ProviderModule, SimulatorInstance } from './payment-provider.ts';
+import type { BuyerLocale, CallbackUrls, PaymentProvider, ProviderModule, SimulatorInstance } from './payment-provider.ts';
 
 export interface AccountInfo {
   provider: string;
   account: string;
   displayName: string;
+  /** The module's names for buyers per page language (ProviderModule.buyerNames), if it gives them. */
+  buyerNames?: Readonly<Record<BuyerLocale, string>>;
   methods: readonly string[];
   currencies: readonly string[];
   isDefault: boolean;
@@ -58,6 +60,7 @@ export class ProviderRegistry {
         provider: module.id,
         account: provider.account,
         displayName: module.displayName,
+        buyerNames: module.buyerNames,
         methods: provider.methods,
         currencies: provider.currencies,
         isDefault: options.isDefault,

@@ -14,6 +14,7 @@ export function alipayModule(options: AlipayModuleOptions = {}): ProviderModule<
   return {
     id: 'alipay',
     displayName: 'Alipay 支付宝',
+    buyerNames: { 'zh-TW': '支付寶', 'zh-CN': '支付宝', en: 'Alipay' },
     configSchema: alipayConfig,
     createProvider: (account, config, context) => new AlipayProvider(account, config, context.callbackUrls, context.logger),
     async simulator(simOptions) {

@@ -14,6 +14,7 @@ export function ecpayModule(options: EcpayModuleOptions = {}): ProviderModule<Ec
   return {
     id: 'ecpay',
     displayName: 'ECPay 綠界',
+    buyerNames: { 'zh-TW': '綠界科技 ECPay', 'zh-CN': '绿界科技 ECPay', en: 'ECPay' },
     configSchema: ecpayConfig,
     createProvider: (account, config, context) => new EcpayProvider(account, config, context.callbackUrls, context.logger),
     async simulator(simOptions) {

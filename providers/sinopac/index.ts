@@ -14,6 +14,7 @@ export function sinopacModule(options: SinopacModuleOptions = {}): ProviderModul
   return {
     id: 'sinopac',
     displayName: 'Bank SinoPac 豐收款',
+    buyerNames: { 'zh-TW': '永豐銀行 豐收款', 'zh-CN': '永丰银行 丰收款', en: 'Bank SinoPac (SinoPac Pay)' },
     configSchema: sinopacConfig,
     createProvider: (account, config, context) =>
       new SinopacProvider(account, config, context.callbackUrls, context.logger),

@@ -35,8 +35,8 @@ async function pageContext(ctx: Koa.Context, deps: CoreDeps, order: Order): Prom
 
 /** A provider account's name in the buyer's language (the configured display name for others). */
 export function providerLabel(deps: CoreDeps, locale: Locale, provider: string, account: string): string {
-  const configured = deps.registry.list().find((a) => a.provider === provider && a.account === account)?.displayName ?? provider;
-  return providerName(locale, provider, configured);
+  const info = deps.registry.list().find((a) => a.provider === provider && a.account === account);
+  return info ? providerName(locale, info) : provider;
 }
 
 function html(ctx: Koa.Context, status: number, body: SafeHtml, headers: Record<string, string> = pageHeaders()): void {

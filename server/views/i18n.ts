@@ -64,9 +64,6 @@ const MESSAGES = {
     supportEmail: '電子郵件',
     supportUrl: '客服網頁',
     logoAlt: '{shop} 的標誌',
-    provider_sinopac: '永豐銀行 豐收款',
-    provider_ecpay: '綠界科技 ECPay',
-    provider_alipay: '支付寶',
     simulatedNote: '模擬付款：這是付款模擬器上的測試交易，沒有任何款項移動。',
     home_title: 'paygate 金流閘道',
     home_intro: '一個串接多家金流的付款閘道。商店的後端透過 API 建立付款，買家在這裡完成付款。',
@@ -142,9 +139,6 @@ const MESSAGES = {
     supportEmail: '电子邮件',
     supportUrl: '客服网页',
     logoAlt: '{shop} 的标志',
-    provider_sinopac: '永丰银行 丰收款',
-    provider_ecpay: '绿界科技 ECPay',
-    provider_alipay: '支付宝',
     simulatedNote: '模拟支付：这是支付模拟器上的测试交易，没有任何款项移动。',
     home_title: 'paygate 支付网关',
     home_intro: '一个对接多家支付机构的支付网关。商户后端通过 API 创建支付，买家在这里完成支付。',
@@ -220,9 +214,6 @@ const MESSAGES = {
     supportEmail: 'Email',
     supportUrl: 'Support page',
     logoAlt: '{shop} logo',
-    provider_sinopac: 'Bank SinoPac (SinoPac Pay)',
-    provider_ecpay: 'ECPay',
-    provider_alipay: 'Alipay',
     simulatedNote: 'Simulated payment: a test on a provider simulator. No money moved.',
     home_title: 'paygate payment gateway',
     home_intro: 'A payment gateway in front of several payment providers. A shop’s backend creates payments through the API; buyers pay here.',
@@ -267,12 +258,11 @@ export function methodName(locale: Locale, method: string): string {
 }
 
 /**
- * A provider's name for buyers, in the names they know it by; a provider this table does not know
- * shows as its configured display name.
+ * A provider's name for buyers in `locale`: the name its module gives for that language
+ * (ProviderModule.buyerNames), or else its display name. No provider is named here.
  */
-export function providerName(locale: Locale, provider: string, fallback: string): string {
-  const key = `provider_${provider}`;
-  return key in MESSAGES[locale] ? MESSAGES[locale][key as MessageKey] : fallback;
+export function providerName(locale: Locale, info: { displayName: string; buyerNames?: Readonly<Record<Locale, string>> }): string {
+  return info.buyerNames?.[locale] ?? info.displayName;
 }
 
 /** A message with `{name}` slots filled; the result is text, escaped like any other by the page's html`...` (core/html.ts). */

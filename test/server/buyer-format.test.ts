@@ -1,7 +1,9 @@
 /** The buyer pages' one formatter (server/views/format.ts): money from minor units, dates in a zone. */
 import test from 'ava';
 import { formatDateTime, formatMoney, zoneName } from '../../server/views/format.ts';
-import { providerName } from '../../server/views/i18n.ts';
+import { LOCALES, providerName, type Locale } from '../../server/views/i18n.ts';
+import { providerModules } from '../../providers/index.ts';
+import { fakePayModule } from '../../providers/_template/index.ts';
 
 test('money: TWD in whole dollars unless it has cents, other currencies with theirs, per locale', (t) => {
   t.is(formatMoney(79900, 'TWD', 'zh-TW'), 'NT$799');
@@ -42,12 +44,16 @@ test('dates: in the configured zone, with the zone named in the page language', 
   t.is(formatDateTime(new Date('2026-01-01T00:00:00Z'), 'en', 'Asia/Taipei'), 'Jan 1, 2026, 08:00 Taipei time', 'midnight UTC is 08:00, never 24:00 or 8:00 AM');
 });
 
-test('provider names in the buyer language; an unknown provider keeps its configured name', (t) => {
-  t.is(providerName('zh-TW', 'sinopac', 'x'), '永豐銀行 豐收款');
-  t.is(providerName('zh-CN', 'sinopac', 'x'), '永丰银行 丰收款');
-  t.is(providerName('zh-TW', 'ecpay', 'x'), '綠界科技 ECPay');
-  t.is(providerName('zh-TW', 'alipay', 'x'), '支付寶');
-  t.is(providerName('zh-CN', 'alipay', 'x'), '支付宝');
-  t.is(providerName('en', 'alipay', 'x'), 'Alipay');
-  t.is(providerName('en', 'fakepay', 'FakePay'), 'FakePay');
+test('provider names in the buyer language come from each provider module; one without them shows its display name', (t) => {
+  const byId = new Map(providerModules.map((m) => [m.id, m]));
+  const name = (locale: Locale, id: string) => providerName(locale, byId.get(id)!);
+  t.is(name('zh-TW', 'sinopac'), '永豐銀行 豐收款');
+  t.is(name('zh-CN', 'sinopac'), '永丰银行 丰收款');
+  t.is(name('zh-TW', 'ecpay'), '綠界科技 ECPay');
+  t.is(name('zh-TW', 'alipay'), '支付寶');
+  t.is(name('zh-CN', 'alipay'), '支付宝');
+  t.is(name('en', 'alipay'), 'Alipay');
+  // Every provider offered in production names itself in every page language.
+  for (const m of byId.values()) for (const locale of LOCALES) t.truthy(m.buyerNames?.[locale], `${m.id}: a name for ${locale} buyers`);
+  t.is(providerName('en', fakePayModule()), 'FakePay (template)');
 });
