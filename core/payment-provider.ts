@@ -147,6 +147,8 @@ export interface CallbackReply {
   status: number;
   contentType: string;
   body: string;
+  /** Further response headers: a `location` sending a browser on (a notify that comes from the browser). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -229,6 +231,15 @@ export interface PaymentProvider {
    * Leave it unset when verification may ask the provider anything.
    */
   readonly verifiesOffline?: boolean;
+  /**
+   * Who brings the notify (docs/architecture.md#a-notify-the-browser-brings). `server` (the default):
+   * the provider's server posts it. `browser`: the buyer's browser comes back to the notify URL with
+   * a GET, as LINE Pay's confirmUrl does. Such a request proves nothing by itself: verifyCallback
+   * gets the facts from a call of its own to the provider (which may be the call that completes the
+   * payment), and reply() answers the browser: on to the hosted result page (303 and a `location`
+   * header) for `ack` and `retry`, a 4xx for `reject`. The notify endpoint takes GET only for these.
+   */
+  readonly notifyFrom?: 'server' | 'browser';
   /**
    * Whether calling refund() again with the same refundNo refunds at most once (the provider keys
    * refunds by our number). Only then may paygate repeat a refund whose outcome it never learned.

@@ -138,7 +138,8 @@ export class FakePayProvider implements PaymentProvider {
   }
 
   inspectCallback(request: CallbackRequest): CallbackEnvelope {
-    if (request.kind === 'notify' && !/application\/x-www-form-urlencoded/i.test(request.contentType)) {
+    // A posted notify is a form; a GET (a notify a browser brings) has no body to type.
+    if (request.kind === 'notify' && request.httpMethod !== 'GET' && !/application\/x-www-form-urlencoded/i.test(request.contentType)) {
       throw ValidationError.field('content-type', 'must be application/x-www-form-urlencoded');
     }
     const fields = this.fields(request);

@@ -296,6 +296,14 @@ export function operationExamples(base: string): Record<string, OperationExample
       request: { value: `MerchantID=3000000&MerchantTradeNo=${EXAMPLE_IDS.orderNo}&RtnCode=1&RtnMsg=%E4%BA%A4%E6%98%93%E6%88%90%E5%8A%9F&TradeNo=2612031636027741&TradeAmt=799&PaymentDate=2026%2F12%2F03+16%3A36%3A02&PaymentType=Credit_CreditCard&CheckMacValue=0000000000000000000000000000000000000000000000000000000000000000` },
       responses: { 200: '1|OK', 400: error('invalid_request', 'The notify could not be read', [{ path: 'body', message: 'CheckMacValue is missing' }]), 404: error('not_found', 'Provider account not found') },
     },
+    providerNotifyFromBrowser: {
+      params: callbackParams,
+      responses: {
+        400: error('invalid_request', 'The notify could not be read', [{ path: 'query', message: 'transactionId is missing' }]),
+        404: error('not_found', 'Provider account not found'),
+        405: error('method_not_allowed', 'This callback endpoint takes POST'),
+      },
+    },
     providerReturnGet: {
       params: callbackParams,
       responses: { 200: HTML_EXAMPLE, 404: error('not_found', 'Provider account not found') },

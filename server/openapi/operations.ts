@@ -170,6 +170,21 @@ export const OPERATIONS: Operation[] = [
     responses: { 200: { description: 'Every account, providers in registry order', json: RESPONSE_SCHEMAS.ProviderList } },
   },
   {
+    method: 'get', path: '/callbacks/{provider}/{account}/notify', id: 'providerNotifyFromBrowser', tag: 'Provider callbacks', auth: 'provider', params: CALLBACK_PARAMS,
+    summary: 'A notify the buyer’s browser brings (providers whose notify comes that way, such as LINE Pay’s confirmUrl)',
+    description:
+      'Only for providers that declare it: the buyer’s browser comes back with the provider’s query string. Stored raw, then ' +
+      'verified by the adapter through its own call to the provider (never by the query itself) and applied; the browser is ' +
+      'then sent on to the hosted result page. For any other provider this is 405.',
+    body: null,
+    responses: {
+      303: { description: 'On to the hosted result page (applied, a duplicate, or not decided yet)' },
+      400: { description: 'A request that cannot be read or fails verification', json: errorBody },
+      404: { description: 'No such provider or account', json: errorBody },
+      405: { description: 'This provider’s notify is posted by its server', json: errorBody },
+    },
+  },
+  {
     method: 'post', path: '/callbacks/{provider}/{account}/notify', id: 'providerNotify', tag: 'Provider callbacks', auth: 'provider', params: CALLBACK_PARAMS,
     summary: 'Server-to-server notify from a provider',
     description:

@@ -122,7 +122,13 @@ export function callbackRoutes(deps: CoreDeps, background: BackgroundTasks, link
     }
   };
 
-  router.post('/callbacks/:provider/:account/notify', async (ctx) => {
+  const onNotify = async (ctx: Koa.Context) => {
+    // A GET is a buyer's browser bringing a notify, for the providers whose notify comes that way;
+    // any other provider's endpoint takes POST only, and a GET there changes nothing.
+    if (ctx.method === 'GET' && deps.registry.find(ctx.params.provider!, ctx.params.account!)?.notifyFrom !== 'browser') {
+      ctx.set('Allow', 'POST');
+      throw new GatewayError('method_not_allowed', 'This callback endpoint takes POST', { httpStatus: 405, expose: true });
+    }
     const { provider, ticket } = await admit(ctx);
     const result = await spending(ticket, async () => {
       const request = await toCallbackRequest(ctx, 'notify', provider.maxCallbackBytes ?? CALLBACK_BODY_LIMIT);
@@ -139,10 +145,13 @@ export function callbackRoutes(deps: CoreDeps, background: BackgroundTasks, link
         else guard.spent(ticket);
       });
     }
+    if (result.reply.headers) ctx.set({ ...result.reply.headers });
     ctx.status = result.reply.status;
     ctx.type = result.reply.contentType;
     ctx.body = result.reply.body;
-  });
+  };
+  router.post('/callbacks/:provider/:account/notify', onNotify);
+  router.get('/callbacks/:provider/:account/notify', onNotify);
 
   const onReturn = async (ctx: Koa.Context) => {
     const { provider, ticket } = await admit(ctx);

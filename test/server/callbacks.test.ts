@@ -6,7 +6,19 @@ import { paymentBody, startApp, withApp, type TestApp } from '../helpers/app.ts'
 import { dbTest, openTestDb } from '../helpers/db.ts';
 import { signed } from '../../providers/_template/crypto.ts';
 import { SIM_MERCHANT } from '../../providers/_template/simulator.ts';
-import type { FakePayProvider } from '../../providers/_template/adapter.ts';
+import { FakePayProvider } from '../../providers/_template/adapter.ts';
+import { fakePayModule } from '../../providers/_template/index.ts';
+import type { FakePaySimulator } from '../../providers/_template/simulator.ts';
+import type { CallbackReply, ReplyKind } from '../../core/payment-provider.ts';
+
+/** FakePay as a provider whose notify the buyer's browser brings (PaymentProvider.notifyFrom). */
+class BrowserFakePay extends FakePayProvider {
+  readonly notifyFrom = 'browser' as const;
+  override reply(kind: ReplyKind): CallbackReply {
+    const plain = super.reply(kind);
+    return kind === 'reject' ? plain : { ...plain, status: 303, headers: { location: `/after/${kind}` } };
+  }
+}
 
 async function newOrder(app: TestApp, overrides: Record<string, unknown> = {}) {
   const res = await app.api('POST', '/v1/payments', paymentBody(overrides));
@@ -350,6 +362,43 @@ dbTest(
   // The stub sits on the driver client's prototype, shared by every database of the file: alone.
   { serial: true },
 );
+
+dbTest('a notify the buyer\'s browser brings (a GET, notifyFrom "browser"): stored, verified, applied once, and the browser sent on; a forged one is refused and kept', async (t, h) => {
+  let sim: FakePaySimulator | undefined;
+  const plain = fakePayModule({ onSimulator: (s) => (sim = s) });
+  const module = { ...plain, createProvider: (account: string, config: Parameters<typeof plain.createProvider>[1]) => new BrowserFakePay(account, config) };
+  const app = await startApp(h, { modules: [module] });
+  try {
+    const order = await newOrder(app);
+    const get = (query: string) => app.raw('GET', `/callbacks/fakepay/default/notify?${query}`);
+    const first = await get(notifyBody(app, order, {}, sim!.secret));
+    t.is(first.status, 303, first.text);
+    t.is(first.headers.get('location'), '/after/ack');
+    t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'paid');
+    // The buyer refreshes: the same row, acknowledged, nothing moves again.
+    const again = await get(notifyBody(app, order, {}, sim!.secret));
+    t.is(again.headers.get('location'), '/after/ack');
+    t.is((await h.db('order_transitions').where({ order_id: order.id, to_status: 'paid' })).length, 1);
+    const forged = await get(notifyBody(app, order, { notify_id: 'browser-forged' }, 'not-the-secret-at-all-0000'));
+    t.is(forged.status, 400);
+    t.is(forged.headers.get('location'), null);
+    const rows = await h.db('provider_callbacks').where('dedupe_key', 'like', `N-${order.orderNo}%`).orWhere({ dedupe_key: 'browser-forged' }).orderBy('id');
+    t.deepEqual(rows.map((r: any) => [r.http_method, r.outcome]), [['GET', 'applied'], ['GET', 'rejected']]);
+  } finally {
+    await app.close();
+  }
+});
+
+dbTest('a provider whose notify its server posts refuses a GET on its notify endpoint (405, Allow: POST) and stores nothing', async (t, h) => {
+  await withApp(t, h, async (app) => {
+    const order = await newOrder(app);
+    const res = await app.raw('GET', `/callbacks/fakepay/default/notify?${notifyBody(app, order)}`);
+    t.is(res.status, 405, res.text);
+    t.is(res.headers.get('allow'), 'POST');
+    t.deepEqual(await h.db('provider_callbacks').where('dedupe_key', 'like', `N-${order.orderNo}%`), []);
+    t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'pending');
+  });
+});
 
 dbTest('50 concurrent duplicates of one success make exactly one transition', async (t, h) => {
   await withApp(t, h, async (app) => {
