@@ -301,9 +301,21 @@ export const SIMULATOR_CONTROL_ACTIONS = ['pay', 'decline', 'renotify'] as const
 export type SimulatorControlAction = (typeof SIMULATOR_CONTROL_ACTIONS)[number];
 
 export interface SimulatorControl {
+  /**
+   * The buyer pays. Where the buyer must then come back through the browser for the payment to
+   * complete (a notify the browser brings, docs/architecture.md#a-notify-the-browser-brings), the
+   * simulator brings it as the browser would and its answer names that URL as `nextUrl`
+   * (SimulatorPayAnswer), so a script can play the buyer without a browser.
+   */
   pay(orderNo: string): Promise<unknown>;
   decline(orderNo: string): Promise<unknown>;
   renotify(orderNo: string): Promise<unknown>;
+}
+
+/** What `pay` answers beside each simulator's own fields, where the buyer's browser has somewhere to go next. */
+export interface SimulatorPayAnswer {
+  /** The URL the buyer's browser is sent to next (with the provider's query string), absolute. */
+  nextUrl?: string;
 }
 
 /** The HTTP path of a simulator's control action, under the gateway's public URL. */
