@@ -17,8 +17,8 @@ import {
   type CallbackRow,
   type InboxOutcome,
 } from './inbox.ts';
-import { findOrderByNo, type Order } from './orders.ts';
-import type { CallbackEnvelope, CallbackReply, CallbackRequest, PaymentFacts, PaymentOutcome, PaymentProvider, ReplyKind } from './payment-provider.ts';
+import { findOrderByNo, loadSnapshot, type Order } from './orders.ts';
+import type { CallbackEnvelope, CallbackReply, CallbackRequest, PaymentFacts, PaymentOutcome, PaymentProvider, ReplyKind, VerifyContext } from './payment-provider.ts';
 import type { Plan } from './decide.ts';
 import { applyNews } from './order-writer.ts';
 
@@ -123,6 +123,24 @@ async function applyFacts(deps: CoreDeps, provider: PaymentProvider, row: Callba
  * or 'busy' when someone else holds the row. `held`: the row was inserted already leased to
  * `lease` (storeRaw), so there is nothing to claim.
  */
+/**
+ * For a notify the browser brings, the order the request names, when it is this account's
+ * (VerifyContext); nothing for a provider whose server sends its notify. A request that cannot be
+ * read names none (verification then refuses it).
+ */
+async function verifyContext(deps: CoreDeps, provider: PaymentProvider, request: CallbackRequest): Promise<VerifyContext | undefined> {
+  if (provider.notifyFrom !== 'browser') return undefined;
+  let orderNo: string | null | undefined;
+  try {
+    orderNo = provider.inspectCallback(request).orderNo;
+  } catch {
+    return { order: null };
+  }
+  const order = orderNo ? await findOrderByNo(deps.db, orderNo) : undefined;
+  if (!order || order.provider !== provider.id || order.account !== provider.account || order.method === null) return { order: null };
+  return { order: await loadSnapshot(deps.db, order) };
+}
+
 export async function processInboxRow(
   deps: CoreDeps,
   provider: PaymentProvider,
@@ -133,7 +151,8 @@ export async function processInboxRow(
   if (!lease) return 'busy';
   let verification;
   try {
-    verification = await provider.verifyCallback(rowToRequest(row));
+    const request = rowToRequest(row);
+    verification = await provider.verifyCallback(request, await verifyContext(deps, provider, request));
   } catch (err) {
     deps.logger.warn({ callbackId: row.id, err: errorSummary(err) }, 'callback verification fault; will retry');
     await scheduleRetry(deps, row, err).catch((again: unknown) => {
@@ -318,7 +337,7 @@ async function applyInOneCommit(
   }
   let verification: Awaited<ReturnType<PaymentProvider['verifyCallback']>>;
   try {
-    verification = await provider.verifyCallback(request);
+    verification = await provider.verifyCallback(request, await verifyContext(deps, provider, request));
   } catch {
     return null;
   }
@@ -417,7 +436,7 @@ export async function receiveReturn(deps: CoreDeps, providerId: string, account:
   const provider = deps.registry.resolveForCallback(providerId, account);
   let verification: Awaited<ReturnType<PaymentProvider['verifyCallback']>>;
   try {
-    verification = await provider.verifyCallback(request);
+    verification = await provider.verifyCallback(request, await verifyContext(deps, provider, request));
   } catch (err) {
     verification = { verified: false, reason: errorSummary(err) };
   }

@@ -147,6 +147,7 @@ export function toSnapshot(order: Order, items: readonly OrderItemSnapshot[]): O
     method: order.method,
     items,
     providerTradeNo: order.providerTradeNo,
+    status: order.status,
     createdAt: order.createdAt,
     expiresAt: order.expiresAt,
     returnUrl: order.returnUrl,

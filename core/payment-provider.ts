@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import type { Logger } from './logger.ts';
+import type { OrderStatus } from './state-machine.ts';
 
 /**
  * The contract every payment provider implements (docs/architecture.md#providers-are-plugins). One input object and one output
@@ -32,6 +33,11 @@ export interface OrderSnapshot {
   method: string;
   items: readonly OrderItemSnapshot[];
   providerTradeNo: string | null;
+  /**
+   * The order's status when the snapshot was taken: a provider that completes payments itself
+   * (a confirm the merchant must call) completes one only for an order still waiting for it.
+   */
+  status: OrderStatus;
   createdAt: Date;
   expiresAt: Date;
   /** The merchant's page the buyer goes back to; shown on result pages, never trusted for state. */
@@ -132,6 +138,22 @@ export interface CallbackEnvelope {
   dedupeKey: string | null;
   /** The headers worth keeping for audit (lower-case names). */
   headers?: Record<string, string>;
+  /**
+   * The order number the request names, unverified. Read by core only for a notify the browser
+   * brings (PaymentProvider.notifyFrom): core hands that order to verifyCallback (VerifyContext).
+   */
+  orderNo?: string | null;
+}
+
+/**
+ * What core knows beside the request, for a notify the browser brings (docs/architecture.md#a-notify-the-browser-brings):
+ * the order the request names, when it is this account's, as it stands now (null when there is
+ * none). The request proves nothing; the adapter checks it against this order (the provider's
+ * trade number stored at create) and asks the provider with the order's own amount and currency,
+ * never with values from the request.
+ */
+export interface VerifyContext {
+  order: OrderSnapshot | null;
 }
 
 export type CallbackVerification =
@@ -268,7 +290,7 @@ export interface PaymentProvider {
   /** Reads the dedupe key without verifying. Throws a ValidationError for a malformed request. */
   inspectCallback(request: CallbackRequest): CallbackEnvelope;
   /** Verifies a callback and returns the facts it proves. Throws only for faults (retried later). */
-  verifyCallback(request: CallbackRequest): Promise<CallbackVerification>;
+  verifyCallback(request: CallbackRequest, context?: VerifyContext): Promise<CallbackVerification>;
   reply(kind: ReplyKind, request: CallbackRequest): CallbackReply;
   query(input: QueryInput): Promise<QueryResult>;
   refund?(input: RefundInput): Promise<RefundResult>;

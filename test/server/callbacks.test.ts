@@ -9,11 +9,20 @@ import { SIM_MERCHANT } from '../../providers/_template/simulator.ts';
 import { FakePayProvider } from '../../providers/_template/adapter.ts';
 import { fakePayModule } from '../../providers/_template/index.ts';
 import type { FakePaySimulator } from '../../providers/_template/simulator.ts';
-import type { CallbackReply, ReplyKind } from '../../core/payment-provider.ts';
+import type { CallbackEnvelope, CallbackReply, CallbackRequest, CallbackVerification, ReplyKind, VerifyContext } from '../../core/payment-provider.ts';
 
 /** FakePay as a provider whose notify the buyer's browser brings (PaymentProvider.notifyFrom). */
 class BrowserFakePay extends FakePayProvider {
   readonly notifyFrom = 'browser' as const;
+  /** What core handed each verification beside the request. */
+  readonly contexts: (VerifyContext | undefined)[] = [];
+  override inspectCallback(request: CallbackRequest): CallbackEnvelope {
+    return { ...super.inspectCallback(request), orderNo: new URLSearchParams(request.rawQuery).get('order_no') };
+  }
+  override verifyCallback(request: CallbackRequest, context?: VerifyContext): Promise<CallbackVerification> {
+    this.contexts.push(context);
+    return super.verifyCallback(request);
+  }
   override reply(kind: ReplyKind): CallbackReply {
     const plain = super.reply(kind);
     return kind === 'reject' ? plain : { ...plain, status: 303, headers: { location: `/after/${kind}` } };
@@ -363,10 +372,11 @@ dbTest(
   { serial: true },
 );
 
-dbTest('a notify the buyer\'s browser brings (a GET, notifyFrom "browser"): stored, verified, applied once, and the browser sent on; a forged one is refused and kept', async (t, h) => {
+dbTest('a notify the buyer\'s browser brings (a GET, notifyFrom "browser"): stored, verified against the order it names, applied once, and the browser sent on; a forged one is refused and kept', async (t, h) => {
   let sim: FakePaySimulator | undefined;
+  let made: BrowserFakePay | undefined;
   const plain = fakePayModule({ onSimulator: (s) => (sim = s) });
-  const module = { ...plain, createProvider: (account: string, config: Parameters<typeof plain.createProvider>[1]) => new BrowserFakePay(account, config) };
+  const module = { ...plain, createProvider: (account: string, config: Parameters<typeof plain.createProvider>[1]) => (made = new BrowserFakePay(account, config)) };
   const app = await startApp(h, { modules: [module] });
   try {
     const order = await newOrder(app);
@@ -375,6 +385,13 @@ dbTest('a notify the buyer\'s browser brings (a GET, notifyFrom "browser"): stor
     t.is(first.status, 303, first.text);
     t.is(first.headers.get('location'), '/after/ack');
     t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'paid');
+    // Verification was handed the order the request names, as it stood: this account's, still pending.
+    const seen = made!.contexts.map((c) => c?.order && { orderNo: c.order.orderNo, status: c.order.status, amount: c.order.amount });
+    t.deepEqual(seen, [{ orderNo: order.orderNo, status: 'pending', amount: order.amount }]);
+    // An order number no order has: verification hears of none.
+    const unknown = await get(notifyBody(app, { orderNo: '26010100000000000000', amount: order.amount }, { notify_id: 'browser-unknown' }, sim!.secret));
+    t.is(unknown.status, 400, 'an unknown order is refused');
+    t.deepEqual(made!.contexts.at(-1), { order: null });
     // The buyer refreshes: the same row, acknowledged, nothing moves again.
     const again = await get(notifyBody(app, order, {}, sim!.secret));
     t.is(again.headers.get('location'), '/after/ack');
@@ -384,6 +401,7 @@ dbTest('a notify the buyer\'s browser brings (a GET, notifyFrom "browser"): stor
     t.is(forged.headers.get('location'), null);
     const rows = await h.db('provider_callbacks').where('dedupe_key', 'like', `N-${order.orderNo}%`).orWhere({ dedupe_key: 'browser-forged' }).orderBy('id');
     t.deepEqual(rows.map((r: any) => [r.http_method, r.outcome]), [['GET', 'applied'], ['GET', 'rejected']]);
+    // A provider whose server posts its notify gets no such context (the template's own tests run so).
   } finally {
     await app.close();
   }

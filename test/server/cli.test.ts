@@ -322,6 +322,7 @@ test('simulate serves every provider\'s simulator, prints a config that works ag
           method: provider.methods[0]!,
           items: [{ ...ITEMS[0]!, amount: 79900 }],
           providerTradeNo: null,
+          status: 'pending',
           createdAt: new Date(),
           expiresAt: new Date(Date.now() + 3_600_000),
           returnUrl: null,

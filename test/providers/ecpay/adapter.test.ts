@@ -51,6 +51,7 @@ function snapshot(method: 'card' | 'atm', overrides: Partial<OrderSnapshot> = {}
     method,
     items: [{ sku: 'TEA', name: 'Tea', unitAmount: 120000, quantity: 1, amount: 120000 }],
     providerTradeNo: null,
+    status: 'pending',
     createdAt: new Date(),
     expiresAt: new Date(Date.now() + 86_400_000),
     returnUrl: null,

@@ -33,6 +33,7 @@ function order(overrides: Partial<OrderSnapshot> = {}): OrderSnapshot {
     method: 'card',
     items: [item('凍頂烏龍茶 300g', 40000, 2), item('Gift box', 40000)],
     providerTradeNo: null,
+    status: 'pending',
     createdAt: new Date('2026-01-01T12:00:00Z'),
     expiresAt: new Date('2026-01-02T12:00:00Z'),
     returnUrl: null,

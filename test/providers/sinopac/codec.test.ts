@@ -35,6 +35,7 @@ function order(overrides: Partial<OrderSnapshot> = {}): OrderSnapshot {
     method: 'atm',
     items: [{ sku: 'T', name: 'T-shirt', unitAmount: 39950, quantity: 2, amount: 79900 }],
     providerTradeNo: null,
+    status: 'pending',
     createdAt: new Date('2026-11-22T02:00:00Z'),
     expiresAt: new Date('2026-11-22T17:30:00Z'), // 01:30 on the 23rd in Taipei
     returnUrl: null,

@@ -280,6 +280,7 @@ test('reconciliation over a window holding more than 300 orders finds every one'
         method: i % 2 ? 'atm' : 'card',
         items: [],
         providerTradeNo: null,
+        status: 'pending',
         createdAt: new Date(),
         expiresAt: new Date(Date.now() + 86_400_000),
         returnUrl: null,
