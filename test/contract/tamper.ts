@@ -76,16 +76,22 @@ export function tamperField(kind: TamperKind, raw: RawCallback, fields: Callback
   return fields.amount ? replaceField(raw, fields.amount, otherAmount) : null;
 }
 
-/** Unreadable or ambiguous versions of a genuine callback: none may verify, none may cost a 5xx. */
+/**
+ * Unreadable or ambiguous versions of a genuine callback: none may verify, none may cost a 5xx. A
+ * GET callback (a notify the browser brings) carries everything in its query, so the query is what
+ * is cut, garbled or given the proving field twice.
+ */
 export function malformed(raw: RawCallback, fields: CallbackFields, nonce: string): { label: string; request: RawCallback }[] {
-  const body = raw.rawBody;
-  const repeated = isJson(raw)
+  const where = raw.httpMethod === 'GET' ? 'rawQuery' : 'rawBody';
+  const text = raw[where];
+  const repeated = isJson(raw) && where === 'rawBody'
     ? // The proving field twice, the second altered: parsers disagree on which one counts.
-      body.replace(/\}\s*$/, `,${JSON.stringify(fields.signature)}:${JSON.stringify('A'.repeat(16))}}`)
-    : `${body}&${encodeURIComponent(fields.signature)}=${encodeURIComponent(alter(new URLSearchParams(body).get(fields.signature) ?? ''))}`;
+      text.replace(/\}\s*$/, `,${JSON.stringify(fields.signature)}:${JSON.stringify('A'.repeat(16))}}`)
+    : `${text}&${encodeURIComponent(fields.signature)}=${encodeURIComponent(alter(new URLSearchParams(text).get(fields.signature) ?? ''))}`;
   return [
-    { label: 'truncated', request: { ...raw, rawBody: body.slice(0, Math.floor(body.length / 2)) } },
-    { label: 'garbage body', request: { ...raw, rawBody: `\u0000\u00ff%%%{[<garbage ${nonce}>&=&==` } },
-    { label: 'repeated key', request: { ...raw, rawBody: repeated } },
+    { label: 'truncated', request: { ...raw, [where]: text.slice(0, Math.floor(text.length / 2)) } },
+    // In a query, only characters a URL carries as they are: what arrives is then exactly what was sent.
+    { label: 'garbage body', request: { ...raw, [where]: where === 'rawQuery' ? `%%%{[garbage-${nonce}]&=&==` : `\u0000\u00ff%%%{[<garbage ${nonce}>&=&==` } },
+    { label: 'repeated key', request: { ...raw, [where]: repeated } },
   ];
 }
