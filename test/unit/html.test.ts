@@ -140,6 +140,7 @@ test('every use of unsafeRaw is listed here and gives a reason', (t) => {
     [
       'providers/alipay/simulator/pages.ts',
       'providers/ecpay/simulator/pages.ts',
+      'providers/newebpay/simulator/pages.ts',
       'providers/sinopac/simulator/pages.ts',
       'server/admin/views/order.ts',
       'server/openapi/page.ts',

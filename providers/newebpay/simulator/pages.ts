@@ -1,0 +1,145 @@
+import { href, html, joinHtml, unsafeRaw, type SafeHtml } from '../../../core/html.ts';
+import { formatWallClock, TAIPEI } from '../../kit/index.ts';
+import type { SimTrade } from './store.ts';
+
+/**
+ * The buyer's pages (§10 "Pay page"): plain HTML forms that work without JavaScript (a hand-off to
+ * the shop submits itself when scripts run and has a button when they do not). Every button has a
+ * visible bilingual name and a data-testid, for people and Playwright alike.
+ */
+
+const STYLE = `:root{--blue:#1f4e9c;--ink:#1d1d1f;--muted:#5b5b60;--line:#d7d9de}
+*{box-sizing:border-box}body{margin:0;font-family:system-ui,-apple-system,"Noto Sans TC","PingFang TC",sans-serif;background:#f2f4f8;color:var(--ink);line-height:1.5}
+header{background:var(--blue);color:#fff;padding:.8rem 1.2rem}header p{margin:0;font-weight:600}header small{font-weight:400;opacity:.9}
+main{max-width:34rem;margin:1.5rem auto;background:#fff;border-radius:12px;padding:1.5rem 1.6rem;box-shadow:0 1px 4px rgba(0,0,0,.08)}
+h1{font-size:1.35rem;margin:0 0 1rem}dl{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem;margin:0 0 1.2rem}dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
+.amount{font-size:1.5rem;font-weight:700}.code{font-size:1.3rem;font-weight:700;letter-spacing:.05em}
+label{display:block;margin:.6rem 0 .2rem;font-weight:500}input{font:inherit;width:100%;padding:.5rem .6rem;border:1px solid #9a9ca3;border-radius:6px}
+.actions{display:flex;flex-wrap:wrap;gap:.6rem;margin-top:1rem}button{font:inherit;padding:.6rem 1.1rem;border-radius:8px;border:1px solid #8e9096;background:#fff;color:var(--ink);cursor:pointer}
+button.primary{background:var(--blue);border-color:var(--blue);color:#fff;font-weight:600}button:focus-visible,input:focus-visible{outline:3px solid #c75b00;outline-offset:2px}
+.notice{padding:.8rem 1rem;border-radius:8px;margin:0 0 1rem}.good{background:#e6f4ea;color:#0b5a27}.bad{background:#fdecea;color:#8c1515}.info{background:#fff8e1;color:#5a4a00}
+.note{color:var(--muted);font-size:.9rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid var(--line);padding:.35rem .4rem;text-align:left;font-size:.9rem}`;
+
+export function layout(title: string, body: SafeHtml, script: SafeHtml | '' = ''): SafeHtml {
+  return html`<!doctype html>
+<html lang="zh-Hant">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title><style>${unsafeRaw(STYLE, 'constant CSS of the simulator pages')}</style></head>
+<body>
+<header><p>藍新金流 NewebPay <small>· 本機模擬器 local simulator — no real money moves</small></p></header>
+<main>
+${body}
+</main>${script}
+</body>
+</html>`;
+}
+
+const money = (n: number) => `NT$${n.toLocaleString('en-US')}`;
+const taipei = (d: Date) => formatWallClock(d, TAIPEI, 'yyyy-MM-dd HH:mm:ss');
+
+function summary(trade: SimTrade): SafeHtml {
+  return html`<dl>
+<dt>商店 Shop</dt><dd>${trade.merchant.merchantId}</dd>
+<dt>訂單編號 Order</dt><dd data-testid="newebpay-order-no">${trade.merchantOrderNo}</dd>
+<dt>商品 Item</dt><dd>${trade.itemDesc}</dd>
+<dt>金額 Amount</dt><dd class="amount" data-testid="newebpay-amount">${money(trade.amt)}</dd>
+</dl>`;
+}
+
+const button = (value: string, label: string, testId: string, primary = false) =>
+  html`<button type="submit" name="action" value="${value}" data-testid="${testId}"${primary ? html` class="primary"` : ''}>${label}</button>`;
+
+function backButton(trade: SimTrade): SafeHtml | '' {
+  return trade.urls.clientBack ? html`<p><a href="${href(trade.urls.clientBack)}" data-testid="newebpay-back">返回商店 Back to the shop</a></p>` : '';
+}
+
+/** The page of a trade as it stands. */
+export function tradePage(trade: SimTrade, self: string, notice: SafeHtml | '' = ''): SafeHtml {
+  if (trade.tradeStatus === '1' || trade.tradeStatus === '6' || trade.tradeStatus === '3') {
+    return outcomePage(trade, 'good', '付款完成 Payment complete', `TradeNo ${trade.tradeNo}. NewebPay told the shop.`);
+  }
+  if (trade.tradeStatus === '2') return outcomePage(trade, 'bad', '付款失敗 Payment failed', `${trade.failure?.code ?? ''} ${trade.failure?.message ?? ''}`);
+  if (trade.paymentType === 'CREDIT') {
+    return layout(
+      `信用卡付款 ${trade.merchantOrderNo}`,
+      html`<h1>信用卡一次付清 · Card payment</h1>
+${notice}${summary(trade)}
+<form method="post" action="${self}">
+<label for="card-number">卡號 Card number</label>
+<input id="card-number" name="cardNumber" inputmode="numeric" autocomplete="cc-number" value="4000-2211-1111-1111">
+<label for="card-expiry">有效期限 Expiry (MM/YY)</label>
+<input id="card-expiry" name="cardExpiry" autocomplete="cc-exp" value="12/30">
+<label for="card-cvc">背面末三碼 CVC</label>
+<input id="card-cvc" name="cardCvc" inputmode="numeric" autocomplete="cc-csc" value="123">
+<div class="actions">
+${button('pay', '付款 Pay', 'newebpay-pay', true)}
+${button('decline', '模擬失敗 Decline', 'newebpay-decline')}
+</div>
+</form>
+<p class="note">Test cards: 4000-2211-1111-1111 approves; 4000-2211-1111-1112 is declined (MPG03009); 4000-2211-1111-0000 is flagged (MPG05005).</p>
+${backButton(trade)}`,
+    );
+  }
+  if (!trade.vacc) {
+    return layout(
+      `ATM 轉帳 ${trade.merchantOrderNo}`,
+      html`<h1>ATM 轉帳 · ATM transfer</h1>
+${notice}${summary(trade)}
+<form method="post" action="${self}"><div class="actions">
+${button('issue', '取得繳費帳號 Get the account number', 'newebpay-issue', true)}
+${button('decline', '模擬取號失敗 Fail to issue', 'newebpay-decline')}
+</div></form>
+${backButton(trade)}`,
+    );
+  }
+  return layout(
+    `ATM 繳費資訊 ${trade.merchantOrderNo}`,
+    html`<h1>ATM 繳費資訊 · Transfer details</h1>
+${notice}${summary(trade)}
+<dl>
+<dt>銀行代碼 Bank</dt><dd data-testid="newebpay-bank-code">${trade.vacc.bankCode}</dd>
+<dt>繳費帳號 Account</dt><dd class="code" data-testid="newebpay-code-no">${trade.vacc.codeNo}</dd>
+<dt>繳費期限 Pay by</dt><dd>${trade.expireAt ? `${taipei(trade.expireAt)} (Taipei)` : ''}</dd>
+</dl>
+<form method="post" action="${self}"><div class="actions">
+${button('transfer', '模擬觸發 Simulate the transfer', 'newebpay-transfer', true)}
+</div></form>
+<p class="note">模擬觸發 plays the bank's settlement, as NewebPay's portal does: the shop's NotifyURL is told it was paid.</p>`,
+  );
+}
+
+export function outcomePage(trade: SimTrade | null, tone: 'good' | 'bad' | 'info', heading: string, detail: string): SafeHtml {
+  return layout(heading, html`<h1>${heading}</h1><p class="notice ${tone}" role="status" data-testid="newebpay-outcome">${detail}</p>${trade ? summary(trade) : ''}`);
+}
+
+/** NewebPay's error page for a refused MPG form (its HTTP status is UNVERIFIED). */
+export function errorPage(code: string, message: string): SafeHtml {
+  return layout(`NewebPay ${code}`, html`<h1>交易失敗 · Payment could not start</h1><p class="notice bad" role="alert" data-testid="newebpay-error"><strong>${code}</strong> ${message}</p>`);
+}
+
+/** A form that hands signed fields to the shop in the buyer's browser (ReturnURL §5.2, CustomerURL §5.3). */
+export function handOffPage(heading: string, url: string, fields: Record<string, string>): SafeHtml {
+  const inputs = joinHtml(
+    Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`),
+    '\n',
+  );
+  return layout(
+    heading,
+    html`<h1>${heading}</h1><form id="handoff" method="post" action="${href(url)}">
+${inputs}
+<button type="submit" class="primary" data-testid="newebpay-continue">返回商店 Continue to the shop</button>
+</form>`,
+    html`<script>document.getElementById('handoff').submit()</script>`,
+  );
+}
+
+export function indexPage(trades: readonly SimTrade[], payUrl: (t: SimTrade) => string): SafeHtml {
+  const rows = trades
+    .slice(-50)
+    .reverse()
+    .map((t) => html`<tr><td><a href="${payUrl(t)}">${t.merchantOrderNo}</a></td><td>${t.merchant.merchantId}</td><td>${t.paymentType}</td><td>${money(t.amt)}</td><td>${t.tradeStatus}</td><td>${taipei(t.createdAt)}</td></tr>`);
+  return layout(
+    'NewebPay simulator',
+    html`<h1>Trades</h1><table><thead><tr><th scope="col">Order</th><th scope="col">Shop</th><th scope="col">Type</th><th scope="col">Amount</th><th scope="col">TradeStatus</th><th scope="col">Created (Taipei)</th></tr></thead>
+<tbody>${rows.length ? joinHtml(rows, '\n') : html`<tr><td colspan="6">No trades yet.</td></tr>`}</tbody></table>`,
+  );
+}
