@@ -66,11 +66,30 @@ export interface AtmInstructions {
   webAtmUrl?: string;
 }
 
+/**
+ * A payment the buyer makes at a convenience store's counter or kiosk (超商代碼 / 超商條碼): a code
+ * keyed in at the kiosk (7-ELEVEN ibon, FamilyMart FamiPort…), or barcodes the cashier scans; either
+ * or both, as the provider issues them.
+ */
+export interface CvsInstructions {
+  /** The payment code to key in at the store's kiosk; absent when only barcodes are issued. */
+  code?: string;
+  /** The barcodes' texts in the order they are printed (usually three, Code 39); absent when only a code is issued. */
+  barcodes?: string[];
+  /** The store chains that take it, as buyers know them ('7-ELEVEN', 'FamilyMart'…), when the provider says. */
+  stores?: string[];
+  /** Integer minor units. */
+  amount: number;
+  /** ISO 8601 instant after which the stores no longer take it. */
+  deadline: string;
+}
+
 /** What the buyer does next (docs/architecture.md#next-actions). */
 export type NextAction =
   | { type: 'redirect'; url: string }
   | { type: 'form'; method: 'POST' | 'GET'; url: string; fields: Record<string, string> }
-  | { type: 'instructions'; atm: AtmInstructions };
+  | { type: 'instructions'; atm: AtmInstructions }
+  | { type: 'instructions'; cvs: CvsInstructions };
 
 export type CreatePaymentResult =
   | {

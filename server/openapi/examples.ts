@@ -119,6 +119,17 @@ function atmPayment(base: string): Json {
   });
 }
 
+/** A convenience-store code issued on the provider's page after create (NewebPay's CustomerURL). */
+function cvsPayment(base: string): Json {
+  return {
+    ...atmPayment(base),
+    provider: 'newebpay',
+    method: 'cvs',
+    providerTradeNo: '26120310004812345',
+    action: { type: 'instructions', cvs: { code: 'LLL26120300123', stores: ['7-ELEVEN', 'FamilyMart', 'Hi-Life', 'OK mart'], amount: 128000, deadline: EXPIRES } },
+  };
+}
+
 function refund(overrides: Json = {}): Json {
   return {
     id: EXAMPLE_IDS.refund,
@@ -253,7 +264,15 @@ export function operationExamples(base: string): Record<string, OperationExample
       query: { status: 'paid', provider: 'ecpay', from: '2026-12-01', to: '2026-12-04T00:00:00+08:00', limit: 20, cursor: 'eyJjIjoxNzY0NzUwOTYyMDAwLCJpIjoicGF5X0V4NG1wMWVRN20yWGNWOWtMcDRSdDgifQ' },
       responses: { 200: { data: [paid], nextCursor: null } },
     },
-    getPayment: { params: { id: EXAMPLE_IDS.otherPayment }, responses: { 200: atm } },
+    getPayment: {
+      params: { id: EXAMPLE_IDS.otherPayment },
+      responses: {
+        200: {
+          sinopacAtm: { summary: 'Pending: an ATM transfer to a virtual account', value: atm },
+          newebpayCvs: { summary: 'Pending: a convenience-store code to pay at the counter', value: cvsPayment(base) },
+        },
+      },
+    },
     cancelPayment: {
       params: payParams,
       request: { value: { reason: '買家改變心意' } },

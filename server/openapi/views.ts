@@ -25,7 +25,7 @@ export const errorBody = z.strictObject({
 const failure = z.strictObject({ code: z.string(), message: z.string() }).nullable().meta({ description: "The provider's code and message for a decline" });
 
 const nextAction = z
-  .discriminatedUnion('type', [
+  .union([
     z.strictObject({ type: z.literal('redirect'), url: z.string().meta({ description: "Send the buyer's browser here" }) }),
     z.strictObject({
       type: z.literal('form'),
@@ -42,6 +42,18 @@ const nextAction = z
         deadline: isoTime,
         webAtmUrl: z.string().optional(),
       }),
+    }),
+    z.strictObject({
+      type: z.literal('instructions'),
+      cvs: z
+        .strictObject({
+          code: z.string().optional().meta({ description: 'The payment code the buyer keys in at the store’s kiosk (7-ELEVEN ibon, FamilyMart FamiPort…)' }),
+          barcodes: z.array(z.string()).optional().meta({ description: 'Barcode texts the cashier scans, in printed order (usually three)' }),
+          stores: z.array(z.string()).optional().meta({ description: 'The store chains that take it, as buyers know them' }),
+          amount: minorUnits,
+          deadline: isoTime,
+        })
+        .meta({ description: 'A convenience-store payment: a code, barcodes, or both' }),
     }),
   ])
   .meta({ description: 'What the buyer does next; present only while it can still be used' });

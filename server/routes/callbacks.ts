@@ -175,7 +175,7 @@ export function callbackRoutes(deps: CoreDeps, background: BackgroundTasks, link
       const nonce = randomBytes(16).toString('base64');
       ctx.set(pageHeaders({ nonce, merchant: shown.merchant }));
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = renderInstructionsPage({ ...shown, order, atm: order.action.atm, refreshUrl, nonce }).toString();
+      ctx.body = renderInstructionsPage({ ...shown, order, instructions: order.action, refreshUrl, nonce }).toString();
       return;
     }
     ctx.set(pageHeaders({ merchant: shown.merchant }));

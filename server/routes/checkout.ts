@@ -103,7 +103,7 @@ async function showOrder(ctx: Koa.Context, deps: CoreDeps, order: Order, error?:
   if (!error && carryOn(ctx, deps, order, page)) return;
   if (actionUsable(order, now) && order.action?.type === 'instructions' && order.status === 'pending') {
     const nonce = randomBytes(16).toString('base64');
-    html(ctx, error?.status ?? 200, renderInstructionsPage({ ...page, order, atm: order.action.atm, refreshUrl: selfUrl(ctx), nonce }), pageHeaders({ nonce, merchant }));
+    html(ctx, error?.status ?? 200, renderInstructionsPage({ ...page, order, instructions: order.action, refreshUrl: selfUrl(ctx), nonce }), pageHeaders({ nonce, merchant }));
     return;
   }
   html(

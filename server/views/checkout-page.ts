@@ -1,6 +1,7 @@
 import type { MerchantDisplay } from '../../core/merchants.ts';
 import type { Order } from '../../core/orders.ts';
-import type { AtmInstructions, OrderItemSnapshot } from '../../core/payment-provider.ts';
+import type { AtmInstructions, CvsInstructions, OrderItemSnapshot } from '../../core/payment-provider.ts';
+import { cvsText } from './cvs-text.ts';
 import { DEFAULT_TIME_ZONE, formatDateTime, formatMoney } from './format.ts';
 import { html, joinHtml, safeHref, unsafeRaw, type SafeHtml } from '../../core/html.ts';
 import { fill, methodName, t, type Locale, type MessageKey } from './i18n.ts';
@@ -76,17 +77,30 @@ ${backLinks(locale, order)}`,
   });
 }
 
-/** ATM instructions: the account in large type with a copy button, the amount and the deadline. */
-export function renderInstructionsPage(input: PageContext & { order: Order; atm: AtmInstructions; refreshUrl: string; nonce: string }): SafeHtml {
-  const { locale, order, atm } = input;
-  const webAtm = safeHref(atm.webAtmUrl);
-  const body = html`<h1>${t(locale, 'atmHeading')}</h1>
+/** What an instructions page shows: an ATM transfer or a convenience-store payment (core/payment-provider.ts NextAction). */
+export type Instructions = { atm: AtmInstructions } | { cvs: CvsInstructions };
+
+/**
+ * The buyer's instructions: an ATM account, or a convenience-store code and barcodes, in large type
+ * with a copy button, the amount and the deadline.
+ */
+export function renderInstructionsPage(input: PageContext & { order: Order; instructions: Instructions; refreshUrl: string; nonce: string }): SafeHtml {
+  const { locale, order } = input;
+  const deadline = (iso: string) => html`<time datetime="${iso}" data-testid="deadline">${formatDateTime(new Date(iso), locale, input.timeZone ?? DEFAULT_TIME_ZONE)}</time>`;
+  const copyButton = html`<button type="button" class="button copy" id="copy" data-copied="${t(locale, 'copied')}" hidden>${t(locale, 'copy')}</button>`;
+  let heading: string;
+  let body: SafeHtml;
+  if ('atm' in input.instructions) {
+    const atm = input.instructions.atm;
+    const webAtm = safeHref(atm.webAtmUrl);
+    heading = t(locale, 'atmHeading');
+    body = html`<h1>${heading}</h1>
 <dl class="facts">
   <dt>${t(locale, 'orderNo')}</dt><dd data-testid="order-no">${order.orderNo}</dd>
   <dt>${t(locale, 'bankCode')}</dt><dd data-testid="bank-code">${atm.bankCode}</dd>
-  <dt>${t(locale, 'accountNo')}</dt><dd><span class="account" id="account" data-testid="atm-account">${atm.account}</span><button type="button" class="button copy" id="copy" data-copied="${t(locale, 'copied')}" hidden>${t(locale, 'copy')}</button></dd>
+  <dt>${t(locale, 'accountNo')}</dt><dd><span class="account" id="account" data-testid="atm-account">${atm.account}</span>${copyButton}</dd>
   <dt>${t(locale, 'amount')}</dt><dd data-testid="atm-amount">${money(locale, order, atm.amount)}</dd>
-  <dt>${t(locale, 'deadline')}</dt><dd><time datetime="${atm.deadline}" data-testid="deadline">${formatDateTime(new Date(atm.deadline), locale, input.timeZone ?? DEFAULT_TIME_ZONE)}</time></dd>
+  <dt>${t(locale, 'deadline')}</dt><dd>${deadline(atm.deadline)}</dd>
 </dl>
 <p class="hint">${t(locale, 'atmHint')}</p>
 <nav class="actions">
@@ -94,9 +108,33 @@ export function renderInstructionsPage(input: PageContext & { order: Order; atm:
   <a class="button" href="${input.refreshUrl}">${t(locale, 'refresh')}</a>
 </nav>
 ${backLinks(locale, order)}`;
+  } else {
+    const cvs = input.instructions.cvs;
+    heading = cvsText(locale, 'cvsHeading');
+    const barcodes = cvs.barcodes?.length
+      ? html`<dt>${cvsText(locale, 'cvsBarcodes')}</dt><dd><ol class="barcodes" data-testid="cvs-barcodes">${joinHtml(
+          cvs.barcodes.map((b) => html`<li class="account">${b}</li>`),
+          '',
+        )}</ol></dd>`
+      : '';
+    body = html`<h1>${heading}</h1>
+<dl class="facts">
+  <dt>${t(locale, 'orderNo')}</dt><dd data-testid="order-no">${order.orderNo}</dd>
+  ${cvs.code ? html`<dt>${cvsText(locale, 'cvsCode')}</dt><dd><span class="account" id="account" data-testid="cvs-code">${cvs.code}</span>${copyButton}</dd>` : ''}
+  ${barcodes}
+  ${cvs.stores?.length ? html`<dt>${cvsText(locale, 'cvsStores')}</dt><dd data-testid="cvs-stores">${cvs.stores.join('、')}</dd>` : ''}
+  <dt>${t(locale, 'amount')}</dt><dd data-testid="cvs-amount">${money(locale, order, cvs.amount)}</dd>
+  <dt>${t(locale, 'deadline')}</dt><dd>${deadline(cvs.deadline)}</dd>
+</dl>
+<p class="hint">${cvsText(locale, 'cvsHint')}</p>
+<nav class="actions">
+  <a class="button" href="${input.refreshUrl}">${t(locale, 'refresh')}</a>
+</nav>
+${backLinks(locale, order)}`;
+  }
   // The copy button exists only where a script can work it; the number stays selectable text.
-  const code = unsafeRaw(`(function(){var b=document.getElementById('copy');if(!b||!navigator.clipboard)return;b.hidden=false;b.addEventListener('click',function(){navigator.clipboard.writeText(document.getElementById('account').textContent.trim()).then(function(){b.textContent=b.getAttribute('data-copied');});});})();`, 'constant script of the ATM page');
-  return pageShell({ locale, title: t(locale, 'atmHeading'), body, merchant: input.merchant, script: { nonce: input.nonce, code } });
+  const code = unsafeRaw(`(function(){var b=document.getElementById('copy');if(!b||!navigator.clipboard)return;b.hidden=false;b.addEventListener('click',function(){navigator.clipboard.writeText(document.getElementById('account').textContent.trim()).then(function(){b.textContent=b.getAttribute('data-copied');});});})();`, 'constant script of the instructions page');
+  return pageShell({ locale, title: heading, body, merchant: input.merchant, script: { nonce: input.nonce, code } });
 }
 
 /** A provider that takes a form POST: submitted by script at once, by the buyer without one. */

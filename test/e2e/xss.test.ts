@@ -226,7 +226,7 @@ if (requireBrowser()) {
     }
   });
 
-  test('hostile text in buyer pages rendered directly: ATM instructions, form post, home form, admin error page', async (t) => {
+  test('hostile text in buyer pages rendered directly: ATM and store instructions, form post, home form, admin error page', async (t) => {
     const { page, done } = await newPage();
     try {
       const d = new Date('2026-12-02T17:22:00Z');
@@ -234,7 +234,8 @@ if (requireBrowser()) {
         fc.asyncProperty(fc.array(hostile, { minLength: 6, maxLength: 6 }), async (v) => {
           const merchant = { name: v[0]!, logoUrl: `https://cdn.example/${v[1]}`, supportEmail: v[2]!, supportUrl: `https://s.example/${v[3]}` };
           const order = { id: 'pay_1', merchantId: 'm', merchantOrderId: v[4]!, orderNo: v[5]!, subject: v[0]!, currency: 'TWD', amount: 100, refundedAmount: 0, status: 'pending', provider: 'p', account: 'a', method: 'atm', providerTradeNo: null, choices: null, action: null, failure: null, returnUrl: `https://shop.example/${v[1]}`, paidAt: null, expiresAt: d, attention: false, attentionReason: null, simulated: true, metadata: {}, version: 1, createdAt: d, updatedAt: d } as const;
-          await check(t, page, 'ATM instructions', renderInstructionsPage({ locale: 'en', merchant, order: { ...order }, atm: { bankCode: v[1]!, account: v[2]!, amount: 100, deadline: d.toISOString(), webAtmUrl: `javascript:${v[3]}` }, refreshUrl: own(v[4]!), nonce: v[5]! }), [v[0]!, v[2]!]);
+          await check(t, page, 'ATM instructions', renderInstructionsPage({ locale: 'en', merchant, order: { ...order }, instructions: { atm: { bankCode: v[1]!, account: v[2]!, amount: 100, deadline: d.toISOString(), webAtmUrl: `javascript:${v[3]}` } }, refreshUrl: own(v[4]!), nonce: v[5]! }), [v[0]!, v[2]!]);
+          await check(t, page, 'store instructions', renderInstructionsPage({ locale: 'en', merchant, order: { ...order, method: 'cvs' }, instructions: { cvs: { code: v[1]!, barcodes: [v[2]!, v[3]!], stores: [v[4]!], amount: 100, deadline: d.toISOString() } }, refreshUrl: own(v[5]!), nonce: v[0]! }), [v[1]!, v[2]!]);
           await check(t, page, 'form post', renderFormPostPage({ locale: 'en', merchant, method: 'POST', url: `https://provider.example${own(v[0]!)}`, fields: { [v[1]!]: v[2]!, a: v[3]! }, nonce: v[4]! }), [v[0]!]);
           await check(t, page, 'home form', renderHomePage({ locale: 'en', admin: true, demo: { token: v[0]!, amount: v[1]!, subject: v[2]!, error: { field: 'subject', key: 'home_subject' } } }));
           await check(t, page, 'admin error', renderErrorPage({ status: 400, title: v[0]!, message: v[1]!, details: [{ path: v[2]!, message: v[3]! }], back: { href: own(v[4]!), label: v[5]! } }), [v[1]!]);

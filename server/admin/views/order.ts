@@ -41,6 +41,17 @@ function verifiedBadge(v: boolean | null): SafeHtml {
   return v === null ? badge('pending', 'not checked') : v ? badge('yes', 'verified') : badge('no', 'not verified');
 }
 
+/** What the buyer was told to do, when it is instructions: the ATM account, or the convenience-store code and barcodes. */
+function buyerInstructions(order: AdminTimeline['order'], zone: string): SafeHtml | '' {
+  const action = order.action;
+  if (action?.type !== 'instructions') return '';
+  if ('atm' in action) {
+    return html`<dt>Buyer instructions</dt><dd data-testid="instructions">ATM: bank <span class="mono">${action.atm.bankCode}</span>, account <span class="mono">${action.atm.account}</span>, ${moneyHtml(action.atm.amount, order.currency)} by ${timeHtml(new Date(action.atm.deadline), zone)}</dd>`;
+  }
+  const cvs = action.cvs;
+  return html`<dt>Buyer instructions</dt><dd data-testid="instructions">Convenience store${cvs.code ? html`: code <span class="mono">${cvs.code}</span>` : ''}${cvs.barcodes?.length ? html`, barcodes ${joinHtml(cvs.barcodes.map((b: string) => html`<span class="mono">${b}</span>`), ' ')}` : ''}${cvs.stores?.length ? `, at ${cvs.stores.join(', ')}` : ''}, ${moneyHtml(cvs.amount, order.currency)} by ${timeHtml(new Date(cvs.deadline), zone)}</dd>`;
+}
+
 const GOOD_OUTCOMES = ['applied', 'instructions', 'displayed'];
 const BAD_OUTCOMES = ['rejected', 'malformed', 'amount_mismatch', 'account_mismatch', 'double_payment', 'unknown_order', 'gave_up'];
 
@@ -112,6 +123,7 @@ export function renderOrder(input: OrderViewInput): SafeHtml {
   <dt>Paid</dt><dd>${timeHtml(order.paidAt, zone)}</dd>
   <dt>Expires</dt><dd>${timeHtml(order.expiresAt, zone)}</dd>
   ${order.failure ? html`<dt>Failure</dt><dd>${order.failure.code}: ${order.failure.message}</dd>` : ''}
+  ${buyerInstructions(order, zone)}
   <dt>Return URL</dt><dd class="small">${dash(order.returnUrl)}</dd>
   <dt>Webhook URL</dt><dd class="small">${dash(merchant?.webhookUrl)}</dd>
   <dt>Version</dt><dd>${order.version}</dd>
