@@ -119,7 +119,7 @@ export async function runNewProvider(values: FlagValues): Promise<number> {
       `  2. write docs/protocols/${id}.md from the provider's spec; mark what you could not check UNVERIFIED`,
       `  3. replace the protocol in providers/${id}/ (config.ts, crypto.ts, adapter.ts, simulator.ts), one file at a time, the test green after each`,
       `  4. set callbackFields in test/contract/${id}.test.ts to the fields your notify really carries`,
-      `  5. add the README provider table row and the display names in server/views/i18n.ts`,
+      `  5. add the README provider table row, and the names buyers know it by as the module's buyerNames (providers/<id>/index.ts)`,
       '',
     ].join('\n'),
   );
