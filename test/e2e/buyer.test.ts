@@ -6,6 +6,7 @@ import test from 'ava';
 import type { Page } from 'playwright-core';
 import { alipayModule } from '../../providers/alipay/index.ts';
 import { ecpayModule } from '../../providers/ecpay/index.ts';
+import { linepayModule } from '../../providers/linepay/index.ts';
 import { sinopacModule } from '../../providers/sinopac/index.ts';
 import { paymentBody, startApp, type TestApp } from '../helpers/app.ts';
 import { closeBrowser, requireBrowser, withPage } from '../helpers/browser.ts';
@@ -15,7 +16,7 @@ test.after.always(closeBrowser);
 
 async function buyerApp(h: TestDbHandle): Promise<TestApp> {
   // ATM accounts are paid by the test (no automatic payment), so the instructions stay on screen.
-  return startApp(h, { modules: [sinopacModule({ simulator: { atmAutoPayMs: null } }), alipayModule(), ecpayModule()] });
+  return startApp(h, { modules: [sinopacModule({ simulator: { atmAutoPayMs: null } }), alipayModule(), ecpayModule(), linepayModule()] });
 }
 
 async function create(app: TestApp, body: Record<string, unknown>) {
@@ -124,6 +125,35 @@ if (requireBrowser()) {
         { locale: 'zh-CN' },
       );
       t.is(await eventually(app, order.id, 'paid'), 'paid');
+    } finally {
+      await app.close();
+    }
+  });
+
+  dbTest('LINE Pay from the hosted checkout: approve on LINE Pay\'s page, back through the confirmUrl, paid on the result page', async (t, h) => {
+    const app = await buyerApp(h);
+    try {
+      const body = paymentBody({ amount: 79800, items: [{ sku: 'TEA-1', name: '凍頂烏龍茶 300g', unitAmount: 39900, quantity: 2 }], choices: [{ provider: 'linepay', method: 'wallet' }, { provider: 'sinopac', method: 'card' }] });
+      delete body.provider;
+      delete body.method;
+      const order = await create(app, body);
+      await withPage(
+        t,
+        async (page) => {
+          await page.goto(order.checkoutUrl);
+          await page.getByRole('radio', { name: /電子錢包.*LINE Pay/ }).check();
+          await page.getByRole('button', { name: '前往付款' }).click();
+          await page.waitForSelector('#amount');
+          t.is(await page.locator('#amount').textContent(), '798');
+          // LINE Pay's page sends the browser to the confirmUrl; paygate confirms, then shows the result.
+          await page.getByRole('button', { name: 'Pay with LINE Pay' }).click();
+          await page.waitForSelector('[data-status]');
+          t.is(await page.locator('[data-status]').getAttribute('data-status'), 'paid', 'paid as soon as the page shows: Confirm ran before the redirect');
+          t.true(new URL(page.url()).pathname.endsWith('/callbacks/linepay/default/return'));
+        },
+        { locale: 'zh-TW' },
+      );
+      t.is(await statusOf(app, order.id), 'paid');
     } finally {
       await app.close();
     }
