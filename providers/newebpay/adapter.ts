@@ -37,8 +37,8 @@ export interface NewebpayProviderOptions {
 }
 
 /**
- * NewebPay MPG (docs/protocols/newebpay.md): card and ATM through the MPG form, TradeInfo encrypted
- * and TradeSha-signed both ways. The NotifyURL changes an order; the CustomerURL (a code issued,
+ * NewebPay MPG (docs/protocols/newebpay.md): card, ATM and convenience-store code through the MPG
+ * form, TradeInfo encrypted and TradeSha-signed both ways. The NotifyURL changes an order; the CustomerURL (a code issued,
  * brought by the buyer's browser but signed like a notify) gives the buyer's instructions; the
  * ReturnURL is displayed only.
  */
@@ -46,7 +46,7 @@ export class NewebpayProvider implements PaymentProvider {
   readonly id = 'newebpay';
   readonly capabilities: ReadonlySet<ProviderCapability>;
   readonly methods: readonly string[];
-  /** §7: only a card authorisation can be voided, captured for less, or refunded; a transfer cannot. */
+  /** §7: only a card authorisation can be voided, captured for less, or refunded; a transfer or a store payment cannot. */
   readonly refundMethods = ['card'] as const;
   readonly currencies = ['TWD'] as const;
   // §5.1: NewebPay re-sends a notify until it gets HTTP 200, so 200 is said only once the notify is

@@ -35,16 +35,23 @@ export const EXPIRE_DAYS_MAX = 180;
 
 /**
  * §4.2 per-method amount windows in whole TWD: MPG hides a method outside its window instead of
- * refusing the form, so paygate refuses first. VACC ≤ 49,999 is LIKELY; card has no published
- * ceiling (the shop's own limit answers MPG01015).
+ * refusing the form, so paygate refuses first. CVS 30-20,000 is confirmed, VACC ≤ 49,999 likely;
+ * card has no published ceiling (the shop's own limit answers MPG01015).
  */
 export const AMOUNT_LIMITS: Readonly<Record<NewebpayMethod, { min: number; max: number | undefined }>> = Object.freeze({
   card: { min: 1, max: undefined },
   atm: { min: 1, max: 49_999 },
+  cvs: { min: 30, max: 20_000 },
 });
 
 /** §4.2: the MPG flag that shows each method, and the PaymentType its results carry (§5.1). */
-export const METHOD_FLAG: Readonly<Record<NewebpayMethod, string>> = Object.freeze({ card: 'CREDIT', atm: 'VACC' });
+export const METHOD_FLAG: Readonly<Record<NewebpayMethod, string>> = Object.freeze({ card: 'CREDIT', atm: 'VACC', cvs: 'CVS' });
+
+/**
+ * §5.1: a paid CVS code names the store it was paid at (StoreType 1 7-ELEVEN, 2 FamilyMart, 3 OK,
+ * 4 Hi-Life); that every code is taken at all four is UNVERIFIED, and what the buyer is told.
+ */
+export const CVS_STORES_UNVERIFIED: readonly string[] = Object.freeze(['7-ELEVEN', 'FamilyMart', 'Hi-Life', 'OK mart']);
 
 /** §5.1 PaymentType values of methods whose code is issued first and paid later (§5.3). */
 export const CODE_PAYMENT_TYPES: ReadonlySet<string> = new Set(['VACC', 'CVS', 'BARCODE']);
@@ -112,10 +119,10 @@ export interface MpgInput {
   now: Date;
 }
 
-/** §4.2 TradeInfo parameters (before encryption) for a card or ATM order; the order's deadline for a code. */
+/** §4.2 TradeInfo parameters (before encryption) for a card, ATM or CVS order; the order's deadline for a code. */
 export function mpgParams({ order, merchantId, urls, now }: MpgInput): { params: Record<string, string>; deadline: Date | null } {
   const method = order.method as NewebpayMethod;
-  if (!Object.hasOwn(METHOD_FLAG, method)) throw ValidationError.field('method', 'NewebPay offers card and atm', 'unsupported_method');
+  if (!Object.hasOwn(METHOD_FLAG, method)) throw ValidationError.field('method', 'NewebPay offers card, atm and cvs', 'unsupported_method');
   if (!MERCHANT_ORDER_NO.test(order.orderNo)) throw ValidationError.field('orderNo', 'is not a valid MerchantOrderNo (1-30 letters, digits or _)');
   const params: Record<string, string> = {
     MerchantID: merchantId,
@@ -181,9 +188,12 @@ export function parseMessage(plain: string): NewebpayMessage {
 }
 
 /** §5.3 / §6: an issued code as the buyer's instructions; null when the fields do not make one. */
-export function codeAction(paymentType: string, fields: { bankCode?: string; codeNo?: string }, amount: number, deadline: Date): NextAction | null {
+export function codeAction(paymentType: string, fields: { bankCode?: string; codeNo?: string; barcodes?: string[] }, amount: number, deadline: Date): NextAction | null {
   if (paymentType === 'VACC' && fields.bankCode && /^\d{3}$/.test(fields.bankCode) && fields.codeNo) {
     return { type: 'instructions', atm: { bankCode: fields.bankCode, account: fields.codeNo, amount, deadline: deadline.toISOString() } };
+  }
+  if (paymentType === 'CVS' && fields.codeNo && /^[0-9A-Za-z]{1,32}$/.test(fields.codeNo)) {
+    return { type: 'instructions', cvs: { code: fields.codeNo, stores: [...CVS_STORES_UNVERIFIED], amount, deadline: deadline.toISOString() } };
   }
   return null;
 }
@@ -220,12 +230,13 @@ export function callbackFacts(message: NewebpayMessage): PaymentFacts | { error:
   return { ...base, outcome: 'paid', paidAt };
 }
 
-/** §6 PayInfo: `(bank)account` for VACC. */
+/** §6 PayInfo: `(bank)account` for VACC, the code itself for CVS. */
 function payInfoAction(r: Readonly<Record<string, string>>, amount: number): { action: NextAction; expiresAt: Date } | null {
   const deadline = parseTaipei(r.ExpireDate);
+  if (!deadline) return null;
   const atm = /^\((\d{3})\)([0-9A-Za-z]{1,32})$/.exec(r.PayInfo ?? '');
-  if (!deadline || !atm) return null;
-  const action = codeAction(r.PaymentType ?? '', { bankCode: atm[1], codeNo: atm[2] }, amount, deadline);
+  const fields = r.PaymentType === 'VACC' ? { bankCode: atm?.[1], codeNo: atm?.[2] } : { codeNo: r.PayInfo };
+  const action = codeAction(r.PaymentType ?? '', fields, amount, deadline);
   return action ? { action, expiresAt: deadline } : null;
 }
 

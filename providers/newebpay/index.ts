@@ -9,7 +9,7 @@ export interface NewebpayModuleOptions {
   onSimulator?: (simulator: NewebpaySimulator) => void;
 }
 
-/** NewebPay 藍新金流 MPG (多功能收款): card and ATM virtual accounts. */
+/** NewebPay 藍新金流 MPG (多功能收款): card, ATM virtual accounts and convenience-store codes. */
 export function newebpayModule(options: NewebpayModuleOptions = {}): ProviderModule<NewebpaySettings, NewebpayConfig> {
   return {
     id: 'newebpay',

@@ -1,4 +1,4 @@
-/** NewebPay runs the whole conformance suite (docs/providers.md#the-conformance-suite), card and ATM. */
+/** NewebPay runs the whole conformance suite (docs/providers.md#the-conformance-suite): card, ATM and convenience-store code. */
 import { newebpayModule } from '../../providers/newebpay/index.ts';
 import { decryptText, encryptText } from '../../providers/newebpay/crypto.ts';
 import type { NewebpaySimulator } from '../../providers/newebpay/simulator/index.ts';
@@ -52,5 +52,16 @@ conformance({
   callbackFields,
   tamper,
   // Cancel and Close are for cards; an ATM transfer is returned outside NewebPay.
+  refundable: false,
+});
+
+conformance({
+  providerId: 'newebpay',
+  label: 'cvs',
+  modules,
+  paymentBody: body('cvs'),
+  callbackFields,
+  tamper,
+  // A store payment is returned outside NewebPay, as an ATM transfer is.
   refundable: false,
 });

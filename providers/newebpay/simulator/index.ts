@@ -181,7 +181,7 @@ export class NewebpaySimulator implements SimulatorInstance<NewebpayConfig>, Han
   /** A failed trade: TradeStatus 2; a card's failure is notified with its code (§5.1), a code not issued only per CODE_FAILURE_NOTIFIED_UNVERIFIED. */
   async fail(trade: SimTrade, failure: { code: string; message: string }): Promise<DeliveryResult | null> {
     open(trade);
-    if (trade.vacc) throw new HttpError(409, `trade ${trade.merchantOrderNo} has a code already; it can only run out`);
+    if (trade.payCode) throw new HttpError(409, `trade ${trade.merchantOrderNo} has a code already; it can only run out`);
     trade.tradeStatus = '2';
     trade.failure = failure;
     this.logger.info({ merchantOrderNo: trade.merchantOrderNo, code: failure.code }, 'newebpay simulator: trade failed');
@@ -196,19 +196,20 @@ export class NewebpaySimulator implements SimulatorInstance<NewebpayConfig>, Han
     return postDelivery(trade.urls.customer, 'application/x-www-form-urlencoded', body, (status) => status === 200);
   }
 
-  /** ATM: a virtual account issued (§5.3). No notify: the browser brings the CustomerURL message. */
+  /** ATM or CVS: a virtual account or a store code issued (§5.3). No notify: the browser brings the CustomerURL message. */
   issueCode(trade: SimTrade): void {
-    open(trade, 'VACC');
-    if (trade.vacc) throw new HttpError(409, `trade ${trade.merchantOrderNo} has its code already`);
-    // §10: the bank of the sandbox's placeholder accounts is 004 or 008.
-    trade.vacc = { bankCode: randomInt(2) === 0 ? '004' : '008', codeNo: this.book.mintAccount() };
-    this.logger.info({ merchantOrderNo: trade.merchantOrderNo }, 'newebpay simulator: ATM code issued');
+    open(trade, 'code');
+    if (trade.payCode) throw new HttpError(409, `trade ${trade.merchantOrderNo} has its code already`);
+    // §10: the bank of the sandbox's placeholder accounts is 004 or 008; store codes have none.
+    const kind = trade.paymentType === 'CVS' ? 'CVS' : 'VACC';
+    trade.payCode = { bankCode: kind === 'VACC' ? (randomInt(2) === 0 ? '004' : '008') : null, codeNo: this.book.mintCode(kind) };
+    this.logger.info({ merchantOrderNo: trade.merchantOrderNo, kind }, 'newebpay simulator: code issued');
   }
 
-  /** ATM: the bank settled the transfer (the portal's 模擬觸發): the paid notify. */
+  /** ATM or CVS: the bank or the store settled the payment (the portal's 模擬觸發): the paid notify. */
   async settleTransfer(trade: SimTrade): Promise<DeliveryResult> {
-    open(trade, 'VACC');
-    if (!trade.vacc || !trade.expireAt) throw new HttpError(409, `trade ${trade.merchantOrderNo} has no code yet`);
+    open(trade, 'code');
+    if (!trade.payCode || !trade.expireAt) throw new HttpError(409, `trade ${trade.merchantOrderNo} has no code yet`);
     if (this.now().getTime() > trade.expireAt.getTime()) throw new HttpError(409, `the code of ${trade.merchantOrderNo} has expired`);
     trade.tradeStatus = '1';
     trade.payTime = this.now();
@@ -248,7 +249,7 @@ export class NewebpaySimulator implements SimulatorInstance<NewebpayConfig>, Han
   async pay(orderNo: string, options: { merchantId?: string } = {}): Promise<ControlResult> {
     const trade = this.find(orderNo, options.merchantId);
     if (trade.paymentType === 'CREDIT') return this.result(trade, await this.chargeCard(trade), this.nextUrl(trade, 'return'));
-    if (trade.vacc) return this.result(trade, await this.settleTransfer(trade), null);
+    if (trade.payCode) return this.result(trade, await this.settleTransfer(trade), null);
     // A code first: the browser brings it to the shop (so the instructions are there), then the transfer.
     this.issueCode(trade);
     const browser = await this.bringAsBrowser(trade);
@@ -318,9 +319,10 @@ export class NewebpaySimulator implements SimulatorInstance<NewebpayConfig>, Han
   }
 }
 
-/** Only a trade still open (and of the given type) can be paid, declined or given a code. */
-function open(trade: SimTrade, type?: SimTrade['paymentType']): void {
-  if (type && trade.paymentType !== type) throw new HttpError(409, `trade ${trade.merchantOrderNo} is ${trade.paymentType}, not ${type}`);
+/** Only a trade still open (and of the given type; `code`: VACC or CVS) can be paid, declined or given a code. */
+function open(trade: SimTrade, type?: SimTrade['paymentType'] | 'code'): void {
+  const fits = type === 'code' ? trade.paymentType !== 'CREDIT' : trade.paymentType === type;
+  if (type && !fits) throw new HttpError(409, `trade ${trade.merchantOrderNo} is ${trade.paymentType}, not ${type === 'code' ? 'VACC or CVS' : type}`);
   if (trade.tradeStatus !== '0') throw new HttpError(409, `trade ${trade.merchantOrderNo} is no longer open (TradeStatus ${trade.tradeStatus})`);
 }
 

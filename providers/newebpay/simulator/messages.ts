@@ -7,6 +7,7 @@ import type { SimTrade } from './store.ts';
 export const MSG_AUTHORISED = '授權成功';
 export const MSG_PAID = '付款成功';
 export const MSG_CODE_ISSUED = '取號成功';
+export const MSG_CVS_ISSUED = '代碼取號成功';
 export const MSG_QUERY_OK = '查詢成功';
 
 /** §10: the simulator's own declining card numbers (NewebPay publishes none) and what each answers. */
@@ -44,6 +45,7 @@ export function resultMessage(trade: SimTrade): { Status: string; Message: strin
       Result: { ...base, RespondCode: '00', Auth: card.auth, Card6No: card.card6, Card4No: card.card4, Exp: '3012', AuthBank: 'KGI', TokenUseStatus: 0, InstFirst: 0, InstEach: 0, Inst: 0, ECI: '', PaymentMethod: 'CREDIT' },
     };
   }
+  if (trade.paymentType === 'CVS') return { Status: 'SUCCESS', Message: MSG_PAID, Result: { ...base, CodeNo: trade.payCode?.codeNo ?? '', StoreType: '1', StoreID: 'TEST711' } };
   return { Status: 'SUCCESS', Message: MSG_PAID, Result: { ...base, PayBankCode: '812', PayerAccount5Code: '12345' } };
 }
 
@@ -56,12 +58,13 @@ export function codeMessage(trade: SimTrade): { Status: string; Message: string;
     MerchantOrderNo: trade.merchantOrderNo,
     PaymentType: trade.paymentType,
   };
-  if (!trade.vacc || !trade.expireAt) {
+  if (!trade.payCode || !trade.expireAt) {
     const failure = trade.failure ?? CODE_NOT_ISSUED_UNVERIFIED;
-    return { Status: failure.code, Message: failure.message, Result: { ...base, ExpireDate: '', ExpireTime: '', BankCode: '', CodeNo: '' } };
+    return { Status: failure.code, Message: failure.message, Result: { ...base, ExpireDate: '', ExpireTime: '', ...(trade.paymentType === 'VACC' ? { BankCode: '' } : {}), CodeNo: '' } };
   }
   const at = time(trade.expireAt);
-  return { Status: 'SUCCESS', Message: MSG_CODE_ISSUED, Result: { ...base, ExpireDate: at.slice(0, 10), ExpireTime: at.slice(11), BankCode: trade.vacc.bankCode, CodeNo: trade.vacc.codeNo } };
+  const code = trade.payCode.bankCode === null ? { CodeNo: trade.payCode.codeNo } : { BankCode: trade.payCode.bankCode, CodeNo: trade.payCode.codeNo };
+  return { Status: 'SUCCESS', Message: trade.paymentType === 'CVS' ? MSG_CVS_ISSUED : MSG_CODE_ISSUED, Result: { ...base, ExpireDate: at.slice(0, 10), ExpireTime: at.slice(11), ...code } };
 }
 
 /** §5: the outer form every callback carries: Status, MerchantID, Version, TradeInfo (JSON encrypted) and TradeSha. */
@@ -105,8 +108,9 @@ export function queryResult(trade: SimTrade): Record<string, unknown> {
   } else if (trade.paymentType === 'CREDIT' && trade.failure) {
     Object.assign(r, { RespondCode: '', RespondMsg: trade.failure.message, CloseStatus: '0', BackStatus: '0', BackBalance: '0' });
   }
-  if (trade.vacc && trade.expireAt) {
-    Object.assign(r, { PayInfo: `(${trade.vacc.bankCode})${trade.vacc.codeNo}`, ExpireDate: time(trade.expireAt), OrderStatus: trade.tradeStatus, SourceBankId: '-', SourceAccountNo: '-' });
+  if (trade.payCode && trade.expireAt) {
+    const payInfo = trade.payCode.bankCode === null ? trade.payCode.codeNo : `(${trade.payCode.bankCode})${trade.payCode.codeNo}`;
+    Object.assign(r, { PayInfo: payInfo, ExpireDate: time(trade.expireAt), OrderStatus: trade.tradeStatus, SourceBankId: '-', SourceAccountNo: '-' });
   }
   return r;
 }

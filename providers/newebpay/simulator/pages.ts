@@ -79,31 +79,34 @@ ${button('decline', '模擬失敗 Decline', 'newebpay-decline')}
 ${backButton(trade)}`,
     );
   }
-  if (!trade.vacc) {
+  const cvs = trade.paymentType === 'CVS';
+  if (!trade.payCode) {
+    const title = cvs ? '超商代碼繳費 · Convenience-store code' : 'ATM 轉帳 · ATM transfer';
     return layout(
-      `ATM 轉帳 ${trade.merchantOrderNo}`,
-      html`<h1>ATM 轉帳 · ATM transfer</h1>
+      `${title} ${trade.merchantOrderNo}`,
+      html`<h1>${title}</h1>
 ${notice}${summary(trade)}
 <form method="post" action="${self}"><div class="actions">
-${button('issue', '取得繳費帳號 Get the account number', 'newebpay-issue', true)}
+${button('issue', cvs ? '取得繳費代碼 Get the payment code' : '取得繳費帳號 Get the account number', 'newebpay-issue', true)}
 ${button('decline', '模擬取號失敗 Fail to issue', 'newebpay-decline')}
 </div></form>
 ${backButton(trade)}`,
     );
   }
+  const code = trade.payCode;
   return layout(
-    `ATM 繳費資訊 ${trade.merchantOrderNo}`,
-    html`<h1>ATM 繳費資訊 · Transfer details</h1>
+    `繳費資訊 ${trade.merchantOrderNo}`,
+    html`<h1>${cvs ? '超商繳費資訊 · Pay at a convenience store' : 'ATM 繳費資訊 · Transfer details'}</h1>
 ${notice}${summary(trade)}
 <dl>
-<dt>銀行代碼 Bank</dt><dd data-testid="newebpay-bank-code">${trade.vacc.bankCode}</dd>
-<dt>繳費帳號 Account</dt><dd class="code" data-testid="newebpay-code-no">${trade.vacc.codeNo}</dd>
+${code.bankCode === null ? '' : html`<dt>銀行代碼 Bank</dt><dd data-testid="newebpay-bank-code">${code.bankCode}</dd>`}
+<dt>${cvs ? '繳費代碼 Payment code' : '繳費帳號 Account'}</dt><dd class="code" data-testid="newebpay-code-no">${code.codeNo}</dd>
 <dt>繳費期限 Pay by</dt><dd>${trade.expireAt ? `${taipei(trade.expireAt)} (Taipei)` : ''}</dd>
 </dl>
 <form method="post" action="${self}"><div class="actions">
-${button('transfer', '模擬觸發 Simulate the transfer', 'newebpay-transfer', true)}
+${button('transfer', cvs ? '模擬觸發 Simulate the store payment' : '模擬觸發 Simulate the transfer', 'newebpay-transfer', true)}
 </div></form>
-<p class="note">模擬觸發 plays the bank's settlement, as NewebPay's portal does: the shop's NotifyURL is told it was paid.</p>`,
+<p class="note">模擬觸發 plays the ${cvs ? 'store' : "bank"}'s settlement, as NewebPay's portal does: the shop's NotifyURL is told it was paid.</p>`,
   );
 }
 

@@ -30,9 +30,9 @@ export interface SimCard {
   voidQueued: boolean;
 }
 
+/** A code issued to pay later: VACC, the bank's 3-digit code and the virtual account; CVS, the store code (no bank). */
 export interface SimCode {
-  /** VACC: the bank's 3-digit code and the virtual account. */
-  bankCode: string;
+  bankCode: string | null;
   codeNo: string;
 }
 
@@ -46,14 +46,14 @@ export interface SimTrade {
   itemDesc: string;
   version: string;
   /** §5.1 PaymentType: CREDIT or VACC. */
-  paymentType: 'CREDIT' | 'VACC';
+  paymentType: 'CREDIT' | 'VACC' | 'CVS';
   urls: { return: string; notify: string; customer: string; clientBack: string };
   tradeStatus: SimTradeStatus;
   createdAt: Date;
   payTime: Date | null;
-  /** VACC: the last instant the code takes a transfer (ExpireDate, 23:59:59 Taipei). */
+  /** VACC and CVS: the last instant the code takes a payment (ExpireDate, 23:59:59 Taipei). */
   expireAt: Date | null;
-  vacc: SimCode | null;
+  payCode: SimCode | null;
   card: SimCard | null;
   /** The last failure reported (a declined card, a code not issued). */
   failure: { code: string; message: string } | null;
@@ -112,10 +112,10 @@ export class Book {
     return no;
   }
 
-  /** A virtual account no trade in the books has (14 digits). */
-  mintAccount(): string {
+  /** A virtual account (14 digits) or a store code (TEST + 10 digits, §10) no trade in the books has. */
+  mintCode(kind: 'VACC' | 'CVS'): string {
     let no: string;
-    do no = `9${digits(13)}`;
+    do no = kind === 'VACC' ? `9${digits(13)}` : `TEST${digits(10)}`;
     while (this.codes.has(no));
     this.codes.add(no);
     return no;

@@ -156,6 +156,33 @@ test('CustomerURL: an ATM code issued becomes the buyer instructions with its de
   t.false(broken.verified);
 });
 
+test('CustomerURL: a convenience-store code issued becomes store instructions (code, stores, deadline); QueryTradeInfo PayInfo gives the same', async (t) => {
+  const p = provider('MS300000001', OURS);
+  const json = code({ MerchantID: 'MS300000001', Amt: 1280, TradeNo: '25010112000012345', MerchantOrderNo: 'PG_20250101_0002', PaymentType: 'CVS', ExpireDate: '2025-01-08', ExpireTime: '23:59:59', CodeNo: 'LLL25010112345' }, 'SUCCESS', '代碼取號成功');
+  const v = await p.verifyCallback(notify(outer('MS300000001', encryptText(json, OURS), OURS), 'notify', 'via=customer'));
+  if (!v.verified) return t.fail(v.reason);
+  const action = { type: 'instructions', cvs: { code: 'LLL25010112345', stores: ['7-ELEVEN', 'FamilyMart', 'Hi-Life', 'OK mart'], amount: 128000, deadline: '2025-01-08T15:59:59.000Z' } };
+  t.like(v.facts, { outcome: 'pending', orderNo: 'PG_20250101_0002', amount: 128000, expiresAt: new Date('2025-01-08T15:59:59Z') });
+  t.deepEqual(v.facts.action, action);
+  const queried = queryFacts({ MerchantID: 'MS300000001', Amt: '1280', TradeNo: 'T2', MerchantOrderNo: 'PG_20250101_0002', TradeStatus: '0', PaymentType: 'CVS', PayInfo: 'LLL25010112345', ExpireDate: '2025-01-08 23:59:59' });
+  t.deepEqual(queried.action, action);
+  // A paid store code: the notify names the store, and says paid.
+  const paid = await p.verifyCallback(notify(outer('MS300000001', encryptText(code({ MerchantID: 'MS300000001', Amt: 1280, TradeNo: 'T2', MerchantOrderNo: 'PG_20250101_0002', PaymentType: 'CVS', PayTime: '2025-01-02 10:00:00', CodeNo: 'LLL25010112345', StoreType: '1', StoreID: 'X' }, 'SUCCESS', '付款成功'), OURS), OURS)));
+  t.true(paid.verified && paid.facts.outcome === 'paid');
+  // A code message whose code is not a code is refused.
+  t.false((await p.verifyCallback(notify(outer('MS300000001', encryptText(json.replace('LLL25010112345', 'L L'), OURS), OURS)))).verified);
+});
+
+test('convenience-store codes take NT$30 to NT$20,000 (§4.2), refused before anything is sent', async (t) => {
+  const p = provider('MS300000001', OURS);
+  t.is(p.maxAmount('TWD', 'cvs'), 2_000_000);
+  await t.throwsAsync(() => p.create({ order: order({ method: 'cvs', amount: 2900 }), urls: URLS }), { message: /NT\$30 to NT\$20000/ });
+  await t.throwsAsync(() => p.create({ order: order({ method: 'cvs', amount: 2_000_100 }), urls: URLS }), { message: /NT\$30 to NT\$20000/ });
+  const cvs = await p.create({ order: order({ method: 'cvs' }), urls: URLS });
+  if (cvs.outcome !== 'pending' || cvs.action.type !== 'form') return t.fail();
+  t.like(Object.fromEntries(new URLSearchParams(decryptText(cvs.action.fields.TradeInfo!, OURS)!)), { CVS: '1', ExpireDate: '20250103', CustomerURL: `${URLS.notifyUrl}?via=customer` });
+});
+
 test('the status / error-code table (§8): treatments and words', (t) => {
   const cases: [string, string][] = [
     ['MPG03009', 'declined'], ['MPG05005', 'declined'], ['MPG03008', 'config'], ['MPG02004', 'retry'], ['MPG02003', 'config'], ['MPG01015', 'config'], ['MPG01030', 'config'], ['MPG02010', 'config'],

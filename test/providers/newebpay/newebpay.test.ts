@@ -16,7 +16,7 @@ import { addSecondAccount } from '../../contract/inbox-replay.ts';
 
 const ITEMS = [{ sku: 'TEA-1', name: '凍頂烏龍茶 300g', unitAmount: 60000, quantity: 2 }];
 
-function body(method: 'card' | 'atm', overrides: Record<string, unknown> = {}) {
+function body(method: 'card' | 'atm' | 'cvs', overrides: Record<string, unknown> = {}) {
   return {
     merchantOrderId: `N${Date.now()}${Math.random().toString(36).slice(2, 8)}`,
     currency: 'TWD',
@@ -165,7 +165,7 @@ dbTest('ATM: the code issued comes back through the CustomerURL as the buyer\'s 
     const issued = parseForm(await press(page, 'issue'));
     t.is(issued.action, `${app.url}/callbacks/newebpay/default/notify?via=customer`);
     const t1 = trade(sim, created.body.orderNo);
-    t.truthy(t1.vacc);
+    t.truthy(t1.payCode);
     t.is(sim.deliveries.filter((d) => d.merchantOrderNo === created.body.orderNo).length, 0, 'a code issued is no notify');
     const ack = await postForm(issued.action, issued.fields);
     t.is(ack.status, 200);
@@ -176,7 +176,7 @@ dbTest('ATM: the code issued comes back through the CustomerURL as the buyer\'s 
 
     const pending = await payment(app, created.body.id);
     t.is(pending.status, 'pending');
-    t.deepEqual(pending.action, { type: 'instructions', atm: { bankCode: t1.vacc!.bankCode, account: t1.vacc!.codeNo, amount: 120000, deadline: t1.expireAt!.toISOString() } });
+    t.deepEqual(pending.action, { type: 'instructions', atm: { bankCode: t1.payCode!.bankCode, account: t1.payCode!.codeNo, amount: 120000, deadline: t1.expireAt!.toISOString() } });
     t.is(pending.expiresAt, t1.expireAt!.toISOString());
     t.regex(t1.expireAt!.toISOString(), /T15:59:59\.000Z$/, '23:59:59 Taipei');
     const row = await h.db('provider_callbacks').where({ kind: 'notify', order_id: created.body.id }).first();
@@ -184,7 +184,7 @@ dbTest('ATM: the code issued comes back through the CustomerURL as the buyer\'s 
 
     // The return page shows the account to transfer to.
     const shown = await (await postForm(next.action, next.fields)).text();
-    t.true(shown.includes(t1.vacc!.codeNo));
+    t.true(shown.includes(t1.payCode!.codeNo));
 
     // The same CustomerURL post again (a reload) changes nothing.
     const transitions = (await h.db('order_transitions').where({ order_id: created.body.id })).length;
@@ -196,6 +196,34 @@ dbTest('ATM: the code issued comes back through the CustomerURL as the buyer\'s 
     const paid = await sim.pay(created.body.orderNo);
     t.is(paid.nextUrl, null, 'the code was issued before: the browser goes nowhere');
     t.is((await until(() => payment(app, created.body.id), (p) => p.status === 'paid')).status, 'paid');
+  });
+});
+
+dbTest('convenience-store code: issued on NewebPay\'s page, brought back through the CustomerURL as store instructions, shown on the return page and the buyer\'s link, then paid at the store', async (t, h) => {
+  await withNewebpay(h, async (app, sim) => {
+    const created = await app.api('POST', '/v1/payments', body('cvs'));
+    t.is(created.status, 201, created.text);
+    const page = await openPayPage(created.body.action);
+    t.true(page.html.includes('超商代碼繳費'));
+    const issued = parseForm(await press(page, 'issue'));
+    t.is(issued.action, `${app.url}/callbacks/newebpay/default/notify?via=customer`);
+    const next = parseForm(await (await postForm(issued.action, issued.fields)).text());
+    const t1 = trade(sim, created.body.orderNo);
+    t.regex(t1.payCode!.codeNo, /^TEST\d{10}$/);
+    t.is(t1.payCode!.bankCode, null);
+    const pending = await payment(app, created.body.id);
+    t.deepEqual(pending.action, { type: 'instructions', cvs: { code: t1.payCode!.codeNo, stores: ['7-ELEVEN', 'FamilyMart', 'Hi-Life', 'OK mart'], amount: 120000, deadline: t1.expireAt!.toISOString() } });
+    // The return page (the CustomerURL's acknowledgement carried the browser there) and the buyer's link show the code.
+    const shown = await (await fetch(next.action, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': 'en' }, body: new URLSearchParams(next.fields).toString() })).text();
+    t.true(shown.includes(`data-testid="cvs-code">${t1.payCode!.codeNo}<`));
+    t.true(shown.includes('Pay at a convenience store before the deadline'));
+    const link = new URL(created.body.checkoutUrl);
+    t.true((await app.raw('GET', link.pathname + link.search)).text.includes(`data-testid="cvs-code">${t1.payCode!.codeNo}<`));
+    // Paid at the store: the notify names the store, the order is paid; no refund through NewebPay.
+    await sim.pay(created.body.orderNo);
+    t.is((await until(() => payment(app, created.body.id), (p) => p.status === 'paid')).status, 'paid');
+    const refused = await app.api('POST', `/v1/payments/${created.body.id}/refunds`, { amount: 120000 });
+    t.is(refused.status, 422);
   });
 });
 
