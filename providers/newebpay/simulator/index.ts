@@ -9,6 +9,7 @@ import { Timers } from '../../simulator-kit/timers.ts';
 import { PATHS } from '../codec.ts';
 import type { NewebpayConfig } from '../config.ts';
 import { runBatch, type ApiContext } from './api.ts';
+import { loadTrades, readableBooks, saveBooks, type NewebpayBooks } from './books.ts';
 import { acceptMpg, readMpgForm } from './gateway.ts';
 import { createHandler } from './http.ts';
 import { APPROVED_CARDS, codeMessage, CODE_NOT_ISSUED_UNVERIFIED, DECLINE_CARDS, DECLINE_DEFAULT, outerForm, resultMessage } from './messages.ts';
@@ -111,6 +112,29 @@ export class NewebpaySimulator implements SimulatorInstance<NewebpayConfig>, Han
       voidInBatch: settings.voidInBatch ?? false,
     };
     this.handler = createHandler(this, this.logger);
+    if (options.books !== undefined) this.restore(options.books);
+  }
+
+  /** The books to start from next time (SimulatorInstance.snapshot): shops and keys, trades, expected forms. */
+  snapshot(): NewebpayBooks {
+    return saveBooks(this.book.merchants.values(), this.accounts, this.book.trades, this.expected);
+  }
+
+  /** Starts from saved books: the same shops and keys (the gateway's adapter keeps working) and the trades. */
+  private restore(books: unknown): void {
+    if (!readableBooks(books)) {
+      this.logger.warn({}, 'newebpay simulator: saved books not readable, starting empty');
+      return;
+    }
+    for (const m of books.merchants) if (!this.book.merchants.has(m.merchantId)) this.book.addMerchant(m);
+    for (const [account, merchantId] of books.accounts) {
+      const merchant = this.book.merchants.get(merchantId);
+      if (merchant) this.accounts.set(account, merchant);
+    }
+    const trades = loadTrades(books, this.book.merchants);
+    this.book.restore(trades);
+    for (const [orderNo, form] of books.expected) this.expected.set(orderNo, form);
+    this.logger.info({ merchants: books.merchants.length, trades: trades.length }, 'newebpay simulator: books restored');
   }
 
   /** One shop per account id, with fresh random keys (never a key printed anywhere). */

@@ -102,6 +102,20 @@ export class Book {
     return full;
   }
 
+  /** Puts back trades from saved books (their shops first); their numbers and codes stay taken. */
+  restore(trades: readonly SimTrade[]): void {
+    for (const trade of trades) {
+      const k = key(trade.merchant.merchantId, trade.merchantOrderNo);
+      if (this.byKey.has(k)) continue;
+      this.trades.push(trade);
+      this.used.add(k);
+      this.byKey.set(k, trade);
+      this.byPayId.set(trade.payId, trade);
+      this.tradeNos.add(trade.tradeNo);
+      if (trade.payCode) this.codes.add(trade.payCode.codeNo);
+    }
+  }
+
   /** §5.1: TradeNo is the Taipei yyMMddHHmmss of the trade plus 5 digits (17 digits). */
   private mintTradeNo(at: Date): string {
     const stamp = formatWallClock(at, TAIPEI, 'yyyyMMddHHmmss').slice(2);

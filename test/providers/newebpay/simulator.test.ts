@@ -120,3 +120,28 @@ test('no HashKey or HashIV in the pages, the answers, the control API or the log
   const tradeInfo = /name="TradeInfo" value="([0-9a-f]+)"/.exec(next)![1]!;
   t.regex(decryptText(tradeInfo, config)!, /"MerchantOrderNo":"PGKEYS1"/);
 });
+
+test('books: after a restart from its snapshot the simulator has the same shop and keys, and its trades answer queries and take payments', async (t) => {
+  const { sim, provider, open } = await setup(t, () => 200);
+  await open(order('PGBOOKS1', 'atm'));
+  await sim.issue('PGBOOKS1');
+  await open(order('PGBOOKS2'));
+  await sim.pay('PGBOOKS2');
+  const books = JSON.parse(JSON.stringify(sim.snapshot()));
+  const again = createNewebpaySimulator({ baseUrl: 'http://127.0.0.1:9/sim/newebpay', logger: silentLogger, books });
+  t.teardown(() => again.close());
+  t.deepEqual(again.accountConfig('default'), { ...sim.accountConfig('default'), baseUrl: 'http://127.0.0.1:9/sim/newebpay' });
+  const atm = again.book.byOrderNo('PGBOOKS1')!;
+  t.deepEqual(atm.payCode, sim.book.byOrderNo('PGBOOKS1')!.payCode);
+  t.deepEqual(atm.expireAt, sim.book.byOrderNo('PGBOOKS1')!.expireAt);
+  t.is(again.book.byOrderNo('PGBOOKS2')!.tradeStatus, '1');
+  t.like(again.book.byOrderNo('PGBOOKS2')!.card, { closeStatus: '0', backBalance: 1200 });
+  // A number once posted stays spent after the restart (MPG03008).
+  t.true(again.book.spent(atm.merchant.merchantId, 'PGBOOKS1'));
+  // Books it cannot read: an empty start, with new keys.
+  const empty = createNewebpaySimulator({ baseUrl: 'http://127.0.0.1:9/sim/newebpay', logger: silentLogger, books: { version: 99 } });
+  t.is(empty.book.trades.length, 0);
+  t.not(empty.accountConfig('default').HashKey, sim.accountConfig('default').HashKey);
+  await empty.close();
+  t.true((await provider.query({ order: order('PGBOOKS2') })).found);
+});
