@@ -285,12 +285,24 @@ export class LinepayProvider implements PaymentProvider {
     const row = rows.find((r) => r.transactionId === transactionId && (r.transactionType ?? 'PAYMENT') === 'PAYMENT');
     const facts = row ? detailsFacts(row, order) : null;
     if (!facts) throw new ProviderUnavailableError('linepay details: no payment row for a completed transaction');
-    // Authorised but not captured (capture: false and the capture after Confirm failed): capture now.
-    if (row!.payStatus === 'AUTHORIZATION' && complete && PAYABLE.has(order.status)) {
-      await this.capture(order, transactionId);
-      return this.paid(order, transactionId, row!.payInfo ?? []);
+    // Authorised but not captured (capture: false and the capture after Confirm failed): capture it
+    // while the order still waits for it; void it when the order no longer does (cancelled, expired),
+    // so the buyer's money is not held until the authorisation lapses.
+    if (row!.payStatus === 'AUTHORIZATION' && complete) {
+      if (PAYABLE.has(order.status)) {
+        await this.capture(order, transactionId);
+        return this.paid(order, transactionId, row!.payInfo ?? []);
+      }
+      await this.void(transactionId);
+      return { ...facts, outcome: 'closed', code: 'VOIDED_AUTHORIZATION', message: 'the authorisation of an order no longer waiting was voided' };
     }
     return facts;
+  }
+
+  /** Void (§6.2): releases an authorisation; already voided (1165) is done. */
+  private async void(transactionId: string): Promise<void> {
+    const answer = await this.client.call({ api: 'void', method: 'POST', path: `/v3/payments/authorizations/${transactionId}/void`, body: {}, timeoutMs: this.settings.shortTimeoutMs });
+    if (answer.returnCode !== '0000' && answer.returnCode !== '1165') throw this.fault('void', answer);
   }
 
   async query({ order }: QueryInput): Promise<QueryResult> {

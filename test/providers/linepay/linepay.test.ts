@@ -91,24 +91,29 @@ dbTest(
   { serial: true },
 );
 
-dbTest('Confirm\'s answer is lost (the change made, the connection dropped): the browser goes on, the row is retried, and the second Confirm\'s "already done" is settled by Payment Details, never by a second charge', async (t, h) => {
-  await withLinePay(h, async (app, sim) => {
-    const created = await newPayment(app);
-    sim.inject('confirm', { dropAfterCommit: true });
-    const paid = await control(app, 'pay', { orderNo: created.orderNo });
-    t.is(paid.firstNotify.status, 303, 'the buyer still goes on to the result page');
-    t.is(sim.byOrderNo(created.orderNo)!.status, 'CAPTURE', 'LINE Pay took the money');
-    t.is(await statusOf(app, created.id), 'pending', 'paygate could not know');
-    const row = await h.db('provider_callbacks').where({ order_id: null, dedupe_key: sim.byOrderNo(created.orderNo)!.transactionId }).first();
-    t.truthy(row, 'the return is on record');
-    t.is(row.processed_at, null);
-    t.true(Number(row.attempts) >= 1, 'scheduled for another try');
-    // The inbox-retry job's next try: Confirm again answers 1172; Check says completed; Details has the payment.
-    await inboxRetryJob({ ...app.deps, now: () => new Date(Date.now() + 3_600_000) }, 'w1').run();
-    t.is(await statusOf(app, created.id), 'paid');
-    t.deepEqual(sim.byOrderNo(created.orderNo)!.payInfo, [{ method: 'CREDIT_CARD', amount: 798 }], 'charged once');
-  });
-});
+dbTest(
+  'Confirm\'s answer is lost (the change made, the connection dropped): the browser goes on, the row is retried, and the second Confirm\'s "already done" is settled by Payment Details, never by a second charge',
+  async (t, h) => {
+    await withLinePay(h, async (app, sim) => {
+      const created = await newPayment(app);
+      sim.inject('confirm', { dropAfterCommit: true });
+      const paid = await control(app, 'pay', { orderNo: created.orderNo });
+      t.is(paid.firstNotify.status, 303, 'the buyer still goes on to the result page');
+      t.is(sim.byOrderNo(created.orderNo)!.status, 'CAPTURE', 'LINE Pay took the money');
+      t.is(await statusOf(app, created.id), 'pending', 'paygate could not know');
+      const row = await h.db('provider_callbacks').where({ order_id: null, dedupe_key: sim.byOrderNo(created.orderNo)!.transactionId }).first();
+      t.truthy(row, 'the return is on record');
+      t.is(row.processed_at, null);
+      t.true(Number(row.attempts) >= 1, 'scheduled for another try');
+      // The inbox-retry job's next try: Confirm again answers 1172; Check says completed; Details has the payment.
+      await inboxRetryJob({ ...app.deps, now: () => new Date(Date.now() + 3_600_000) }, 'w1').run();
+      t.is(await statusOf(app, created.id), 'paid');
+      t.deepEqual(sim.byOrderNo(created.orderNo)!.payInfo, [{ method: 'CREDIT_CARD', amount: 798 }], 'charged once');
+    });
+  },
+  // The inbox-retry job, an hour ahead, takes whatever row is due in the file's shared database: alone.
+  { serial: true },
+);
 
 dbTest('a forged return (another transactionId, or an order of nobody) is refused, kept, and confirms nothing', async (t, h) => {
   await withLinePay(h, async (app, sim) => {
@@ -188,5 +193,37 @@ dbTest('the simulator checks every call: a bad signature, a reused nonce and an 
     t.is((await call(authHeaders('1699999999', config.channelSecret, path, '', 'nonce-3'))).returnCode, '1104');
     t.is((await call({})).returnCode, '1106', 'no headers');
     t.is((await app.deps.registry.find('linepay')!.probe!()).status, 'ok');
+  });
+});
+
+dbTest('capture: false: Confirm authorises and paygate captures at once; an authorisation left behind is captured by reconciliation while the order waits, voided once it no longer does', async (t, h) => {
+  await withLinePay(h, async (app, sim) => {
+    const { LinepayProvider } = await import('../../../providers/linepay/adapter.ts');
+    const { linepayConfig } = await import('../../../providers/linepay/config.ts');
+    const { findOrder, loadSnapshot } = await import('../../../core/orders.ts');
+    const separate = new LinepayProvider('default', linepayConfig.parse({ ...sim.accountConfig('default'), capture: false }), { notifyUrl: `${app.url}/n`, returnUrl: `${app.url}/r` });
+    const snapshotOf = async (id: string) => loadSnapshot(h.db, (await findOrder(h.db, id))!);
+
+    const first = await newPayment(app);
+    const order1 = await snapshotOf(first.id);
+    const created = await separate.create({ order: order1, urls: { notifyUrl: `${app.url}/n`, returnUrl: `${app.url}/r` } });
+    t.is(created.outcome, 'pending');
+    const tid1 = created.outcome === 'pending' ? created.providerTradeNo! : '';
+    sim.transactions.get(tid1)!.status = 'APPROVED';
+    const paid = await separate.query({ order: { ...order1, providerTradeNo: tid1 } });
+    t.true(paid.found && paid.facts.outcome === 'paid', JSON.stringify(paid));
+    t.is(sim.transactions.get(tid1)!.status, 'CAPTURE', 'authorised, then captured');
+
+    const second = await newPayment(app);
+    const order2 = await snapshotOf(second.id);
+    const again = await separate.create({ order: order2, urls: { notifyUrl: `${app.url}/n`, returnUrl: `${app.url}/r` } });
+    const tid2 = again.outcome === 'pending' ? again.providerTradeNo! : '';
+    sim.transactions.get(tid2)!.status = 'APPROVED';
+    sim.inject('capture', { returnCode: '9000' });
+    await t.throwsAsync(separate.query({ order: { ...order2, providerTradeNo: tid2 } }), { message: /capture: returnCode 9000/ });
+    t.is(sim.transactions.get(tid2)!.status, 'AUTHORIZATION', 'the capture failed: the money is only held');
+    const dropped = await separate.query({ order: { ...order2, providerTradeNo: tid2, status: 'cancelled' } });
+    t.true(dropped.found && dropped.facts.outcome === 'closed', JSON.stringify(dropped));
+    t.is(sim.transactions.get(tid2)!.status, 'VOIDED_AUTHORIZATION', 'released, not captured, for an order no longer waiting');
   });
 });
