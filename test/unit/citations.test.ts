@@ -88,7 +88,7 @@ function coveredNumbers(doc: string): Set<string> {
 
 test("section numbers in a provider's code are covered by its protocol page", (t) => {
   const uncovered: string[] = [];
-  for (const id of ['sinopac', 'alipay', 'ecpay', 'newebpay']) {
+  for (const id of ['sinopac', 'alipay', 'ecpay', 'newebpay', 'linepay']) {
     const covered = coveredNumbers(`docs/protocols/${id}.md`);
     t.true(covered.size > 10, `docs/protocols/${id}.md has no section table`);
     for (const file of sources.filter((f) => f.startsWith(`providers/${id}/`) || f.startsWith(`test/providers/${id}/`))) {
