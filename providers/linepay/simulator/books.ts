@@ -64,7 +64,8 @@ export const AUTHORIZATION_HOLD_MS = 7 * 24 * 60 * 60_000;
  * started at random, 19 digits, always above 2^53 (so a client that rounds them is caught).
  */
 export class TransactionIds {
-  private counter = randomInt(10_000_000_000, 90_000_000_000);
+  /** The last counter handed out; restored from books so ids continue after the saved ones. */
+  counter = randomInt(10_000_000_000, 90_000_000_000);
 
   next(now: number): string {
     const taipei = new Date(now + 8 * 3_600_000);
@@ -91,4 +92,48 @@ export function refunded(txn: Txn): number {
 
 export function captured(txn: Txn): number {
   return txn.payInfo.reduce((sum, p) => sum + p.amount, 0);
+}
+
+/** What `snapshot()` keeps (SimulatorInstance.snapshot): channels and keys, the newest transactions, the id counter. */
+export interface LinepayBooks {
+  version: 1;
+  merchants: Merchant[];
+  accounts: [string, string][];
+  transactions: Txn[];
+  counter: number;
+}
+
+/** Transactions kept in a snapshot (the newest). */
+export const BOOKS_KEPT = 10_000;
+
+/** Whether saved books have the shape this simulator writes; anything else starts it empty. */
+export function readableBooks(books: unknown): books is LinepayBooks {
+  const b = books as Partial<LinepayBooks> | null;
+  return (
+    !!b &&
+    b.version === 1 &&
+    Array.isArray(b.merchants) &&
+    b.merchants.every((m) => typeof m?.channelId === 'string' && typeof m.secret === 'string') &&
+    Array.isArray(b.accounts) &&
+    b.accounts.every((a) => Array.isArray(a) && typeof a[0] === 'string' && typeof a[1] === 'string') &&
+    Array.isArray(b.transactions) &&
+    typeof b.counter === 'number'
+  );
+}
+
+/** A saved transaction that has every field a live one has; others are left out of the restore. */
+export function wholeTxn(t: Partial<Txn>): t is Txn {
+  return (
+    typeof t.transactionId === 'string' &&
+    /^\d{19}$/.test(t.transactionId) &&
+    typeof t.channelId === 'string' &&
+    typeof t.orderId === 'string' &&
+    typeof t.amount === 'number' &&
+    typeof t.status === 'string' &&
+    typeof t.reserveToken === 'string' &&
+    typeof t.confirmUrl === 'string' &&
+    typeof t.cancelUrl === 'string' &&
+    Array.isArray(t.payInfo) &&
+    Array.isArray(t.refunds)
+  );
 }

@@ -13,7 +13,7 @@ import type { LinepayConfig } from '../config.ts';
 import { signatureMatches } from '../crypto.ts';
 import { parseLinePayJson, stringifyLinePayJson } from '../json.ts';
 import { apiRoute, error, SimulatedApi, type Answer, type Api } from './api.ts';
-import { fakeMerchant, settleExpiry, TransactionIds, type Merchant, type Txn } from './books.ts';
+import { BOOKS_KEPT, fakeMerchant, readableBooks, settleExpiry, TransactionIds, wholeTxn, type LinepayBooks, type Merchant, type Txn } from './books.ts';
 import { messagePage, paymentPage } from './page.ts';
 
 export interface LinepaySimulatorOptions {
@@ -55,6 +55,24 @@ export class LinepaySimulator implements SimulatorInstance<LinepayConfig> {
     private readonly options: LinepaySimulatorOptions = {},
   ) {
     this.calls = new SimulatedApi({ transactions: this.transactions, ids: this.ids, now: () => this.now(), baseUrl, options });
+  }
+
+  /** The books to start from next time: channels and keys, the newest transactions, the id counter. */
+  snapshot(): LinepayBooks {
+    const transactions = [...this.transactions.values()].slice(-BOOKS_KEPT).map((t) => ({ ...t, inFlight: false }));
+    return { version: 1, merchants: [...this.merchants.values()], accounts: [...this.accounts.entries()], transactions, counter: this.ids.counter };
+  }
+
+  /** Starts from saved books (SimulatorOptions.books): the same keys, so the gateway's adapter keeps working, and the transactions. */
+  restore(books: unknown): void {
+    if (!readableBooks(books)) {
+      this.logger.warn({}, 'linepay simulator: saved books not readable, starting empty');
+      return;
+    }
+    for (const m of books.merchants) this.merchants.set(m.channelId, { channelId: m.channelId, secret: m.secret, enabled: m.enabled !== false });
+    for (const [account, channelId] of books.accounts) if (this.merchants.has(channelId)) this.accounts.set(account, channelId);
+    for (const t of books.transactions) if (wholeTxn(t) && this.merchants.has(t.channelId)) this.transactions.set(t.transactionId, { ...t, inFlight: false });
+    this.ids.counter = Math.max(this.ids.counter, books.counter);
   }
 
   now(): number {
@@ -315,5 +333,7 @@ function readBody(req: http.IncomingMessage): Promise<string> {
 }
 
 export function createLinepaySimulator(options: SimulatorOptions, extra: LinepaySimulatorOptions = {}): LinepaySimulator {
-  return new LinepaySimulator(options.baseUrl, options.logger, extra);
+  const sim = new LinepaySimulator(options.baseUrl, options.logger, extra);
+  if (options.books !== undefined) sim.restore(options.books);
+  return sim;
 }
