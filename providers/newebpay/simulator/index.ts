@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomInt } from 'node:crypto';
 import type { Logger } from '../../../core/logger.ts';
-import type { SimulatorInstance, SimulatorOptions } from '../../../core/payment-provider.ts';
+import type { SimulatorInstance, SimulatorOptions, SimulatorPayAnswer } from '../../../core/payment-provider.ts';
 import type { Handoff, HandoffListener } from '../../../core/simulator-handoffs.ts';
 import { postDelivery } from '../../simulator-kit/deliver.ts';
 import { HttpError } from '../../simulator-kit/http.ts';
@@ -35,7 +35,7 @@ export interface NewebpaySimulatorSettings {
 }
 
 /** What the control API answers for an action. */
-export interface ControlResult {
+export interface ControlResult extends SimulatorPayAnswer {
   orderNo: string;
   merchantId: string;
   tradeNo: string;
@@ -48,11 +48,12 @@ export interface ControlResult {
    */
   browserDelivery: DeliveryResult | null;
   /**
-   * Where the buyer's browser goes next, when NewebPay sends it somewhere (the ReturnURL after a card
-   * result, the CustomerURL after a code was issued): a page of this simulator that posts the signed
-   * fields on, as NewebPay's page does. Null when the browser is not sent anywhere.
+   * SimulatorPayAnswer.nextUrl: where the buyer's browser goes next, when NewebPay sends it somewhere
+   * (the ReturnURL after a card result, the CustomerURL after a code was issued). NewebPay sends it
+   * there by a form POST, which a URL alone cannot say, so this is a page of the simulator that
+   * posts the signed fields on, as NewebPay's page does. Absent when the browser is sent nowhere.
    */
-  nextUrl: string | null;
+  nextUrl?: string;
 }
 
 /** §5.1 NotifyURL retry gaps in minutes: NewebPay retries 3 times; the intervals are not published (UNVERIFIED). */
@@ -339,7 +340,7 @@ export class NewebpaySimulator implements SimulatorInstance<NewebpayConfig>, Han
   }
 
   private result(trade: SimTrade, delivery: DeliveryResult | null, nextUrl: string | null, browserDelivery: DeliveryResult | null = null): ControlResult {
-    return { orderNo: trade.merchantOrderNo, merchantId: trade.merchant.merchantId, tradeNo: trade.tradeNo, tradeStatus: trade.tradeStatus, firstDelivery: delivery, browserDelivery, nextUrl };
+    return { orderNo: trade.merchantOrderNo, merchantId: trade.merchant.merchantId, tradeNo: trade.tradeNo, tradeStatus: trade.tradeStatus, firstDelivery: delivery, browserDelivery, ...(nextUrl ? { nextUrl } : {}) };
   }
 }
 
