@@ -150,7 +150,7 @@ dbTest('after a restart on the same database the simulators pay, query and refun
     await first.close();
   }
   const saved = (await h.db('simulator_books').select('provider')).map((r: { provider: string }) => r.provider).sort();
-  t.deepEqual(saved, ['alipay', 'ecpay', 'newebpay', 'sinopac'], 'each simulator saved its books');
+  t.deepEqual(saved, ['alipay', 'ecpay', 'linepay', 'newebpay', 'sinopac'], 'each simulator saved its books');
 
   // --- Second run on the same database and port. ---
   const second = await boot(h, port);
