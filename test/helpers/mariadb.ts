@@ -260,6 +260,8 @@ export class ThrowawayMariaDb {
         '--skip-log-bin',
         '--innodb-buffer-pool-size=128M',
         '--max-connections=500',
+        // A handshake may wait on a starved client when suites share the machine (10 s by default).
+        '--connect-timeout=60',
         '--character-set-server=utf8mb4',
         '--collation-server=utf8mb4_bin',
         // Test data is disposable: don't fsync the redo log on every commit.

@@ -46,7 +46,8 @@ async function withBank(
     });
   });
   try {
-    const config = sinopacConfig.parse({ ...bank.accountConfig('default'), timeoutMs: 500 });
+    // Generous: these tests are about the answers, not the clock (a loaded machine took 500 ms once).
+    const config = sinopacConfig.parse({ ...bank.accountConfig('default'), timeoutMs: 10_000 });
     await fn({ config: { ...config, baseUrl: config.baseUrl.replace(bankServer.url, proxy.url) }, rewrite: (f) => (rewriteOrder = f) });
   } finally {
     await bank.close();
