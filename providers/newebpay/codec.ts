@@ -42,10 +42,12 @@ export const AMOUNT_LIMITS: Readonly<Record<NewebpayMethod, { min: number; max: 
   card: { min: 1, max: undefined },
   atm: { min: 1, max: 49_999 },
   cvs: { min: 30, max: 20_000 },
+  // §4.2 BARCODE: 20-40,000 (likely).
+  barcode: { min: 20, max: 40_000 },
 });
 
 /** §4.2: the MPG flag that shows each method, and the PaymentType its results carry (§5.1). */
-export const METHOD_FLAG: Readonly<Record<NewebpayMethod, string>> = Object.freeze({ card: 'CREDIT', atm: 'VACC', cvs: 'CVS' });
+export const METHOD_FLAG: Readonly<Record<NewebpayMethod, string>> = Object.freeze({ card: 'CREDIT', atm: 'VACC', cvs: 'CVS', barcode: 'BARCODE' });
 
 /**
  * §5.1: a paid CVS code names the store it was paid at (StoreType 1 7-ELEVEN, 2 FamilyMart, 3 OK,
@@ -122,7 +124,7 @@ export interface MpgInput {
 /** §4.2 TradeInfo parameters (before encryption) for a card, ATM or CVS order; the order's deadline for a code. */
 export function mpgParams({ order, merchantId, urls, now }: MpgInput): { params: Record<string, string>; deadline: Date | null } {
   const method = order.method as NewebpayMethod;
-  if (!Object.hasOwn(METHOD_FLAG, method)) throw ValidationError.field('method', 'NewebPay offers card, atm and cvs', 'unsupported_method');
+  if (!Object.hasOwn(METHOD_FLAG, method)) throw ValidationError.field('method', 'NewebPay offers card, atm, cvs and barcode', 'unsupported_method');
   if (!MERCHANT_ORDER_NO.test(order.orderNo)) throw ValidationError.field('orderNo', 'is not a valid MerchantOrderNo (1-30 letters, digits or _)');
   const params: Record<string, string> = {
     MerchantID: merchantId,
@@ -195,6 +197,10 @@ export function codeAction(paymentType: string, fields: { bankCode?: string; cod
   if (paymentType === 'CVS' && fields.codeNo && /^[0-9A-Za-z]{1,32}$/.test(fields.codeNo)) {
     return { type: 'instructions', cvs: { code: fields.codeNo, stores: [...CVS_STORES_UNVERIFIED], amount, deadline: deadline.toISOString() } };
   }
+  // §5.3 BARCODE: three barcodes printed in order (Barcode_1..3), scanned at the counter.
+  if (paymentType === 'BARCODE' && fields.barcodes?.length === 3 && fields.barcodes.every((b) => /^[0-9A-Z\-. $/+%]{1,40}$/.test(b))) {
+    return { type: 'instructions', cvs: { barcodes: [...fields.barcodes], stores: [...CVS_STORES_UNVERIFIED], amount, deadline: deadline.toISOString() } };
+  }
   return null;
 }
 
@@ -221,7 +227,8 @@ export function callbackFacts(message: NewebpayMessage): PaymentFacts | { error:
   // §5.3: a code issued (CustomerURL) carries its deadline and no PayTime; the payment comes later.
   if (CODE_PAYMENT_TYPES.has(paymentType) && r.ExpireDate && !r.PayTime) {
     const deadline = codeDeadline(r);
-    const action = deadline ? codeAction(paymentType, { bankCode: r.BankCode, codeNo: r.CodeNo }, amount, deadline) : null;
+    const barcodes = [r.Barcode_1, r.Barcode_2, r.Barcode_3].filter((b): b is string => !!b);
+    const action = deadline ? codeAction(paymentType, { bankCode: r.BankCode, codeNo: r.CodeNo, barcodes }, amount, deadline) : null;
     if (!deadline || !action) return { error: `a ${paymentType} code message without a usable code or ExpireDate` };
     return { ...base, outcome: 'pending', action, expiresAt: deadline };
   }
@@ -235,7 +242,8 @@ function payInfoAction(r: Readonly<Record<string, string>>, amount: number): { a
   const deadline = parseTaipei(r.ExpireDate);
   if (!deadline) return null;
   const atm = /^\((\d{3})\)([0-9A-Za-z]{1,32})$/.exec(r.PayInfo ?? '');
-  const fields = r.PaymentType === 'VACC' ? { bankCode: atm?.[1], codeNo: atm?.[2] } : { codeNo: r.PayInfo };
+  // §6 PayInfo: `(bank)account` for VACC, the code for CVS, the three barcodes joined by commas for BARCODE.
+  const fields = r.PaymentType === 'VACC' ? { bankCode: atm?.[1], codeNo: atm?.[2] } : r.PaymentType === 'BARCODE' ? { barcodes: (r.PayInfo ?? '').split(',') } : { codeNo: r.PayInfo };
   const action = codeAction(r.PaymentType ?? '', fields, amount, deadline);
   return action ? { action, expiresAt: deadline } : null;
 }

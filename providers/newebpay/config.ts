@@ -9,7 +9,7 @@ const secret = (name: string, length: number) =>
     .refine((v) => Buffer.byteLength(v, 'utf8') === length && /^[\x21-\x7e]+$/.test(v), `${name} must be exactly ${length} printable ASCII characters`);
 
 /** The paygate methods this provider knows, each one MPG payment flag (§4.2). */
-export const NEWEBPAY_METHODS = ['card', 'atm', 'cvs'] as const;
+export const NEWEBPAY_METHODS = ['card', 'atm', 'cvs', 'barcode'] as const;
 export type NewebpayMethod = (typeof NEWEBPAY_METHODS)[number];
 
 /**

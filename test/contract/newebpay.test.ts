@@ -1,4 +1,4 @@
-/** NewebPay runs the whole conformance suite (docs/providers.md#the-conformance-suite): card, ATM and convenience-store code. */
+/** NewebPay runs the whole conformance suite (docs/providers.md#the-conformance-suite): card, ATM, convenience-store code and barcode. */
 import { newebpayModule } from '../../providers/newebpay/index.ts';
 import { decryptText, encryptText } from '../../providers/newebpay/crypto.ts';
 import type { NewebpaySimulator } from '../../providers/newebpay/simulator/index.ts';
@@ -63,5 +63,15 @@ conformance({
   callbackFields,
   tamper,
   // A store payment is returned outside NewebPay, as an ATM transfer is.
+  refundable: false,
+});
+
+conformance({
+  providerId: 'newebpay',
+  label: 'barcode',
+  modules,
+  paymentBody: body('barcode'),
+  callbackFields,
+  tamper,
   refundable: false,
 });

@@ -71,11 +71,11 @@ export function acceptMpg(ctx: MpgContext, form: Record<string, string>): SimTra
       return fail('MPG01014', `網址格式錯誤 (${name})`);
     }
   }
-  const flags = (['CREDIT', 'VACC', 'CVS'] as const).filter((f) => p[f] === '1');
+  const flags = (['CREDIT', 'VACC', 'CVS', 'BARCODE'] as const).filter((f) => p[f] === '1');
   // This simulator offers the flags the adapter sends, one method per trade.
-  if (flags.length !== 1) return fail('MPG02003', `支付方式未啟用 (one of CREDIT, VACC, CVS is offered here; got ${flags.join(',') || 'none'})`);
+  if (flags.length !== 1) return fail('MPG02003', `支付方式未啟用 (one of CREDIT, VACC, CVS, BARCODE is offered here; got ${flags.join(',') || 'none'})`);
   const paymentType = flags[0]!;
-  const limits = AMOUNT_LIMITS[paymentType === 'CREDIT' ? 'card' : paymentType === 'VACC' ? 'atm' : 'cvs'];
+  const limits = AMOUNT_LIMITS[({ CREDIT: 'card', VACC: 'atm', CVS: 'cvs', BARCODE: 'barcode' } as const)[paymentType]];
   if (amt < limits.min || (limits.max !== undefined && amt > limits.max)) return fail('MPG02003', `沒有可用的支付方式 (${paymentType} takes NT$${limits.min}${limits.max ? `-${limits.max}` : '+'})`);
   let expireAt: Date | null = null;
   if (paymentType !== 'CREDIT') {

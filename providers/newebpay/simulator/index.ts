@@ -6,6 +6,7 @@ import type { Handoff, HandoffListener } from '../../../core/simulator-handoffs.
 import { postDelivery } from '../../simulator-kit/deliver.ts';
 import { HttpError } from '../../simulator-kit/http.ts';
 import { Timers } from '../../simulator-kit/timers.ts';
+import { formatWallClock, TAIPEI } from '../../kit/index.ts';
 import { PATHS } from '../codec.ts';
 import type { NewebpayConfig } from '../config.ts';
 import { runBatch, type ApiContext } from './api.ts';
@@ -226,8 +227,12 @@ export class NewebpaySimulator implements SimulatorInstance<NewebpayConfig>, Han
     open(trade, 'code');
     if (trade.payCode) throw new HttpError(409, `trade ${trade.merchantOrderNo} has its code already`);
     // §10: the bank of the sandbox's placeholder accounts is 004 or 008; store codes have none.
-    const kind = trade.paymentType === 'CVS' ? 'CVS' : 'VACC';
-    trade.payCode = { bankCode: kind === 'VACC' ? (randomInt(2) === 0 ? '004' : '008') : null, codeNo: this.book.mintCode(kind) };
+    const kind = trade.paymentType === 'CREDIT' ? 'VACC' : trade.paymentType;
+    // §10: the sandbox's barcodes are placeholders (TEST…); the first names the deadline day as real ones do (yyMMdd…).
+    trade.payCode =
+      kind === 'BARCODE'
+        ? { bankCode: null, codeNo: '', barcodes: [`${formatWallClock(trade.expireAt!, TAIPEI, 'yyyyMMdd').slice(2)}TEST`, this.book.mintCode('BARCODE'), `${String(trade.amt).padStart(9, '0')}TEST`] }
+        : { bankCode: kind === 'VACC' ? (randomInt(2) === 0 ? '004' : '008') : null, codeNo: this.book.mintCode(kind) };
     this.logger.info({ merchantOrderNo: trade.merchantOrderNo, kind }, 'newebpay simulator: code issued');
   }
 

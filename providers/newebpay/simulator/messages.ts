@@ -8,6 +8,7 @@ export const MSG_AUTHORISED = '授權成功';
 export const MSG_PAID = '付款成功';
 export const MSG_CODE_ISSUED = '取號成功';
 export const MSG_CVS_ISSUED = '代碼取號成功';
+export const MSG_BARCODE_ISSUED = '條碼取號成功';
 export const MSG_QUERY_OK = '查詢成功';
 
 /** §10: the simulator's own declining card numbers (NewebPay publishes none) and what each answers. */
@@ -45,6 +46,10 @@ export function resultMessage(trade: SimTrade): { Status: string; Message: strin
       Result: { ...base, RespondCode: '00', Auth: card.auth, Card6No: card.card6, Card4No: card.card4, Exp: '3012', AuthBank: 'KGI', TokenUseStatus: 0, InstFirst: 0, InstEach: 0, Inst: 0, ECI: '', PaymentMethod: 'CREDIT' },
     };
   }
+  if (trade.paymentType === 'BARCODE') {
+    const [b1, b2, b3] = trade.payCode?.barcodes ?? [];
+    return { Status: 'SUCCESS', Message: MSG_PAID, Result: { ...base, Barcode_1: b1 ?? '', Barcode_2: b2 ?? '', Barcode_3: b3 ?? '', RepayTimes: '0', PayStore: 'SEVEN' } };
+  }
   if (trade.paymentType === 'CVS') return { Status: 'SUCCESS', Message: MSG_PAID, Result: { ...base, CodeNo: trade.payCode?.codeNo ?? '', StoreType: '1', StoreID: 'TEST711' } };
   return { Status: 'SUCCESS', Message: MSG_PAID, Result: { ...base, PayBankCode: '812', PayerAccount5Code: '12345' } };
 }
@@ -60,11 +65,18 @@ export function codeMessage(trade: SimTrade): { Status: string; Message: string;
   };
   if (!trade.payCode || !trade.expireAt) {
     const failure = trade.failure ?? CODE_NOT_ISSUED_UNVERIFIED;
-    return { Status: failure.code, Message: failure.message, Result: { ...base, ExpireDate: '', ExpireTime: '', ...(trade.paymentType === 'VACC' ? { BankCode: '' } : {}), CodeNo: '' } };
+    const empty = trade.paymentType === 'BARCODE' ? { Barcode_1: '', Barcode_2: '', Barcode_3: '' } : { ...(trade.paymentType === 'VACC' ? { BankCode: '' } : {}), CodeNo: '' };
+    return { Status: failure.code, Message: failure.message, Result: { ...base, ExpireDate: '', ExpireTime: '', ...empty } };
   }
   const at = time(trade.expireAt);
-  const code = trade.payCode.bankCode === null ? { CodeNo: trade.payCode.codeNo } : { BankCode: trade.payCode.bankCode, CodeNo: trade.payCode.codeNo };
-  return { Status: 'SUCCESS', Message: trade.paymentType === 'CVS' ? MSG_CVS_ISSUED : MSG_CODE_ISSUED, Result: { ...base, ExpireDate: at.slice(0, 10), ExpireTime: at.slice(11), ...code } };
+  const barcodes = trade.payCode.barcodes;
+  const code = barcodes
+    ? { Barcode_1: barcodes[0], Barcode_2: barcodes[1], Barcode_3: barcodes[2] }
+    : trade.payCode.bankCode === null
+      ? { CodeNo: trade.payCode.codeNo }
+      : { BankCode: trade.payCode.bankCode, CodeNo: trade.payCode.codeNo };
+  const message = barcodes ? MSG_BARCODE_ISSUED : trade.paymentType === 'CVS' ? MSG_CVS_ISSUED : MSG_CODE_ISSUED;
+  return { Status: 'SUCCESS', Message: message, Result: { ...base, ExpireDate: at.slice(0, 10), ExpireTime: at.slice(11), ...code } };
 }
 
 /** §5: the outer form every callback carries: Status, MerchantID, Version, TradeInfo (JSON encrypted) and TradeSha. */
@@ -109,7 +121,7 @@ export function queryResult(trade: SimTrade): Record<string, unknown> {
     Object.assign(r, { RespondCode: '', RespondMsg: trade.failure.message, CloseStatus: '0', BackStatus: '0', BackBalance: '0' });
   }
   if (trade.payCode && trade.expireAt) {
-    const payInfo = trade.payCode.bankCode === null ? trade.payCode.codeNo : `(${trade.payCode.bankCode})${trade.payCode.codeNo}`;
+    const payInfo = trade.payCode.barcodes ? trade.payCode.barcodes.join(',') : trade.payCode.bankCode === null ? trade.payCode.codeNo : `(${trade.payCode.bankCode})${trade.payCode.codeNo}`;
     Object.assign(r, { PayInfo: payInfo, ExpireDate: time(trade.expireAt), OrderStatus: trade.tradeStatus, SourceBankId: '-', SourceAccountNo: '-' });
   }
   return r;

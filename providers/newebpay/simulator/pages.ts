@@ -79,15 +79,16 @@ ${button('decline', '模擬失敗 Decline', 'newebpay-decline')}
 ${backButton(trade)}`,
     );
   }
-  const cvs = trade.paymentType === 'CVS';
+  const cvs = trade.paymentType === 'CVS' || trade.paymentType === 'BARCODE';
+  const barcode = trade.paymentType === 'BARCODE';
   if (!trade.payCode) {
-    const title = cvs ? '超商代碼繳費 · Convenience-store code' : 'ATM 轉帳 · ATM transfer';
+    const title = barcode ? '超商條碼繳費 · Convenience-store barcode' : cvs ? '超商代碼繳費 · Convenience-store code' : 'ATM 轉帳 · ATM transfer';
     return layout(
       `${title} ${trade.merchantOrderNo}`,
       html`<h1>${title}</h1>
 ${notice}${summary(trade)}
 <form method="post" action="${self}"><div class="actions">
-${button('issue', cvs ? '取得繳費代碼 Get the payment code' : '取得繳費帳號 Get the account number', 'newebpay-issue', true)}
+${button('issue', barcode ? '取得繳費條碼 Get the barcodes' : cvs ? '取得繳費代碼 Get the payment code' : '取得繳費帳號 Get the account number', 'newebpay-issue', true)}
 ${button('decline', '模擬取號失敗 Fail to issue', 'newebpay-decline')}
 </div></form>
 ${backButton(trade)}`,
@@ -100,7 +101,7 @@ ${backButton(trade)}`,
 ${notice}${summary(trade)}
 <dl>
 ${code.bankCode === null ? '' : html`<dt>銀行代碼 Bank</dt><dd data-testid="newebpay-bank-code">${code.bankCode}</dd>`}
-<dt>${cvs ? '繳費代碼 Payment code' : '繳費帳號 Account'}</dt><dd class="code" data-testid="newebpay-code-no">${code.codeNo}</dd>
+${code.barcodes ? html`<dt>繳費條碼 Barcodes</dt><dd data-testid="newebpay-barcodes">${joinHtml(code.barcodes.map((b) => html`<div class="code">${b}</div>`), '')}</dd>` : html`<dt>${cvs ? '繳費代碼 Payment code' : '繳費帳號 Account'}</dt><dd class="code" data-testid="newebpay-code-no">${code.codeNo}</dd>`}
 <dt>繳費期限 Pay by</dt><dd>${trade.expireAt ? `${taipei(trade.expireAt)} (Taipei)` : ''}</dd>
 </dl>
 <form method="post" action="${self}"><div class="actions">

@@ -34,6 +34,8 @@ export interface SimCard {
 export interface SimCode {
   bankCode: string | null;
   codeNo: string;
+  /** BARCODE: the three barcodes (codeNo is then empty). */
+  barcodes?: string[];
 }
 
 export interface SimTrade {
@@ -46,7 +48,7 @@ export interface SimTrade {
   itemDesc: string;
   version: string;
   /** §5.1 PaymentType: CREDIT or VACC. */
-  paymentType: 'CREDIT' | 'VACC' | 'CVS';
+  paymentType: 'CREDIT' | 'VACC' | 'CVS' | 'BARCODE';
   urls: { return: string; notify: string; customer: string; clientBack: string };
   tradeStatus: SimTradeStatus;
   createdAt: Date;
@@ -127,9 +129,9 @@ export class Book {
   }
 
   /** A virtual account (14 digits) or a store code (TEST + 10 digits, §10) no trade in the books has. */
-  mintCode(kind: 'VACC' | 'CVS'): string {
+  mintCode(kind: 'VACC' | 'CVS' | 'BARCODE'): string {
     let no: string;
-    do no = kind === 'VACC' ? `9${digits(13)}` : `TEST${digits(10)}`;
+    do no = kind === 'VACC' ? `9${digits(13)}` : kind === 'CVS' ? `TEST${digits(10)}` : `TEST2${digits(11)}`;
     while (this.codes.has(no));
     this.codes.add(no);
     return no;

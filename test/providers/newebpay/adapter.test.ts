@@ -173,6 +173,20 @@ test('CustomerURL: a convenience-store code issued becomes store instructions (c
   t.false((await p.verifyCallback(notify(outer('MS300000001', encryptText(json.replace('LLL25010112345', 'L L'), OURS), OURS)))).verified);
 });
 
+test('CustomerURL: store barcodes issued become store instructions with the three barcodes in order; QueryTradeInfo PayInfo gives the same', async (t) => {
+  const p = provider('MS300000001', OURS);
+  const json = code({ MerchantID: 'MS300000001', Amt: 1280, TradeNo: 'T3', MerchantOrderNo: 'PG_20250101_0003', PaymentType: 'BARCODE', ExpireDate: '2025-01-08', ExpireTime: '23:59:59', Barcode_1: '250108TEST', Barcode_2: 'TEST212345678901', Barcode_3: '000001280TEST' }, 'SUCCESS', '條碼取號成功');
+  const v = await p.verifyCallback(notify(outer('MS300000001', encryptText(json, OURS), OURS), 'notify', 'via=customer'));
+  if (!v.verified) return t.fail(v.reason);
+  const action = { type: 'instructions', cvs: { barcodes: ['250108TEST', 'TEST212345678901', '000001280TEST'], stores: ['7-ELEVEN', 'FamilyMart', 'Hi-Life', 'OK mart'], amount: 128000, deadline: '2025-01-08T15:59:59.000Z' } };
+  t.deepEqual(v.facts.action, action);
+  t.deepEqual(queryFacts({ MerchantID: 'MS300000001', Amt: '1280', TradeNo: 'T3', MerchantOrderNo: 'PG_20250101_0003', TradeStatus: '0', PaymentType: 'BARCODE', PayInfo: '250108TEST,TEST212345678901,000001280TEST', ExpireDate: '2025-01-08 23:59:59' }).action, action);
+  // Two barcodes of three, or one with a character Code 39 cannot print, is no instruction.
+  t.false((await p.verifyCallback(notify(outer('MS300000001', encryptText(json.replace('"Barcode_3":"000001280TEST"', '"Barcode_3":""'), OURS), OURS)))).verified);
+  t.false((await p.verifyCallback(notify(outer('MS300000001', encryptText(json.replace('250108TEST', '250108test'), OURS), OURS)))).verified);
+  t.is(p.maxAmount('TWD', 'barcode'), 4_000_000);
+});
+
 test('convenience-store codes take NT$30 to NT$20,000 (§4.2), refused before anything is sent', async (t) => {
   const p = provider('MS300000001', OURS);
   t.is(p.maxAmount('TWD', 'cvs'), 2_000_000);

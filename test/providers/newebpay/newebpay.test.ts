@@ -16,7 +16,7 @@ import { addSecondAccount } from '../../contract/inbox-replay.ts';
 
 const ITEMS = [{ sku: 'TEA-1', name: '凍頂烏龍茶 300g', unitAmount: 60000, quantity: 2 }];
 
-function body(method: 'card' | 'atm' | 'cvs', overrides: Record<string, unknown> = {}) {
+function body(method: 'card' | 'atm' | 'cvs' | 'barcode', overrides: Record<string, unknown> = {}) {
   return {
     merchantOrderId: `N${Date.now()}${Math.random().toString(36).slice(2, 8)}`,
     currency: 'TWD',
@@ -224,6 +224,27 @@ dbTest('convenience-store code: issued on NewebPay\'s page, brought back through
     t.is((await until(() => payment(app, created.body.id), (p) => p.status === 'paid')).status, 'paid');
     const refused = await app.api('POST', `/v1/payments/${created.body.id}/refunds`, { amount: 120000 });
     t.is(refused.status, 422);
+  });
+});
+
+dbTest('store barcodes: issued (the control API brings the CustomerURL as the browser would), handed out as store instructions with the three barcodes, shown on the buyer\'s link', async (t, h) => {
+  await withNewebpay(h, async (app, sim) => {
+    const created = await app.api('POST', '/v1/payments', body('barcode'));
+    t.is(created.status, 201, created.text);
+    await openPayPage(created.body.action);
+    const issued = await app.raw('POST', '/sim/newebpay/_control/issue', { body: JSON.stringify({ orderNo: created.body.orderNo }), headers: { 'content-type': 'application/json' } });
+    t.is(issued.status, 200, issued.text);
+    t.like(JSON.parse(issued.text).browserDelivery, { status: 200, ok: true });
+    const barcodes = trade(sim, created.body.orderNo).payCode!.barcodes!;
+    t.is(barcodes.length, 3);
+    const pending = await payment(app, created.body.id);
+    t.deepEqual(pending.action.cvs.barcodes, barcodes);
+    t.false('code' in pending.action.cvs);
+    const link = new URL(created.body.checkoutUrl);
+    const page = (await app.raw('GET', link.pathname + link.search, { headers: { 'accept-language': 'en' } })).text;
+    t.true(page.includes(`<li class="account">${barcodes[0]}</li><li class="account">${barcodes[1]}</li><li class="account">${barcodes[2]}</li>`));
+    await sim.pay(created.body.orderNo);
+    t.is((await until(() => payment(app, created.body.id), (p) => p.status === 'paid')).status, 'paid');
   });
 });
 
