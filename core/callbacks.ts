@@ -38,11 +38,19 @@ export interface NotifyResult {
    * own new message); `verified` a verified row that is not news (a redelivery, other bytes under a
    * known key: anyone holding a signed notify can replay it); `rejected` it failed verification or
    * could not be read; null when that was not learned (a fault, a duplicate someone else holds).
+   * `proved`: news that the buyer's browser brought (PaymentProvider.notifyFrom, or an envelope
+   * marked `fromBrowser`): its sender gets its token back but is not trusted, since the sender is a
+   * buyer, not the provider.
    */
   judged: Promise<Verdict>;
 }
 
-export type Verdict = 'news' | 'verified' | 'rejected' | null;
+export type Verdict = 'news' | 'proved' | 'verified' | 'rejected' | null;
+
+/** News from this request trusts its sender's address only when the provider's server sent it. */
+function newsVerdict(provider: PaymentProvider, envelope: CallbackEnvelope | null): 'news' | 'proved' {
+  return provider.notifyFrom === 'browser' || envelope?.fromBrowser ? 'proved' : 'news';
+}
 
 /** How long a duplicate waits for the delivery processing the same row (under providers' ~10 s timeouts). */
 const DUPLICATE_WAIT_MS = 5_000;
@@ -252,7 +260,7 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
   }
   const { row } = stored;
   const news = stored.fresh && !stored.variant;
-  const onVerified = (verified: boolean) => judge(verified ? (news ? 'news' : 'verified') : 'rejected');
+  const onVerified = (verified: boolean) => judge(verified ? (news ? newsVerdict(provider, envelope) : 'verified') : 'rejected');
 
   if (unreadable) {
     const message = unreadable instanceof Error ? unreadable.message : String(unreadable);
@@ -393,7 +401,7 @@ async function applyInOneCommit(
     deps.logger.warn({ provider: provider.id, orderNo: facts.orderNo, err: errorSummary(err) }, 'one-commit apply failed; storing the callback first');
     return null;
   }
-  judge('news');
+  judge(newsVerdict(provider, envelope));
   if (recorded) deps.metrics?.callback(provider.id, provider.account, recorded);
   return { kind: replyForPlan(deps, result, rowId, facts.orderNo), rowId };
 }

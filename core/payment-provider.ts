@@ -162,6 +162,13 @@ export interface CallbackEnvelope {
    * brings (PaymentProvider.notifyFrom): core hands that order to verifyCallback (VerifyContext).
    */
   orderNo?: string | null;
+  /**
+   * The request came through the buyer's browser although the provider's server sends this
+   * provider's other notifies (a signed page-to-page post such as NewebPay's CustomerURL): proving it
+   * gives the sender's address no trust (core/callback-guard.ts), as for a provider whose every
+   * notify the browser brings.
+   */
+  fromBrowser?: boolean;
 }
 
 /**

@@ -141,6 +141,8 @@ export function callbackRoutes(deps: CoreDeps, background: BackgroundTasks, link
       const rowId = result.rowId;
       void result.judged.then((verdict) => {
         if (verdict === 'news') guard.proved(ticket, { trust: true });
+        // The buyer's browser brought it: the token comes back, the address earns no trust.
+        else if (verdict === 'proved') guard.proved(ticket, { trust: false });
         else if (verdict === null && rowId !== null) guard.unfinished(ticket, rowId);
         else guard.spent(ticket);
       });

@@ -16,7 +16,10 @@ import type { AddressInfo } from 'node:net';
 import { paymentBody, startApp, withApp, type TestApp } from '../helpers/app.ts';
 import { dbTest } from '../helpers/db.ts';
 import { signed } from '../../providers/_template/crypto.ts';
-import { SIM_MERCHANT } from '../../providers/_template/simulator.ts';
+import { SIM_MERCHANT, type FakePaySimulator } from '../../providers/_template/simulator.ts';
+import { FakePayProvider } from '../../providers/_template/adapter.ts';
+import { fakePayModule } from '../../providers/_template/index.ts';
+import type { CallbackReply, ReplyKind } from '../../core/payment-provider.ts';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
@@ -212,6 +215,43 @@ dbTest('a replayed signed return grants no trust, is stored once, and each repla
     },
     { trustProxy: true, callbackGuard: { burst: 3, refillPerMinute: 1 } },
   );
+});
+
+/** FakePay as a provider whose notify the buyer's browser brings (PaymentProvider.notifyFrom). */
+class BrowserFakePay extends FakePayProvider {
+  readonly notifyFrom = 'browser' as const;
+  override reply(kind: ReplyKind): CallbackReply {
+    const plain = super.reply(kind);
+    return kind === 'reject' ? plain : { ...plain, status: 303, headers: { location: '/after' } };
+  }
+}
+
+dbTest('a notify the buyer\'s browser brings gives its token back but the buyer\'s address no trust: forged notifies from it still meet the limit', async (t, h) => {
+  let sim: FakePaySimulator | undefined;
+  const plain = fakePayModule({ onSimulator: (s) => (sim = s) });
+  const app = await startApp(h, {
+    modules: [{ ...plain, createProvider: (account: string, config: Parameters<typeof plain.createProvider>[1]) => new BrowserFakePay(account, config) }],
+    trustProxy: true,
+    callbackGuard: { burst: 3, refillPerMinute: 1 },
+  });
+  try {
+    const created = await app.api('POST', '/v1/payments', paymentBody());
+    const secret = sim!.secret;
+    const genuine = new URLSearchParams(
+      signed({ merchant_id: SIM_MERCHANT, order_no: created.body.orderNo, trade_no: 'TB1', amount: String(created.body.amount), currency: 'TWD', status: 'PAID', paid_at: '2026-12-03T00:00:00.000Z', notify_id: `browser-${created.body.orderNo}` }, secret),
+    ).toString();
+    const buyer = '203.0.113.77';
+    const res = await app.raw('GET', `/callbacks/fakepay/default/notify?${genuine}`, { headers: { 'x-forwarded-for': buyer } });
+    t.is(res.status, 303, res.text);
+    t.is((await app.api('GET', `/v1/payments/${created.body.id}`)).body.status, 'paid');
+    await app.background.drain();
+    // The genuine one gave its token back (3 left); a trusted address would never hear 429.
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await app.raw('POST', '/callbacks/fakepay/default/notify', { body: forged(created.body.orderNo, i), headers: from(buyer) })).status);
+    t.deepEqual(statuses, [400, 400, 400, 429]);
+  } finally {
+    await app.close();
+  }
 });
 
 /** An app whose SinoPac account points at a port nobody listens on: every verification is a fault. */
