@@ -121,7 +121,9 @@ export class NewebpayProvider implements PaymentProvider {
     if (!fields.TradeInfo || !/^(?:[0-9a-fA-F]{32})+$/.test(fields.TradeInfo)) throw ValidationError.field('TradeInfo', 'is missing or not whole AES blocks of hex');
     // A missing or wrong TradeSha is a verification failure, kept for audit: not unreadable input.
     const digest = createHash('sha256').update(fields.TradeInfo.toLowerCase(), 'ascii').digest('hex').slice(0, 40);
-    return { dedupeKey: `${fields.MerchantID}:${fields.Status}:${digest}`, headers };
+    // The CustomerURL post comes from the buyer's browser: proving it earns the buyer no trust.
+    const fromBrowser = request.rawQuery.split('&').includes(CUSTOMER_MARK);
+    return { dedupeKey: `${fields.MerchantID}:${fields.Status}:${digest}`, headers, ...(fromBrowser ? { fromBrowser } : {}) };
   }
 
   /**

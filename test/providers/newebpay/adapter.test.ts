@@ -128,6 +128,8 @@ test('CustomerURL: an ATM code issued becomes the buyer instructions with its de
   const p = provider('MS300000001', OURS);
   const json = code({ MerchantID: 'MS300000001', Amt: 1280, TradeNo: '25010112000012345', MerchantOrderNo: 'PG_20250101_0001', PaymentType: 'VACC', ExpireDate: '2025-01-08', ExpireTime: '23:59:59', BankCode: '004', CodeNo: '91234567890123' });
   const request = notify(outer('MS300000001', encryptText(json, OURS), OURS), 'notify', 'via=customer');
+  t.true(p.inspectCallback(request).fromBrowser, 'the buyer\'s browser brought it: no trust for its address');
+  t.falsy(p.inspectCallback({ ...request, rawQuery: '' }).fromBrowser, 'NewebPay\'s own NotifyURL post');
   const v = await p.verifyCallback(request);
   if (!v.verified) return t.fail(v.reason);
   t.deepEqual(v.facts, {
