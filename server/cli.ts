@@ -141,25 +141,37 @@ const COMMANDS: Record<string, Command> = {
     flags: {},
     usage: line('worker').join('\n'),
     async run() {
-      // Simulators live in the server process (their state and keys are its own); a worker only
-      // serves configured accounts.
-      const config = loadConfig();
-      const runtime = await bootstrap({ ...config, simulateUnconfigured: false });
-      if (runtime.deps.registry.list().length === 0) runtime.logger.warn({}, 'no provider account is configured; this worker has nothing to retry');
-      const runner = new JobRunner(backgroundJobs(runtime.deps, `${hostname()}:${process.pid}:worker`, config), runtime.logger);
-      runner.start();
-      runtime.logger.info({}, 'worker started');
+      // Told to stop at any time, the boot included (a boot waiting on a database that went away
+      // must still end cleanly on SIGTERM, not die of the signal's default action).
+      const stopped = new Promise<'stop'>((resolve) => {
+        process.once('SIGINT', () => resolve('stop'));
+        process.once('SIGTERM', () => resolve('stop'));
+      });
       // The job timers are unref'd and the database's sockets may all be gone (a failover): this
       // keeps the process up until it is told to stop, so a database outage never ends the worker.
       const keepAlive = setInterval(() => undefined, 60_000);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      clearInterval(keepAlive);
-      await runner.stop();
-      await runtime.close();
-      return 0;
+      try {
+        // Simulators live in the server process (their state and keys are its own); a worker only
+        // serves configured accounts.
+        const config = loadConfig();
+        const booting = bootstrap({ ...config, simulateUnconfigured: false });
+        const booted = await Promise.race([booting, stopped]);
+        if (booted === 'stop') {
+          booting.then((runtime) => runtime.close()).catch(() => undefined);
+          return 0;
+        }
+        const runtime = booted;
+        if (runtime.deps.registry.list().length === 0) runtime.logger.warn({}, 'no provider account is configured; this worker has nothing to retry');
+        const runner = new JobRunner(backgroundJobs(runtime.deps, `${hostname()}:${process.pid}:worker`, config), runtime.logger);
+        runner.start();
+        runtime.logger.info({}, 'worker started');
+        await stopped;
+        await runner.stop();
+        await runtime.close();
+        return 0;
+      } finally {
+        clearInterval(keepAlive);
+      }
     },
   },
   'merchant:update': { flags: merchantUpdateFlags, usage: MERCHANT_UPDATE_USAGE.trimEnd(), run: (values) => runMerchantUpdate(values, loadConfig()) },

@@ -395,7 +395,7 @@ if (testDbKinds().includes('mysql')) {
     const port = (proxy.address() as net.AddressInfo).port;
     const url = `${target.protocol}//${target.username}:${target.password}@127.0.0.1:${port}${target.pathname}`;
     const worker = spawn(process.execPath, ['--import=tsx', 'server/cli.ts', 'worker'], {
-      env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'warn', PAYGATE_SIMULATORS: 'off' },
+      env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'info', PAYGATE_SIMULATORS: 'off' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -405,9 +405,12 @@ if (testDbKinds().includes('mysql')) {
     t.teardown(() => {
       if (worker.exitCode === null) worker.kill('SIGKILL');
     });
-    // Up: migrated through the proxy, its jobs running.
-    for (const deadline = Date.now() + 30_000; sockets.size === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Up: booted through the proxy (its own migrate run, its jobs started: it logs so). Cutting the
+    // database during the boot is another matter: a fixed pause here once cut a loaded machine's
+    // boot migration short.
+    for (const deadline = Date.now() + 60_000; !output.includes('worker started') && worker.exitCode === null && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+    t.true(output.includes('worker started'), `the worker booted:\n${output}`);
+    t.true(sockets.size > 0, 'through the proxy');
     t.is(worker.exitCode, null, `the worker is running:\n${output}`);
     await new Promise<void>((resolve) => {
       proxy.close(() => resolve());
@@ -416,6 +419,6 @@ if (testDbKinds().includes('mysql')) {
     await new Promise((r) => setTimeout(r, 4_000));
     t.is(worker.exitCode, null, `the worker is still up with its database gone:\n${output}`);
     worker.kill('SIGTERM');
-    t.is(await exited, 0, 'and stops when asked');
+    t.is(await exited, 0, `and stops when asked:\n${output}`);
   });
 }
