@@ -57,3 +57,17 @@ test('provider names in the buyer language come from each provider module; one w
   for (const m of byId.values()) for (const locale of LOCALES) t.truthy(m.buyerNames?.[locale], `${m.id}: a name for ${locale} buyers`);
   t.is(providerName('en', fakePayModule()), 'FakePay (template)');
 });
+
+test('every method a production provider offers has a name in every page language', async (t) => {
+  const { methodName } = await import('../../server/views/i18n.ts');
+  const { silentLogger } = await import('../../core/logger.ts');
+  for (const module of providerModules) {
+    const sim = await module.simulator!({ baseUrl: 'http://127.0.0.1:9/sim', logger: silentLogger, timeScale: 1 });
+    try {
+      const provider = module.createProvider('default', module.configSchema.parse(sim.accountConfig('default')), { logger: silentLogger, callbackUrls: { notifyUrl: 'http://127.0.0.1:9/n', returnUrl: 'http://127.0.0.1:9/r' } });
+      for (const method of provider.methods) for (const locale of LOCALES) t.not(methodName(locale, method), method, `${module.id} ${method} in ${locale}`);
+    } finally {
+      await sim.close();
+    }
+  }
+});
