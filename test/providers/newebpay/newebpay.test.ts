@@ -439,3 +439,29 @@ dbTest('the MPG page refuses a form older than 120 s (MPG02004) and an order num
     { simulator: { now: () => new Date(Date.now() + offset) } },
   );
 });
+
+dbTest(
+  'a transfer whose notify never came is found by reconciliation (QueryTradeInfo) and paid',
+  async (t, h) => {
+    await withNewebpay(h, async (app, sim) => {
+      const created = await app.api('POST', '/v1/payments', body('atm'));
+      t.is(created.status, 201, created.text);
+      // The buyer got the account on NewebPay's page, and the bank was paid, but neither the CustomerURL
+      // nor the paid notify ever reached the gateway.
+      const lost = sim.find(created.body.orderNo);
+      sim.issueCode(lost);
+      lost.tradeStatus = '1';
+      lost.payTime = new Date();
+      t.is((await payment(app, created.body.id)).status, 'pending');
+      const { reconcileJob } = await import('../../../core/jobs/reconcile.ts');
+      const job = reconcileJob({ ...app.deps, now: () => new Date(Date.now() + 11 * 60_000) }, 'nw-lost', { minAgeMs: 10 * 60_000, merchantId: app.merchant.id });
+      for (let i = 0; i < 10 && (await payment(app, created.body.id)).status !== 'paid'; i++) await job.run();
+      const paid = await payment(app, created.body.id);
+      t.is(paid.status, 'paid');
+      t.is(paid.amount, 120000);
+      t.is((await h.db('order_transitions').where({ order_id: created.body.id, to_status: 'paid' }).first()).source, 'reconcile');
+    });
+  },
+  // The reconcile job claims whatever is due in the file's shared database: alone.
+  { serial: true },
+);
