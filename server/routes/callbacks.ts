@@ -124,10 +124,14 @@ export function callbackRoutes(deps: CoreDeps, background: BackgroundTasks, link
 
   const onNotify = async (ctx: Koa.Context) => {
     // A GET is a buyer's browser bringing a notify, for the providers whose notify comes that way;
-    // any other provider's endpoint takes POST only, and a GET there changes nothing.
-    if (ctx.method === 'GET' && deps.registry.find(ctx.params.provider!, ctx.params.account!)?.notifyFrom !== 'browser') {
-      ctx.set('Allow', 'POST');
-      throw new GatewayError('method_not_allowed', 'This callback endpoint takes POST', { httpStatus: 405, expose: true });
+    // any other provider's endpoint takes POST only, and a GET there changes nothing. A HEAD (which
+    // the router answers with the GET route) never stores or applies anything, for any provider.
+    if (ctx.method !== 'POST') {
+      const fromBrowser = deps.registry.find(ctx.params.provider!, ctx.params.account!)?.notifyFrom === 'browser';
+      if (ctx.method === 'HEAD' || !fromBrowser) {
+        ctx.set('Allow', fromBrowser ? 'GET, POST' : 'POST');
+        throw new GatewayError('method_not_allowed', `This callback endpoint takes ${fromBrowser ? 'GET or POST' : 'POST'}`, { httpStatus: 405, expose: true });
+      }
     }
     const { provider, ticket } = await admit(ctx);
     const result = await spending(ticket, async () => {

@@ -396,6 +396,11 @@ dbTest('a notify the buyer\'s browser brings (a GET, notifyFrom "browser"): stor
     const again = await get(notifyBody(app, order, {}, sim!.secret));
     t.is(again.headers.get('location'), '/after/ack');
     t.is((await h.db('order_transitions').where({ order_id: order.id, to_status: 'paid' })).length, 1);
+    // A HEAD (a link checker, a prefetch) is never a notify, even here.
+    const head = await app.raw('HEAD', `/callbacks/fakepay/default/notify?${notifyBody(app, order, { notify_id: 'browser-head' }, sim!.secret)}`);
+    t.is(head.status, 405);
+    t.is(head.headers.get('allow'), 'GET, POST');
+    t.deepEqual(await h.db('provider_callbacks').where({ dedupe_key: 'browser-head' }), []);
     const forged = await get(notifyBody(app, order, { notify_id: 'browser-forged' }, 'not-the-secret-at-all-0000'));
     t.is(forged.status, 400);
     t.is(forged.headers.get('location'), null);
@@ -407,12 +412,15 @@ dbTest('a notify the buyer\'s browser brings (a GET, notifyFrom "browser"): stor
   }
 });
 
-dbTest('a provider whose notify its server posts refuses a GET on its notify endpoint (405, Allow: POST) and stores nothing', async (t, h) => {
+dbTest('a provider whose notify its server posts refuses a GET or a HEAD on its notify endpoint (405, Allow: POST) and stores nothing', async (t, h) => {
   await withApp(t, h, async (app) => {
     const order = await newOrder(app);
     const res = await app.raw('GET', `/callbacks/fakepay/default/notify?${notifyBody(app, order)}`);
     t.is(res.status, 405, res.text);
     t.is(res.headers.get('allow'), 'POST');
+    // A HEAD, which the router would answer through the GET route, is refused the same way.
+    const head = await app.raw('HEAD', `/callbacks/fakepay/default/notify?${notifyBody(app, order)}`);
+    t.is(head.status, 405);
     t.deepEqual(await h.db('provider_callbacks').where('dedupe_key', 'like', `N-${order.orderNo}%`), []);
     t.is((await app.api('GET', `/v1/payments/${order.id}`)).body.status, 'pending');
   });
