@@ -6,9 +6,9 @@ import { ConflictError, GatewayError, isCredentialsRejection, ProviderMisconfigu
 import { newId } from './ids.ts';
 import { isKnownCurrency, multiplyMinor, sumMinor } from './money.ts';
 import { newOrderNo } from './order-no.ts';
-import { findOrder, toSnapshot, type Order } from './orders.ts';
+import { findOrder, loadItems, toSnapshot, type Order } from './orders.ts';
 import type { CallbackUrls, CreatePaymentResult, OrderItemSnapshot, PaymentProvider } from './payment-provider.ts';
-import { applyNews, insertOrder, unbindChoice, withdrawOrder } from './order-writer.ts';
+import { applyNews, countAttempt, insertOrder, unbindChoice, withdrawOrder } from './order-writer.ts';
 
 export const DEFAULT_EXPIRES_IN_MINUTES = 1440;
 
@@ -206,7 +206,7 @@ export async function startAtProvider(
   created: Order,
   provider: PaymentProvider,
   items: readonly OrderItemSnapshot[],
-  options: { withdrawOnFault: boolean; returnLang?: string },
+  options: { withdrawOnFault: boolean; returnLang?: string; again?: boolean },
 ): Promise<Order> {
   const id = created.id;
   let result: CreatePaymentResult;
@@ -216,7 +216,10 @@ export async function startAtProvider(
     const urls = withReturnLang(deps.registry.callbackUrlsFor(provider.id, provider.account), options.returnLang);
     result = await provider.create({ order: toSnapshot(created, items), urls });
   } catch (err) {
-    if (options.withdrawOnFault) await withdrawOrder(deps.db, id);
+    // Paying again leaves the order failed as it was (its attempt counted: that number is never reused).
+    if (options.again) {
+      /* nothing to undo */
+    } else if (options.withdrawOnFault) await withdrawOrder(deps.db, id);
     else await unbindChoice(deps.db, id, provider.id, deps.now());
     if (err instanceof GatewayError && err.httpStatus < 500) throw err;
     if (err instanceof ProviderMisconfiguredError) throw err;
@@ -235,7 +238,7 @@ export async function startAtProvider(
     deps,
     { id },
     result.outcome === 'failed'
-      ? { kind: 'created', outcome: 'failed', action: null, providerTradeNo: null, expiresAt: null, failure: { code: result.code, message: result.message } }
+      ? { kind: 'created', outcome: 'failed', action: null, providerTradeNo: null, expiresAt: null, failure: { code: result.code, message: result.message }, ...(options.again ? { attempt: created.attempt } : {}) }
       : {
           kind: 'created',
           outcome: 'pending',
@@ -243,8 +246,37 @@ export async function startAtProvider(
           providerTradeNo: result.providerTradeNo ?? null,
           expiresAt: result.expiresAt && result.expiresAt.getTime() !== created.expiresAt.getTime() ? result.expiresAt : null,
           failure: null,
+          ...(options.again ? { attempt: created.attempt } : {}),
         },
     'api',
   );
   return done.after!;
+}
+
+/**
+ * Whether the buyer of this failed order can pay again through a new attempt at its provider
+ * (docs/architecture.md#paying-again): the provider takes each try as a trade of its own
+ * (`payAgain: 'new-attempt'`), the order is failed, unflagged and before its deadline.
+ */
+export function canStartAgain(deps: CoreDeps, order: Order, now: Date): boolean {
+  if (order.status !== 'failed' || order.attention || order.provider === null || order.account === null) return false;
+  if (order.expiresAt.getTime() <= now.getTime()) return false;
+  return deps.registry.find(order.provider, order.account)?.payAgain === 'new-attempt';
+}
+
+/**
+ * Pay again after a failure, at a provider that takes every try as a new trade. `from` is the
+ * attempt the buyer saw fail: it is counted up once (a second click names the same one and finds
+ * it counted, and gets the order as it stands), the provider
+ * is asked to create attempt n+1, and its answer moves the order failed → pending with the new
+ * next action. A provider fault leaves the order failed, and the buyer may try once more.
+ */
+export async function startAgain(deps: CoreDeps, order: Order, from: number, options: { returnLang?: string } = {}): Promise<Order> {
+  const now = deps.now();
+  if (from !== order.attempt || !canStartAgain(deps, order, now)) return order;
+  if (!(await countAttempt(deps.db, order, now))) return (await findOrder(deps.db, order.id)) ?? order;
+  const counted = (await findOrder(deps.db, order.id))!;
+  if (counted.status !== 'failed') return counted;
+  const provider = deps.registry.find(order.provider!, order.account!)!;
+  return startAtProvider(deps, counted, provider, await loadItems(deps.db, order.id), { withdrawOnFault: false, again: true, returnLang: options.returnLang });
 }

@@ -26,6 +26,8 @@ export type News =
       /** The provider's own deadline for the payment, when it differs from the order's. */
       expiresAt: Date | null;
       failure: { code: string; message: string } | null;
+      /** Set for a new attempt after a failure (pay again): the attempt the provider was asked for. */
+      attempt?: number;
     }
   /** The order's deadline passed and the provider has been asked (the expiry job). */
   | { kind: 'deadline'; how: string }
@@ -129,6 +131,17 @@ export function decide(input: DecideInput): Plan {
   if (!order) throw new Error(`news of kind ${news.kind} needs an order`);
   switch (news.kind) {
     case 'created':
+      if (news.attempt !== undefined) {
+        // Pay again: only the failed order's current attempt, and only while it is still failed.
+        if (order.status !== 'failed' || order.attempt !== news.attempt) return { kind: 'none', outcome: 'ignored', note: `attempt ${news.attempt} is not the order's current one, or the order is ${order.status}` };
+        if (news.outcome === 'failed') return { kind: 'none', outcome: 'ignored', note: `attempt ${news.attempt} was declined at once: ${news.failure?.code ?? 'declined'}` };
+        return {
+          kind: 'move',
+          to: 'pending',
+          cause: `paying again: attempt ${news.attempt} created at the provider`,
+          fields: { ...noFields(), providerTradeNo: news.providerTradeNo?.slice(0, TRADE_NO_MAX) ?? null, action: news.action, expiresAt: news.expiresAt },
+        };
+      }
       // A callback may have moved the order before the provider's answer to create was written.
       if (order.status !== 'created') return { kind: 'none', outcome: 'ignored', note: `the order is already ${order.status}` };
       if (news.outcome === 'failed') {

@@ -426,6 +426,17 @@ export async function unbindChoice(db: Db, orderId: string, provider: string, no
     .update({ provider: null, provider_account: null, provider_method: null, version: db.raw('version + 1'), updated_at: now.getTime() });
 }
 
+/**
+ * Pay again (core/checkout.ts#startAgain): counts the failed order's attempt up, once, under its
+ * version. Returns whether it was this call that did (a double click finds it done).
+ */
+export async function countAttempt(db: Db, order: Order, now: Date): Promise<boolean> {
+  const taken = await db('orders')
+    .where({ id: order.id, status: 'failed', attempt: order.attempt, version: order.version })
+    .update({ attempt: order.attempt + 1, version: order.version + 1, updated_at: now.getTime() });
+  return taken === 1;
+}
+
 /** Holds a leased order a while longer; false when another worker has it now. */
 export async function renewOrderLease(db: Db, orderId: string, owner: string, until: number): Promise<boolean> {
   return (await db('orders').where({ id: orderId, lease_owner: owner }).update({ lease_until: until })) === 1;

@@ -32,6 +32,8 @@ export interface Order {
   simulated: boolean;
   /** The merchant's key-value notes (`metadata`), returned and carried in events as given. */
   metadata: Record<string, string>;
+  /** Which try at the provider this is (1 first); counted up by pay-again (core/checkout.ts#startAgain). */
+  attempt: number;
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -62,6 +64,7 @@ export interface OrderRow {
   attention_reason: string | null;
   simulated?: number | boolean;
   metadata_json?: string | null;
+  attempt?: number | string;
   version: number;
   created_at: number | string;
   updated_at: number | string;
@@ -95,6 +98,7 @@ export function rowToOrder(row: OrderRow): Order {
     attentionReason: row.attention_reason,
     simulated: row.simulated === true || toNumber(row.simulated) === 1,
     metadata: row.metadata_json ? (JSON.parse(row.metadata_json) as Record<string, string>) : {},
+    attempt: row.attempt === undefined || row.attempt === null ? 1 : toNumber(row.attempt),
     version: toNumber(row.version),
     createdAt: new Date(toNumber(row.created_at)),
     updatedAt: new Date(toNumber(row.updated_at)),
@@ -148,6 +152,7 @@ export function toSnapshot(order: Order, items: readonly OrderItemSnapshot[]): O
     items,
     providerTradeNo: order.providerTradeNo,
     status: order.status,
+    attempt: order.attempt,
     createdAt: order.createdAt,
     expiresAt: order.expiresAt,
     returnUrl: order.returnUrl,

@@ -38,6 +38,11 @@ export interface OrderSnapshot {
    * (a confirm the merchant must call) completes one only for an order still waiting for it.
    */
   status: OrderStatus;
+  /**
+   * Which try at the provider this is: 1, then 2, 3… each time the buyer pays again after a failure,
+   * for a provider with `payAgain: 'new-attempt'` (its reference for the trade is built from it).
+   */
+  attempt: number;
   createdAt: Date;
   expiresAt: Date;
   /** The merchant's page the buyer goes back to; shown on result pages, never trusted for state. */
@@ -288,6 +293,13 @@ export interface PaymentProvider {
    * header) for `ack` and `retry`, a 4xx for `reject`. The notify endpoint takes GET only for these.
    */
   readonly notifyFrom?: 'server' | 'browser';
+  /**
+   * How a buyer pays again after a failure (docs/architecture.md#paying-again). Unset: through the
+   * same next action, when it is a redirect (a card page that takes another try). `new-attempt`:
+   * the provider never takes a trade twice, so core counts up the order's `attempt` and calls
+   * create() again, and the provider builds its trade's reference from `order.attempt`.
+   */
+  readonly payAgain?: 'new-attempt';
   /**
    * Whether calling refund() again with the same refundNo refunds at most once (the provider keys
    * refunds by our number). Only then may paygate repeat a refund whose outcome it never learned.

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { receiveNotify, receiveReturn } from '../../core/callbacks.ts';
+import { canStartAgain } from '../../core/checkout.ts';
 import type { CoreDeps } from '../../core/deps.ts';
 import type { CallbackGuard, Ticket } from '../../core/callback-guard.ts';
 import { awaitingVerification } from '../../core/inbox.ts';
@@ -192,6 +193,7 @@ export function callbackRoutes(deps: CoreDeps, background: BackgroundTasks, link
       verified: outcome.verified,
       reported: outcome.reported,
       payAgainUrl: payAgainUrlFor(order, now),
+      payAgainPost: order && canStartAgain(deps, order, now) ? refreshUrl : null,
       refreshUrl,
     }).toString();
   };

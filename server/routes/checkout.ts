@@ -3,6 +3,7 @@ import type Koa from 'koa';
 import { randomBytes } from 'node:crypto';
 import type { CoreDeps } from '../../core/deps.ts';
 import { ConflictError, GatewayError, ValidationError } from '../../core/errors.ts';
+import { canStartAgain, startAgain } from '../../core/checkout.ts';
 import { availableChoices, checkLink, chooseProvider } from '../../core/hosted-checkout.ts';
 import type { SafeHtml } from '../../core/html.ts';
 import { findMerchantDisplay, type MerchantDisplay } from '../../core/merchants.ts';
@@ -109,7 +110,7 @@ async function showOrder(ctx: Koa.Context, deps: CoreDeps, order: Order, error?:
   html(
     ctx,
     error?.status ?? 200,
-    renderResultPage({ ...page, order, verified: false, reported: null, payAgainUrl: payAgainUrlFor(order, now), refreshUrl: selfUrl(ctx) }),
+    renderResultPage({ ...page, order, verified: false, reported: null, payAgainUrl: payAgainUrlFor(order, now), payAgainPost: canStartAgain(deps, order, now) ? selfUrl(ctx) : null, refreshUrl: selfUrl(ctx) }),
     pageHeaders({ merchant }),
   );
 }
@@ -129,6 +130,26 @@ async function chosenAlready(ctx: Koa.Context, deps: CoreDeps, order: Order): Pr
     continueUrl: selfUrl(ctx),
   });
   html(ctx, 409, body, pageHeaders({ merchant: page.merchant }));
+}
+
+/**
+ * "Pay again" posted from a failed order's result page, at a provider that takes each try as a new
+ * trade: a new attempt, and the buyer is carried on to it. The post names the attempt its page
+ * showed, so a double click or a resent form starts one new attempt, not two. Where paying again
+ * is not possible (any more: paid meanwhile, past its deadline), the order is shown as it stands.
+ */
+async function payAgain(ctx: Koa.Context, deps: CoreDeps, order: Order, from: number): Promise<void> {
+  let again: Order;
+  try {
+    again = await startAgain(deps, order, from, { returnLang: localeOf(ctx) });
+  } catch (err) {
+    const current = (await findOrder(deps.db, order.id)) ?? order;
+    if (err instanceof GatewayError && err.httpStatus >= 500) return showOrder(ctx, deps, current, { status: 503, key: 'providerUnavailable' });
+    throw err;
+  }
+  if (carryOn(ctx, deps, again, await pageContext(ctx, deps, again))) return;
+  ctx.status = 303;
+  ctx.redirect(selfUrl(ctx));
 }
 
 /**
@@ -167,6 +188,8 @@ export function checkoutRoutes(deps: CoreDeps, links: BuyerLinks): Router {
       });
     }
     const form = new URLSearchParams(await readRawBody(ctx, FORM_LIMIT));
+    const againFrom = form.get('again');
+    if (againFrom !== null) return payAgain(ctx, deps, order, Number(againFrom));
     const [provider, account, method, ...rest] = (form.get('choice') ?? '').split('/');
     if (!provider || !account || !method || rest.length > 0) {
       await showOrder(ctx, deps, order, { status: 400, key: 'invalidChoice' });

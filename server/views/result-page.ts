@@ -13,6 +13,11 @@ export interface ResultPageInput extends PageContext {
   reported: PaymentOutcome | null;
   /** A link that restarts payment (seed 002's pay-again), when the order can still be paid. */
   payAgainUrl: string | null;
+  /**
+   * Where a "pay again" button posts (`again=<the order's attempt>`) when paying again is a new attempt at the provider
+   * (core/checkout.ts#startAgain): the order's signed checkout link. Unset or null otherwise.
+   */
+  payAgainPost?: string | null;
   refreshUrl: string;
 }
 
@@ -82,8 +87,13 @@ export function renderResultPage(input: ResultPageInput): SafeHtml {
       </dl>`
     : '';
   const actions: SafeHtml[] = [];
-  const payAgain = safeHref(input.payAgainUrl);
+  // A new attempt (a provider that never takes a trade twice) replaces the old action's link.
+  const againPost = input.payAgainPost ?? null;
+  const payAgain = againPost ? null : safeHref(input.payAgainUrl);
   if (order && status.shown === 'failed' && payAgain) actions.push(html`<a class="button primary" href="${payAgain}">${t(locale, 'payAgain')}</a>`);
+  if (order && status.shown === 'failed' && againPost) {
+    actions.push(html`<form method="post" action="${againPost}"><input type="hidden" name="again" value="${String(order.attempt)}"><button type="submit" class="button primary">${t(locale, 'payAgain')}</button></form>`);
+  }
   if (order && (status.tone === 'neutral' || status.hint === 'reported_paid_hint')) actions.push(html`<a class="button" href="${input.refreshUrl}">${t(locale, 'refresh')}</a>`);
 
   const css = unsafeRaw(`
@@ -94,7 +104,7 @@ export function renderResultPage(input: ResultPageInput): SafeHtml {
   const body = html`<h1 class="status" role="status" data-status="${status.shown}"><span class="icon" aria-hidden="true">${tone.icon}</span>${t(locale, status.key)}</h1>
   ${status.hint ? html`<p class="hint">${t(locale, status.hint)}</p>` : ''}
   ${order && status.shown === 'failed' && order.failure ? html`<p class="hint" data-testid="failure-reason">${t(locale, 'failure_reason')}: ${failureReason(locale, order.failure)}</p>` : ''}
-  ${order && status.shown === 'failed' && !payAgain ? html`<p class="hint" data-testid="no-retry">${t(locale, 'failed_no_retry_hint')}</p>` : ''}
+  ${order && status.shown === 'failed' && !payAgain && !againPost ? html`<p class="hint" data-testid="no-retry">${t(locale, 'failed_no_retry_hint')}</p>` : ''}
   ${order?.simulated ? html`<p class="hint simulated" data-testid="simulated">${t(locale, 'simulatedNote')}</p>` : ''}
   ${rows}
   <nav class="actions">${joinHtml(actions, '\n    ')}</nav>

@@ -323,6 +323,7 @@ test('simulate serves every provider\'s simulator, prints a config that works ag
           items: [{ ...ITEMS[0]!, amount: 79900 }],
           providerTradeNo: null,
           status: 'pending',
+          attempt: 1,
           createdAt: new Date(),
           expiresAt: new Date(Date.now() + 3_600_000),
           returnUrl: null,

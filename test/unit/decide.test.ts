@@ -44,6 +44,7 @@ function order(status: OrderStatus, overrides: Partial<Order> = {}): Order {
     attentionReason: null,
     simulated: false,
     metadata: {},
+    attempt: 1,
     version: 3,
     createdAt: new Date('2026-12-02T10:00:00Z'),
     updatedAt: new Date('2026-12-02T10:00:00Z'),
@@ -239,6 +240,17 @@ test('the other news: create\'s answer, the deadline, a cancel, our refunds', (t
   t.is(run('pending', deadline, { attention: true, attentionReason: 'x' }), 'none ignored', 'a flagged order waits for a person, not for expiry');
   t.is(run('paid', unconfirmed, { attention: true, attentionReason: 'x' }), 'none duplicate');
   t.true(NEWS_SOURCES.includes('admin'));
+});
+
+test('a new attempt\'s answer (pay again): only a failed order on that very attempt moves to pending; a decline of it changes nothing', (t) => {
+  const run = (status: OrderStatus, news: News, extra: Partial<Order> = {}) => summary(decide({ order: order(status, extra), news, source: 'api', now: NOW, pendingRefunds: 0 }));
+  const second: News = { kind: 'created', outcome: 'pending', action: { type: 'redirect', url: 'https://pay.example/2' }, providerTradeNo: null, expiresAt: null, failure: null, attempt: 2 };
+  for (const status of ORDER_STATUSES) t.is(run(status, second, { attempt: 2 }), status === 'failed' ? 'move pending' : 'none ignored', status);
+  t.is(run('failed', second, { attempt: 3 }), 'none ignored', 'a later attempt was counted meanwhile: this answer is stale');
+  t.is(run('failed', second, { attempt: 1 }), 'none ignored');
+  t.is(run('failed', { ...second, outcome: 'failed', action: null, failure: { code: 'RISK', message: 'no' } } as News, { attempt: 2 }), 'none ignored');
+  const plan = decide({ order: order('failed', { attempt: 2 }), news: second, source: 'api', now: NOW, pendingRefunds: 0 });
+  t.like(plan, { kind: 'move', to: 'pending', fields: { action: { type: 'redirect', url: 'https://pay.example/2' } } });
 });
 
 test('instructions handed out after create replace the buyer\'s next step once', (t) => {

@@ -52,6 +52,7 @@ function snapshot(method: 'card' | 'atm', overrides: Partial<OrderSnapshot> = {}
     items: [{ sku: 'TEA', name: 'Tea', unitAmount: 120000, quantity: 1, amount: 120000 }],
     providerTradeNo: null,
     status: 'pending',
+    attempt: 1,
     createdAt: new Date(),
     expiresAt: new Date(Date.now() + 86_400_000),
     returnUrl: null,

@@ -34,6 +34,7 @@ function order(overrides: Partial<OrderSnapshot> = {}): OrderSnapshot {
     items: [item('凍頂烏龍茶 300g', 40000, 2), item('Gift box', 40000)],
     providerTradeNo: null,
     status: 'pending',
+    attempt: 1,
     createdAt: new Date('2026-01-01T12:00:00Z'),
     expiresAt: new Date('2026-01-02T12:00:00Z'),
     returnUrl: null,

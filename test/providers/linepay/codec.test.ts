@@ -15,6 +15,7 @@ function order(overrides: Partial<OrderSnapshot> = {}): OrderSnapshot {
     items: [{ sku: 'TEA-1', name: '凍頂烏龍茶 300g', unitAmount: 39900, quantity: 2, amount: 79800 }],
     providerTradeNo: null,
     status: 'pending',
+    attempt: 1,
     createdAt: new Date('2026-12-03T00:00:00Z'),
     expiresAt: new Date('2026-12-04T00:00:00Z'),
     returnUrl: null,

@@ -14,7 +14,7 @@ import type { OrderSnapshot } from '../../../core/payment-provider.ts';
 
 function order(orderNo: string, method: 'card' | 'atm' = 'card'): OrderSnapshot {
   const now = new Date();
-  const snapshot = { id: orderNo, orderNo, subject: 'tea', currency: 'TWD', amount: 120000, method, items: [], providerTradeNo: null, status: 'pending' as const, createdAt: now, expiresAt: new Date(now.getTime() + 86_400_000), returnUrl: null };
+  const snapshot = { id: orderNo, orderNo, subject: 'tea', currency: 'TWD', amount: 120000, method, items: [], providerTradeNo: null, status: 'pending' as const, attempt: 1, createdAt: now, expiresAt: new Date(now.getTime() + 86_400_000), returnUrl: null };
   return snapshot as OrderSnapshot;
 }
 

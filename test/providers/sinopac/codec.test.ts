@@ -36,6 +36,7 @@ function order(overrides: Partial<OrderSnapshot> = {}): OrderSnapshot {
     items: [{ sku: 'T', name: 'T-shirt', unitAmount: 39950, quantity: 2, amount: 79900 }],
     providerTradeNo: null,
     status: 'pending',
+    attempt: 1,
     createdAt: new Date('2026-11-22T02:00:00Z'),
     expiresAt: new Date('2026-11-22T17:30:00Z'), // 01:30 on the 23rd in Taipei
     returnUrl: null,

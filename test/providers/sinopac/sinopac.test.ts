@@ -281,6 +281,7 @@ test('reconciliation over a window holding more than 300 orders finds every one'
         items: [],
         providerTradeNo: null,
         status: 'pending',
+        attempt: 1,
         createdAt: new Date(),
         expiresAt: new Date(Date.now() + 86_400_000),
         returnUrl: null,
