@@ -24,7 +24,7 @@ import { href } from '../../core/html.ts';
 import { fetchTransport, html, httpRequest, joinHtml, parseFormStrict } from '../kit/index.ts';
 import { refundPlan, type Step } from './card-actions.ts';
 import { NewebpayClient, NewebpayFault, type CardActionAnswer } from './client.ts';
-import { AMOUNT_LIMITS, callbackFacts, CUSTOMER_MARK, customerUrl, fromAmt, MPG_VERSION, mpgParams, parseMessage, PATHS, queryFacts, URL_MAX } from './codec.ts';
+import { AMOUNT_LIMITS, callbackFacts, CUSTOMER_MARK, customerUrl, fromAmt, merchantOrderNo, MPG_VERSION, mpgParams, parseMessage, PATHS, queryFacts, URL_MAX } from './codec.ts';
 import type { NewebpayMethod, NewebpaySettings } from './config.ts';
 import { decryptText, encryptParams, tradeSha, tradeShaMatches } from './crypto.ts';
 
@@ -53,6 +53,8 @@ export class NewebpayProvider implements PaymentProvider {
   // recorded and applied; TradeSha proves it without a call back to NewebPay.
   readonly ackAfter = 'applied' as const;
   readonly verifiesOffline = true;
+  /** §9: a MerchantOrderNo is taken once, even after a failure: paying again is a new trade (codec.ts merchantOrderNo). */
+  readonly payAgain = 'new-attempt' as const;
   /** §5: five form fields, TradeInfo the hex of ~500-1,000 bytes of JSON: about 3 KB at most. */
   readonly maxCallbackBytes = 16 * 1024;
   /** §7.3: Close has no refund number of ours to key on; a repeat would refund twice. */
@@ -188,7 +190,8 @@ export class NewebpayProvider implements PaymentProvider {
   }
 
   async query({ order }: QueryInput): Promise<QueryResult> {
-    const result = await this.client.queryTradeInfo(order.orderNo, toWholeUnits(order.amount, order.currency, 'amount'));
+    // The latest attempt's trade: the only one that can have been paid (none follows a paid one).
+    const result = await this.client.queryTradeInfo(merchantOrderNo(order), toWholeUnits(order.amount, order.currency, 'amount'));
     if (!result) return { found: false };
     try {
       return { found: true, facts: queryFacts(result) };
@@ -216,7 +219,7 @@ export class NewebpayProvider implements PaymentProvider {
     let tradeNo: string;
     let plan: ReturnType<typeof refundPlan>;
     try {
-      const r = await this.client.queryTradeInfo(order.orderNo, total);
+      const r = await this.client.queryTradeInfo(merchantOrderNo(order), total);
       if (!r) return failed('not_found', 'NewebPay has no such trade');
       if (!r.TradeNo) return failed('not_refundable', 'NewebPay did not report the trade number');
       tradeNo = r.TradeNo;
@@ -228,7 +231,7 @@ export class NewebpayProvider implements PaymentProvider {
     if ('refused' in plan) return failed(plan.refused.code, plan.refused.message);
 
     for (const [i, step] of plan.steps.entries()) {
-      const answer = await this.step(order.orderNo, tradeNo, step);
+      const answer = await this.step(merchantOrderNo(order), tradeNo, step);
       this.logger.info({ orderNo: order.orderNo, call: step.call, amount: step.amount, outcome: answer.outcome, code: 'code' in answer ? answer.code : undefined }, 'NewebPay card call');
       if (answer.outcome === 'refused') {
         // A first call refused moved nothing. A second one follows a withdrawn capture: the payment is

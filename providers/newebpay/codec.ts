@@ -27,6 +27,20 @@ export const PATHS = {
 
 /** §4.2 MerchantOrderNo: letters, digits and `_`, at most 30. */
 export const MERCHANT_ORDER_NO = /^[A-Za-z0-9_]{1,30}$/;
+/**
+ * §9: NewebPay takes a MerchantOrderNo once for ever (MPG03008), even after a failure, so each try
+ * is a trade of its own (`payAgain: 'new-attempt'`): the order number on the first, then
+ * `<orderNo>_<attempt>`. What NewebPay reports is mapped back to the order number.
+ */
+export function merchantOrderNo(order: Pick<OrderSnapshot, 'orderNo' | 'attempt'>): string {
+  return order.attempt > 1 ? `${order.orderNo}_${order.attempt}` : order.orderNo;
+}
+
+/** The order number a MerchantOrderNo stands for (merchantOrderNo() read backwards). */
+export function orderNoOf(merchantOrderNo: string): string {
+  return merchantOrderNo.replace(/_(?:[2-9]|[1-9]\d{1,8})$/, '');
+}
+
 /** §4.2 String(n) maxima. */
 export const ITEM_DESC_MAX = 50;
 export const URL_MAX = 200;
@@ -125,13 +139,16 @@ export interface MpgInput {
 export function mpgParams({ order, merchantId, urls, now }: MpgInput): { params: Record<string, string>; deadline: Date | null } {
   const method = order.method as NewebpayMethod;
   if (!Object.hasOwn(METHOD_FLAG, method)) throw ValidationError.field('method', 'NewebPay offers card, atm, cvs and barcode', 'unsupported_method');
-  if (!MERCHANT_ORDER_NO.test(order.orderNo)) throw ValidationError.field('orderNo', 'is not a valid MerchantOrderNo (1-30 letters, digits or _)');
+  const reference = merchantOrderNo(order);
+  if (!MERCHANT_ORDER_NO.test(reference) || orderNoOf(reference) !== order.orderNo) {
+    throw ValidationError.field('orderNo', 'is not a valid MerchantOrderNo (1-30 letters, digits or _, with room for the attempt)');
+  }
   const params: Record<string, string> = {
     MerchantID: merchantId,
     RespondType: 'JSON',
     TimeStamp: String(Math.floor(now.getTime() / 1000)),
     Version: MPG_VERSION,
-    MerchantOrderNo: order.orderNo,
+    MerchantOrderNo: reference,
     Amt: String(amt(order, method)),
     ItemDesc: itemDesc(order),
     // §4.2: never the same URL for ReturnURL and NotifyURL (every result would come twice).
@@ -218,7 +235,7 @@ export function callbackFacts(message: NewebpayMessage): PaymentFacts | { error:
   if (!orderNo) return { error: 'MerchantOrderNo is missing' };
   const amount = fromAmt(r.Amt);
   if (Number.isNaN(amount)) return { error: `Amt ${JSON.stringify(r.Amt ?? null).slice(0, 20)} is not a whole amount` };
-  const base = { orderNo, amount, currency: 'TWD', providerTradeNo: r.TradeNo || null };
+  const base = { orderNo: orderNoOf(orderNo), amount, currency: 'TWD', providerTradeNo: r.TradeNo || null };
   if (message.Status !== 'SUCCESS') {
     if (!/^[A-Z0-9]{1,16}$/.test(message.Status)) return { error: `Status ${JSON.stringify(message.Status).slice(0, 30)} is not a code` };
     return { ...base, outcome: 'failed', code: message.Status, message: message.Message.slice(0, 200) || describeCode(message.Status) };
@@ -252,7 +269,7 @@ function payInfoAction(r: Readonly<Record<string, string>>, amount: number): { a
 export function queryFacts(r: Readonly<Record<string, string>>): PaymentFacts {
   const amount = fromAmt(r.Amt);
   if (Number.isNaN(amount)) throw new Error('Amt is not a whole amount');
-  const base = { orderNo: r.MerchantOrderNo ?? '', amount, currency: 'TWD', providerTradeNo: r.TradeNo || null };
+  const base = { orderNo: orderNoOf(r.MerchantOrderNo ?? ''), amount, currency: 'TWD', providerTradeNo: r.TradeNo || null };
   const card = !CODE_PAYMENT_TYPES.has(r.PaymentType ?? '') && r.PaymentType !== 'WEBATM';
   // §6 BackBalance: what can still be given back; for a card it starts at Amt.
   const balance = card && r.BackBalance !== undefined && r.BackBalance !== '' ? fromAmt(r.BackBalance) : Number.NaN;

@@ -8,7 +8,7 @@ import test from 'ava';
 import { silentLogger } from '../../../core/logger.ts';
 import type { CallbackRequest, OrderSnapshot } from '../../../core/payment-provider.ts';
 import { NewebpayProvider } from '../../../providers/newebpay/adapter.ts';
-import { describeCode, expireDate, itemDesc, parseMessage, queryFacts, treatmentOf } from '../../../providers/newebpay/codec.ts';
+import { describeCode, expireDate, itemDesc, merchantOrderNo, orderNoOf, parseMessage, queryFacts, treatmentOf } from '../../../providers/newebpay/codec.ts';
 import { newebpayConfig } from '../../../providers/newebpay/config.ts';
 import { buildQuery, decryptText, encryptText, tradeSha } from '../../../providers/newebpay/crypto.ts';
 
@@ -286,4 +286,16 @@ test('config: HashKey and HashIV must be exactly 32 and 16 characters (§2), and
   t.regex(text, /HashIV must be exactly 16/);
   t.false(text.includes('short-secret-key'));
   t.is(buildQuery({ a: 'b' }), 'a=b');
+});
+
+test('each attempt is a MerchantOrderNo of its own (§9, MPG03008): the order number first, then `_<attempt>`, read back to the order number', (t) => {
+  const orderNo = '261203200822SZFEAWT6';
+  t.is(merchantOrderNo({ orderNo, attempt: 1 }), orderNo);
+  t.is(merchantOrderNo({ orderNo, attempt: 2 }), `${orderNo}_2`);
+  t.is(merchantOrderNo({ orderNo, attempt: 123 }), `${orderNo}_123`);
+  for (const attempt of [1, 2, 9, 10, 99, 123_456_789]) t.is(orderNoOf(merchantOrderNo({ orderNo, attempt })), orderNo, String(attempt));
+  // Other shops' numbers (the spec's vectors) are left as they are.
+  t.is(orderNoOf('PG_20250101_0001'), 'PG_20250101_0001');
+  t.is(orderNoOf('Shop_ec_12'), 'Shop_ec', 'a trailing _<digits> is read as an attempt: paygate\'s order numbers never end so');
+  t.true(merchantOrderNo({ orderNo, attempt: 999_999_999 }).length <= 30, 'room for any attempt within String(30)');
 });

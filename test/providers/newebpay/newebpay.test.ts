@@ -421,6 +421,40 @@ dbTest('a notify NewebPay signed for this shop but with another amount, or for a
   });
 });
 
+dbTest('pay again after a decline is a new trade, MerchantOrderNo `<orderNo>_2` (the first is spent: MPG03008); it pays the one order, and QueryTradeInfo asks about it', async (t, h) => {
+  await withNewebpay(h, async (app, sim, provider) => {
+    const created = await app.api('POST', '/v1/payments', body('card'));
+    const orderNo: string = created.body.orderNo;
+    await press(await openPayPage(created.body.action), 'pay', { cardNumber: '4000-2211-1111-1112' });
+    t.is((await until(() => payment(app, created.body.id), (p) => p.status === 'failed')).status, 'failed');
+    const spent = await postForm(created.body.action.url, created.body.action.fields);
+    t.true((await spent.text()).includes('MPG03008'), 'NewebPay never takes the first MerchantOrderNo again');
+
+    // The result page's button posts the attempt it showed to the order's signed link.
+    const link = new URL(created.body.checkoutUrl);
+    const failedPage = await app.raw('GET', link.pathname + link.search, { headers: { 'accept-language': 'en' } });
+    t.regex(failedPage.text, /name="again" value="1"/);
+    const again = await app.raw('POST', link.pathname + link.search, { body: 'again=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    t.is(again.status, 200);
+    const form = parseForm(again.text);
+    t.is(form.action, `${app.url}/sim/newebpay/MPG/mpg_gateway`);
+    const keys = sim.accountConfig('default');
+    const params = Object.fromEntries(new URLSearchParams(decryptText(form.fields.TradeInfo!, keys)!));
+    t.like(params, { MerchantOrderNo: `${orderNo}_2`, Amt: '1200', CREDIT: '1' });
+    t.like(await payment(app, created.body.id), { status: 'pending' });
+
+    await press(await openPayPage({ url: form.action, fields: form.fields }), 'pay');
+    const paid = await until(() => payment(app, created.body.id), (p) => p.status === 'paid');
+    t.like(paid, { status: 'paid', amount: 120000, providerTradeNo: trade(sim, `${orderNo}_2`).tradeNo });
+    t.is(trade(sim, orderNo).tradeStatus, '2', 'the first trade stays failed at NewebPay');
+
+    const order = (await findOrder(h.db, created.body.id))!;
+    t.is(order.attempt, 2);
+    const asked = await provider.query({ order: await loadSnapshot(h.db, order) });
+    t.like(asked, { found: true, facts: { orderNo, outcome: 'paid', amount: 120000 } });
+  });
+});
+
 dbTest('the MPG page refuses a form older than 120 s (MPG02004) and an order number used before (MPG03008)', async (t, h) => {
   let offset = 0;
   await withNewebpay(
