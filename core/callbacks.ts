@@ -18,7 +18,7 @@ import {
   type InboxOutcome,
 } from './inbox.ts';
 import { findOrderByNo, loadSnapshot, type Order } from './orders.ts';
-import type { CallbackEnvelope, CallbackReply, CallbackRequest, PaymentFacts, PaymentOutcome, PaymentProvider, ReplyKind, VerifyContext } from './payment-provider.ts';
+import type { CallbackEnvelope, CallbackReply, CallbackRequest, CallbackVerification, PaymentFacts, PaymentOutcome, PaymentProvider, ReplyKind, VerifyContext } from './payment-provider.ts';
 import type { Plan } from './decide.ts';
 import { applyNews } from './order-writer.ts';
 
@@ -48,8 +48,9 @@ export interface NotifyResult {
 export type Verdict = 'news' | 'proved' | 'verified' | 'rejected' | null;
 
 /** News from this request trusts its sender's address only when the provider's server sent it. */
-function newsVerdict(provider: PaymentProvider, envelope: CallbackEnvelope | null): 'news' | 'proved' {
-  return provider.notifyFrom === 'browser' || envelope?.fromBrowser ? 'proved' : 'news';
+function newsVerdict(provider: PaymentProvider, envelope: CallbackEnvelope | null, verification: CallbackVerification): 'news' | 'proved' {
+  const browser = provider.notifyFrom === 'browser' || envelope?.fromBrowser || (verification.verified && verification.fromBrowser);
+  return browser ? 'proved' : 'news';
 }
 
 /** How long a duplicate waits for the delivery processing the same row (under providers' ~10 s timeouts). */
@@ -153,7 +154,7 @@ export async function processInboxRow(
   deps: CoreDeps,
   provider: PaymentProvider,
   row: CallbackRow,
-  options: { lease?: string; held?: boolean; onVerified?: (verified: boolean) => void } = {},
+  options: { lease?: string; held?: boolean; onVerified?: (verification: CallbackVerification) => void } = {},
 ): Promise<ReplyKind | 'busy'> {
   const lease = options.held && options.lease ? options.lease : await claimRow(deps, row.id, options.lease);
   if (!lease) return 'busy';
@@ -169,7 +170,7 @@ export async function processInboxRow(
     });
     return 'retry';
   }
-  options.onVerified?.(verification.verified);
+  options.onVerified?.(verification);
   if (!verification.verified) {
     if (verification.cached) deps.metrics?.callback(row.provider, row.account, 'rejected_cached');
     await finishRow(deps, row, lease, { verified: false, outcome: 'rejected', error: verification.reason });
@@ -260,7 +261,7 @@ export async function receiveNotify(deps: CoreDeps, providerId: string, account:
   }
   const { row } = stored;
   const news = stored.fresh && !stored.variant;
-  const onVerified = (verified: boolean) => judge(verified ? (news ? newsVerdict(provider, envelope) : 'verified') : 'rejected');
+  const onVerified = (verification: CallbackVerification) => judge(verification.verified ? (news ? newsVerdict(provider, envelope, verification) : 'verified') : 'rejected');
 
   if (unreadable) {
     const message = unreadable instanceof Error ? unreadable.message : String(unreadable);
@@ -401,7 +402,7 @@ async function applyInOneCommit(
     deps.logger.warn({ provider: provider.id, orderNo: facts.orderNo, err: errorSummary(err) }, 'one-commit apply failed; storing the callback first');
     return null;
   }
-  judge(newsVerdict(provider, envelope));
+  judge(newsVerdict(provider, envelope, verification));
   if (recorded) deps.metrics?.callback(provider.id, provider.account, recorded);
   return { kind: replyForPlan(deps, result, rowId, facts.orderNo), rowId };
 }

@@ -188,7 +188,16 @@ export interface VerifyContext {
 }
 
 export type CallbackVerification =
-  | { verified: true; facts: PaymentFacts }
+  | {
+      verified: true;
+      facts: PaymentFacts;
+      /**
+       * The verified message is of a kind only the buyer's browser brings (NewebPay's CustomerURL
+       * code issued): as `CallbackEnvelope.fromBrowser`, but read from what the signature covers, so
+       * a buyer who drops an unsigned mark from the URL still earns no trust.
+       */
+      fromBrowser?: boolean;
+    }
   /**
    * `cached`: the provider answered from what it already learned (a token the provider's server
    * said it does not know, asked again): counted apart, no call was made.

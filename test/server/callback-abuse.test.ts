@@ -19,7 +19,7 @@ import { signed } from '../../providers/_template/crypto.ts';
 import { SIM_MERCHANT, type FakePaySimulator } from '../../providers/_template/simulator.ts';
 import { FakePayProvider } from '../../providers/_template/adapter.ts';
 import { fakePayModule } from '../../providers/_template/index.ts';
-import type { CallbackReply, ReplyKind } from '../../core/payment-provider.ts';
+import type { CallbackReply, CallbackRequest, CallbackVerification, ReplyKind } from '../../core/payment-provider.ts';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
@@ -253,6 +253,45 @@ dbTest('a notify the buyer\'s browser brings gives its token back but the buyer\
     await app.close();
   }
 });
+
+/** FakePay whose signed messages with a `customer-` notify_id are of a kind only the buyer's browser brings (as NewebPay's CustomerURL). */
+class CustomerPostFakePay extends FakePayProvider {
+  override async verifyCallback(request: CallbackRequest): Promise<CallbackVerification> {
+    const v = await super.verifyCallback(request);
+    return v.verified && new URLSearchParams(request.rawBody).get('notify_id')?.startsWith('customer-') ? { ...v, fromBrowser: true } : v;
+  }
+}
+
+for (const ackAfter of ['applied', 'stored'] as const) {
+  dbTest(`ack after ${ackAfter}: a verified message the provider marks as browser-brought (no mark in the URL) gives its token back but no trust`, async (t, h) => {
+    let sim: FakePaySimulator | undefined;
+    const plain = fakePayModule({ ackAfter, onSimulator: (s) => (sim = s) });
+    const app = await startApp(h, {
+      modules: [{ ...plain, createProvider: (account: string, config: Parameters<typeof plain.createProvider>[1]) => new CustomerPostFakePay(account, config) }],
+      trustProxy: true,
+      callbackGuard: { burst: 3, refillPerMinute: 1 },
+    });
+    try {
+      const created = await app.api('POST', '/v1/payments', paymentBody());
+      const genuine = new URLSearchParams(
+        signed({ merchant_id: SIM_MERCHANT, order_no: created.body.orderNo, trade_no: 'TC1', amount: String(created.body.amount), currency: 'TWD', status: 'PAID', paid_at: '2026-12-03T00:00:00.000Z', notify_id: `customer-${created.body.orderNo}` }, sim!.secret),
+      ).toString();
+      const buyer = '203.0.113.78';
+      const res = await app.raw('POST', '/callbacks/fakepay/default/notify', { body: genuine, headers: from(buyer) });
+      t.is(res.status, 200, res.text);
+      await app.background.drain();
+      t.is((await app.api('GET', `/v1/payments/${created.body.id}`)).body.status, 'paid');
+      // Token back (3 left), no trust: the fourth forgery meets the limit.
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await app.raw('POST', '/callbacks/fakepay/default/notify', { body: forged(created.body.orderNo, i), headers: from(buyer) })).status);
+      // Acknowledged on store, a forgery hears 200 and is refused later; the budget is the same.
+      const refused = ackAfter === 'stored' ? 200 : 400;
+      t.deepEqual(statuses, [refused, refused, refused, 429]);
+    } finally {
+      await app.close();
+    }
+  });
+}
 
 /** An app whose SinoPac account points at a port nobody listens on: every verification is a fault. */
 async function withUnreachableBank(t: any, h: any, guard: Record<string, number>, fn: (app: TestApp, shopNo: string) => Promise<void>): Promise<void> {
