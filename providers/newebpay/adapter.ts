@@ -123,7 +123,8 @@ export class NewebpayProvider implements PaymentProvider {
     if (!fields.TradeInfo || !/^(?:[0-9a-fA-F]{32})+$/.test(fields.TradeInfo)) throw ValidationError.field('TradeInfo', 'is missing or not whole AES blocks of hex');
     // A missing or wrong TradeSha is a verification failure, kept for audit: not unreadable input.
     const digest = createHash('sha256').update(fields.TradeInfo.toLowerCase(), 'ascii').digest('hex').slice(0, 40);
-    // The CustomerURL post comes from the buyer's browser: proving it earns the buyer no trust.
+    // The CustomerURL post comes from the buyer's browser: proving it earns the buyer no trust (the
+    // mark is unsigned; verifyCallback says the same from the signed message, which is what counts).
     const fromBrowser = request.rawQuery.split('&').includes(CUSTOMER_MARK);
     return { dedupeKey: `${fields.MerchantID}:${fields.Status}:${digest}`, headers, ...(fromBrowser ? { fromBrowser } : {}) };
   }
@@ -155,7 +156,9 @@ export class NewebpayProvider implements PaymentProvider {
       return { verified: false, reason: `TradeInfo is not a NewebPay message (${(err as Error).message.slice(0, 80)})` };
     }
     if ('error' in facts) return { verified: false, reason: facts.error };
-    return { verified: true, facts };
+    // §5.1/§5.3: a code issued is never notified by NewebPay's server; only the CustomerURL post
+    // through the buyer's browser carries it. Said from the signed message, whatever the URL says.
+    return { verified: true, facts, ...(facts.outcome === 'pending' ? { fromBrowser: true } : {}) };
   }
 
   /**

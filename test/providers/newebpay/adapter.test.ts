@@ -44,6 +44,7 @@ test('V2: a JSON card notify verifies, decrypts and says paid: NT$1,280 in minor
   const v = await p.verifyCallback(request);
   if (!v.verified) return t.fail(v.reason);
   t.deepEqual(v.facts, { orderNo: 'PG_20250101_0001', amount: 128000, currency: 'TWD', providerTradeNo: '25010112000012345', outcome: 'paid', paidAt: new Date('2025-01-01T04:00:05Z') });
+  t.falsy(v.fromBrowser, 'a payment is what NewebPay\'s server notifies');
   t.deepEqual(p.reply('ack', request), { status: 200, contentType: 'text/plain; charset=utf-8', body: 'SUCCESS' });
 });
 
@@ -132,6 +133,9 @@ test('CustomerURL: an ATM code issued becomes the buyer instructions with its de
   t.falsy(p.inspectCallback({ ...request, rawQuery: '' }).fromBrowser, 'NewebPay\'s own NotifyURL post');
   const v = await p.verifyCallback(request);
   if (!v.verified) return t.fail(v.reason);
+  t.true(v.fromBrowser, 'a code issued only ever comes through the browser (§5.1): said by the signed message');
+  const unmarked = await p.verifyCallback({ ...request, rawQuery: '' });
+  t.true(unmarked.verified && unmarked.fromBrowser, 'the URL mark dropped changes nothing');
   t.deepEqual(v.facts, {
     orderNo: 'PG_20250101_0001',
     amount: 128000,
