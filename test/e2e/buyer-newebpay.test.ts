@@ -5,12 +5,12 @@
  * (A file of its own so that ava spreads the browser work over its workers.)
  */
 import test from 'ava';
-import type { Page } from 'playwright-core';
 import { newebpayModule } from '../../providers/newebpay/index.ts';
 import { sinopacModule } from '../../providers/sinopac/index.ts';
 import { paymentBody, startApp, type TestApp } from '../helpers/app.ts';
 import { closeBrowser, requireBrowser, withPage } from '../helpers/browser.ts';
 import { dbTest, type TestDbHandle } from '../helpers/db.ts';
+import { eventually, resultStatus } from '../helpers/buyer.ts';
 
 test.after.always(closeBrowser);
 
@@ -27,27 +27,6 @@ async function create(app: TestApp, body: Record<string, unknown>) {
 async function payment(app: TestApp, id: string) {
   await app.background.drain();
   return (await app.api('GET', `/v1/payments/${id}`)).body as { status: string; provider: string; method: string; amount: number; attempts?: unknown[] };
-}
-
-/** Waits until the API shows `status` (NewebPay's notify travels on its own), then returns it. */
-async function eventually(app: TestApp, id: string, status: string): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    const now = (await payment(app, id)).status;
-    if (now === status) return now;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return (await payment(app, id)).status;
-}
-
-/** The status our page shows, reloading while the notify is still on its way. */
-async function shownStatus(page: Page, want: string): Promise<string | null> {
-  for (let i = 0; i < 30; i++) {
-    const shown = await page.locator('[data-status]').getAttribute('data-status');
-    if (shown === want) return shown;
-    await new Promise((r) => setTimeout(r, 200));
-    await page.reload();
-  }
-  return page.locator('[data-status]').getAttribute('data-status');
 }
 
 function checkoutBody(method: string, amount: number): Record<string, unknown> {
@@ -72,7 +51,7 @@ if (requireBrowser()) {
         await page.getByTestId('newebpay-pay').click();
         // NewebPay carries the browser back to ReturnURL; the page shows what the notify decided.
         await page.waitForSelector('[data-status]');
-        t.is(await shownStatus(page, 'failed'), 'failed');
+        t.is(await resultStatus(page, 'failed'), 'failed');
         t.is(await eventually(app, order.id, 'failed'), 'failed');
 
         // NewebPay never takes a MerchantOrderNo twice: "pay again" starts attempt 2, a trade of its own.
@@ -81,7 +60,7 @@ if (requireBrowser()) {
         await page.getByLabel(/Card number/).fill('4000-2211-1111-1111');
         await page.getByTestId('newebpay-pay').click();
         await page.waitForSelector('[data-status]');
-        t.is(await shownStatus(page, 'paid'), 'paid');
+        t.is(await resultStatus(page, 'paid'), 'paid');
         t.is(await page.getByTestId('order-no').textContent(), order.orderNo);
       });
       t.is(await eventually(app, order.id, 'paid'), 'paid');
@@ -121,7 +100,7 @@ if (requireBrowser()) {
           t.is(paid.status, 200);
           t.is(await eventually(app, order.id, 'paid'), 'paid');
           await page.reload();
-          t.is(await shownStatus(page, 'paid'), 'paid');
+          t.is(await resultStatus(page, 'paid'), 'paid');
           t.true((await page.locator('h1').textContent())!.includes('付款成功'));
         },
         { locale: 'zh-TW' },

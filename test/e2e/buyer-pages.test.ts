@@ -13,6 +13,7 @@ import { sinopacModule } from '../../providers/sinopac/index.ts';
 import { paymentBody, startApp, type TestApp } from '../helpers/app.ts';
 import { closeBrowser, requireBrowser, withPage } from '../helpers/browser.ts';
 import { dbTest, type TestDbHandle } from '../helpers/db.ts';
+import { eventually, resultStatus, statusOf } from '../helpers/buyer.ts';
 
 test.after.always(closeBrowser);
 
@@ -80,31 +81,6 @@ function hostedBody(overrides: Record<string, unknown>): Record<string, unknown>
 }
 
 const withLang = (url: string, lang: Lang) => `${url}&lang=${lang}`;
-
-async function statusOf(app: TestApp, id: string): Promise<string> {
-  await app.background.drain();
-  return (await app.api('GET', `/v1/payments/${id}`)).body.status;
-}
-
-async function eventually(app: TestApp, id: string, status: string): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    const now = await statusOf(app, id);
-    if (now === status) return now;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return statusOf(app, id);
-}
-
-/** The result page's status, reloading while the provider's notify is still on its way. */
-async function resultStatus(page: Page, want: string): Promise<string | null> {
-  for (let i = 0; i < 30; i++) {
-    const shown = await page.locator('[data-status]').getAttribute('data-status');
-    if (shown === want) return shown;
-    await new Promise((r) => setTimeout(r, 200));
-    await page.reload();
-  }
-  return page.locator('[data-status]').getAttribute('data-status');
-}
 
 /** Nothing wider than the window: no sideways scrolling on a phone. */
 async function assertNoOverflow(t: ExecutionContext, page: Page, what: string): Promise<void> {

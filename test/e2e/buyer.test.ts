@@ -3,7 +3,6 @@
  * real app and the providers' simulators over HTTP with real crypto.
  */
 import test from 'ava';
-import type { Page } from 'playwright-core';
 import { alipayModule } from '../../providers/alipay/index.ts';
 import { ecpayModule } from '../../providers/ecpay/index.ts';
 import { linepayModule } from '../../providers/linepay/index.ts';
@@ -11,6 +10,7 @@ import { sinopacModule } from '../../providers/sinopac/index.ts';
 import { paymentBody, startApp, type TestApp } from '../helpers/app.ts';
 import { closeBrowser, requireBrowser, withPage } from '../helpers/browser.ts';
 import { dbTest, type TestDbHandle } from '../helpers/db.ts';
+import { eventually, resultStatus, statusOf } from '../helpers/buyer.ts';
 
 test.after.always(closeBrowser);
 
@@ -23,32 +23,6 @@ async function create(app: TestApp, body: Record<string, unknown>) {
   const res = await app.api('POST', '/v1/payments', body);
   if (res.status !== 201) throw new Error(res.text);
   return res.body as { id: string; orderNo: string; status: string; checkoutUrl: string; action?: { type: string; url?: string } };
-}
-
-async function statusOf(app: TestApp, id: string): Promise<string> {
-  await app.background.drain();
-  return (await app.api('GET', `/v1/payments/${id}`)).body.status;
-}
-
-/** Waits until the API shows `status` (notifies travel on their own), then returns it. */
-async function eventually(app: TestApp, id: string, status: string): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    const now = await statusOf(app, id);
-    if (now === status) return now;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return statusOf(app, id);
-}
-
-/** The result page's status, reloading while the provider's notify is still on its way. */
-async function resultStatus(page: Page, want: string): Promise<string | null> {
-  for (let i = 0; i < 30; i++) {
-    const shown = await page.locator('[data-status]').getAttribute('data-status');
-    if (shown === want) return shown;
-    await new Promise((r) => setTimeout(r, 200));
-    await page.reload();
-  }
-  return page.locator('[data-status]').getAttribute('data-status');
 }
 
 const sinopacCard = () => paymentBody({ provider: 'sinopac', method: 'card', amount: 79900, items: [{ sku: 'TEE-1', name: 'T-shirt', unitAmount: 39950, quantity: 2 }] });
