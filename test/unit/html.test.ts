@@ -139,8 +139,7 @@ test('every use of unsafeRaw is listed here and gives a reason', (t) => {
     uses.map((u) => u.split(':')[0]).sort(),
     [
       'providers/alipay/simulator/pages.ts',
-      'providers/ecpay/simulator/pages.ts',
-      'providers/newebpay/simulator/pages.ts',
+      'providers/kit/sim-page.ts',
       'providers/sinopac/simulator/pages.ts',
       'server/admin/views/order.ts',
       'server/openapi/page.ts',
