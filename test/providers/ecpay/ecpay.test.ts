@@ -8,6 +8,7 @@ import { ecpayModule } from '../../../providers/ecpay/index.ts';
 import type { EcpaySimulator } from '../../../providers/ecpay/simulator/index.ts';
 import { startApp, type TestApp } from '../../helpers/app.ts';
 import { dbTest, type TestDbHandle } from '../../helpers/db.ts';
+import { openPayPage, parseForm, postForm, press, until } from '../../helpers/forms.ts';
 
 const ITEMS = [{ sku: 'TEA-1', name: '凍頂烏龍茶 300g', unitAmount: 60000, quantity: 2 }];
 
@@ -34,53 +35,7 @@ async function withEcpay(h: TestDbHandle, fn: (app: TestApp, sim: EcpaySimulator
   }
 }
 
-const decode = (text: string) => text.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-
-/** The form with id `id` (or the first one): its action and named inputs, as a browser would post them. */
-function parseForm(html: string, id?: string): { action: string; fields: Record<string, string> } {
-  const pattern = id ? new RegExp(`<form id="${id}"[^>]*action="([^"]*)"[^>]*>([\\s\\S]*?)</form>`) : /<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/;
-  const form = pattern.exec(html);
-  if (!form) throw new Error(`no form ${id ?? ''} in: ${html.slice(0, 300)}`);
-  const fields: Record<string, string> = {};
-  for (const input of form[2]!.matchAll(/<input[^>]*>/g)) {
-    const name = /name="([^"]*)"/.exec(input[0])?.[1];
-    if (name) fields[decode(name)] = decode(/value="([^"]*)"/.exec(input[0])?.[1] ?? '');
-  }
-  return { action: decode(form[1]!), fields };
-}
-
-const postForm = (url: string, fields: Record<string, string>, redirect: RequestRedirect = 'manual') =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString(), redirect });
-
-/** The buyer's browser posts the AioCheckOut form and lands on the pay page. */
-async function openPayPage(action: { url: string; fields: Record<string, string> }): Promise<{ url: string; html: string }> {
-  const posted = await postForm(action.url, action.fields);
-  if (posted.status !== 303) throw new Error(`AioCheckOut answered ${posted.status}: ${(await posted.text()).slice(0, 300)}`);
-  await posted.arrayBuffer();
-  const url = posted.headers.get('location')!;
-  return { url, html: await (await fetch(url)).text() };
-}
-
-/** Presses a button of the pay page (the form's `action` value), with the form's other fields. */
-async function press(page: { url: string; html: string }, value: string, extra: Record<string, string> = {}): Promise<string> {
-  const form = parseForm(page.html);
-  // The simulator answers a press with a redirect back to the page (or a hand-off to the shop).
-  const res = await postForm(form.action, { ...form.fields, ...extra, action: value }, 'follow');
-  const html = await res.text();
-  if (res.status !== 200) throw new Error(`${value} answered ${res.status}: ${html.slice(0, 300)}`);
-  return html;
-}
-
 const payment = (app: TestApp, id: string) => app.api('GET', `/v1/payments/${id}`).then((r) => r.body);
-
-async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 dbTest('card: the AioCheckOut form, the pay page, ReturnURL makes it paid, OrderResultURL shows it', async (t, h) => {
   await withEcpay(h, async (app, sim) => {
@@ -103,7 +58,7 @@ dbTest('card: the AioCheckOut form, the pay page, ReturnURL makes it paid, Order
     });
     t.regex(action.fields.MerchantTradeDate, /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}$/);
 
-    const page = await openPayPage(action);
+    const page = await openPayPage(action, 'AioCheckOut');
     t.true(page.html.includes('NT$1,200'));
     t.true(page.html.includes('確認付款 Pay'));
     const handOff = await press(page, 'pay');

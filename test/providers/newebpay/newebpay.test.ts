@@ -12,6 +12,7 @@ import { silentLogger } from '../../../core/logger.ts';
 import type { PaymentProvider } from '../../../core/payment-provider.ts';
 import { startApp, type TestApp } from '../../helpers/app.ts';
 import { dbTest, type TestDbHandle } from '../../helpers/db.ts';
+import { openPayPage, parseForm, postForm, press, until } from '../../helpers/forms.ts';
 import { addSecondAccount } from '../../contract/inbox-replay.ts';
 
 const ITEMS = [{ sku: 'TEA-1', name: '凍頂烏龍茶 300g', unitAmount: 60000, quantity: 2 }];
@@ -39,51 +40,7 @@ async function withNewebpay(h: TestDbHandle, fn: (app: TestApp, sim: NewebpaySim
   }
 }
 
-const decode = (text: string) => text.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-
-/** The first form of a page: its action and named inputs, as a browser would post them. */
-function parseForm(html: string): { action: string; fields: Record<string, string> } {
-  const form = /<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/.exec(html);
-  if (!form) throw new Error(`no form in: ${html.slice(0, 300)}`);
-  const fields: Record<string, string> = {};
-  for (const input of form[2]!.matchAll(/<input[^>]*>/g)) {
-    const name = /name="([^"]*)"/.exec(input[0])?.[1];
-    if (name) fields[decode(name)] = decode(/value="([^"]*)"/.exec(input[0])?.[1] ?? '');
-  }
-  return { action: decode(form[1]!), fields };
-}
-
-const postForm = (url: string, fields: Record<string, string>, redirect: RequestRedirect = 'manual') =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString(), redirect });
-
-/** The buyer's browser posts the MPG form and lands on the pay page. */
-async function openPayPage(action: { url: string; fields: Record<string, string> }): Promise<{ url: string; html: string }> {
-  const posted = await postForm(action.url, action.fields);
-  if (posted.status !== 303) throw new Error(`MPG answered ${posted.status}: ${(await posted.text()).slice(0, 300)}`);
-  await posted.arrayBuffer();
-  const url = posted.headers.get('location')!;
-  return { url, html: await (await fetch(url)).text() };
-}
-
-/** Presses a button of the pay page; the answer is the next page (a hand-off to the shop, or the page again). */
-async function press(page: { html: string }, value: string, extra: Record<string, string> = {}): Promise<string> {
-  const form = parseForm(page.html);
-  const res = await postForm(form.action, { ...form.fields, ...extra, action: value }, 'follow');
-  const html = await res.text();
-  if (res.status !== 200) throw new Error(`${value} answered ${res.status}: ${html.slice(0, 300)}`);
-  return html;
-}
-
 const payment = (app: TestApp, id: string) => app.api('GET', `/v1/payments/${id}`).then((r) => r.body);
-
-async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** The simulator's control API over HTTP, as scripts and the conformance suite drive it. */
 async function control(app: TestApp, action: 'pay' | 'decline' | 'renotify', orderNo: string): Promise<any> {

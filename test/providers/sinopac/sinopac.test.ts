@@ -12,6 +12,7 @@ import { sinopacModule } from '../../../providers/sinopac/index.ts';
 import type { SinopacSimulator } from '../../../providers/sinopac/simulator/index.ts';
 import { startApp, type TestApp } from '../../helpers/app.ts';
 import { dbTest, openTestDb, type TestDbHandle } from '../../helpers/db.ts';
+import { parseForm, until } from '../../helpers/forms.ts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSinopacSimulator } from '../../../providers/sinopac/simulator/index.ts';
@@ -47,30 +48,6 @@ async function withSinopac(
   } finally {
     await app.close();
   }
-}
-
-async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-const decode = (text: string) => text.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
-
-/** The first form of a page: its action and the values of its named inputs. */
-function parseForm(html: string): { action: string; fields: Record<string, string> } {
-  const form = /<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i.exec(html);
-  if (!form) throw new Error(`no form in: ${html.slice(0, 200)}`);
-  const fields: Record<string, string> = {};
-  for (const input of form[2]!.matchAll(/<input[^>]*>/gi)) {
-    const name = /name="([^"]*)"/.exec(input[0])?.[1];
-    const value = /value="([^"]*)"/.exec(input[0])?.[1] ?? '';
-    if (name) fields[name] = decode(value);
-  }
-  return { action: decode(form[1]!), fields };
 }
 
 const payment = (app: TestApp, id: string) => app.api('GET', `/v1/payments/${id}`).then((r) => r.body);
@@ -181,7 +158,7 @@ dbTest('card: declined on the card page, the return shows failure and pay-again,
     // The buyer declines on the bank's card page; the bank answers with a form that the browser
     // auto-submits to our ReturnURL (§8.2). Submit both forms as the browser would.
     const cardForm = parseForm(page.text);
-    const bankAnswer = await fetch(decode(cardForm.action), {
+    const bankAnswer = await fetch(cardForm.action, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ ...cardForm.fields, action: 'decline' }).toString(),
