@@ -83,8 +83,6 @@ export class LinepayProvider implements PaymentProvider {
   /** The browser hears its answer after Confirm's outcome is committed (a 303 on to the result page). */
   readonly ackAfter = 'applied' as const;
   readonly notifyFrom = 'browser' as const;
-  /** §4: a failed payment's transaction is spent; paying again is a new Request (a fresh orderId each create). */
-  readonly payAgain = 'new-attempt' as const;
   /** Refunds carry no key of ours at LINE Pay: a refund whose answer was lost is never sent again. */
   readonly refundIdempotent = false;
   /** A query string (transactionId, orderId, our own parameter); no body. */

@@ -148,32 +148,6 @@ dbTest('the buyer fails or cancels on LINE Pay\'s page: the cancelUrl hit is che
   });
 });
 
-dbTest('pay again after a failed payment is a new Request: a new transaction and payment page, the old one left alone; approving it pays the order', async (t, h) => {
-  await withLinePay(h, async (app, sim) => {
-    const order = await newPayment(app);
-    const first = sim.byOrderNo(order.orderNo)!;
-    await control(app, 'decline', { orderNo: order.orderNo, returnCode: '1142' });
-    t.is(await statusOf(app, order.id), 'failed');
-
-    const link = gatewayPath((await app.api('GET', `/v1/payments/${order.id}`)).body.checkoutUrl);
-    const failedPage = await app.raw('GET', link, { headers: { 'accept-language': 'en' } });
-    t.regex(failedPage.text, /name="again" value="1"/);
-    t.false(failedPage.text.includes(order.action.url), 'the spent payment page is not offered');
-    const again = await app.raw('POST', link, { body: 'again=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    t.is(again.status, 303);
-    const second = sim.byOrderNo(order.orderNo)!;
-    t.not(second.transactionId, first.transactionId);
-    t.not(second.orderId, first.orderId);
-    t.is(again.headers.get('location'), (await app.api('GET', `/v1/payments/${order.id}`)).body.action.url);
-    t.like((await app.api('GET', `/v1/payments/${order.id}`)).body, { status: 'pending', providerTradeNo: second.transactionId });
-
-    await control(app, 'pay', { orderNo: order.orderNo });
-    t.is(await statusOf(app, order.id), 'paid');
-    t.is(sim.transactions.get(first.transactionId)!.status, 'FAILED', 'the failed transaction stays as it was');
-    t.is(second.status, 'CAPTURE', 'the new transaction is the one confirmed and captured');
-  });
-});
-
 dbTest('an approval that lapsed (past the 20 minutes) is closed, not paid; a request never approved stays pending', async (t, h) => {
   await withLinePay(h, async (app, sim) => {
     const waiting = await newPayment(app);
