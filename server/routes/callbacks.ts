@@ -185,7 +185,9 @@ export function callbackRoutes(deps: CoreDeps, background: BackgroundTasks, link
       ctx.body = renderInstructionsPage({ ...shown, order, instructions: order.action, refreshUrl, nonce }).toString();
       return;
     }
-    ctx.set(pageHeaders({ merchant: shown.merchant }));
+    const again = order !== null && canStartAgain(deps, order, now);
+    // "Pay again" posts to the checkout link, which may answer with a redirect to the provider.
+    ctx.set(pageHeaders(again ? { merchant: shown.merchant, formAction: 'any' } : { merchant: shown.merchant }));
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = renderResultPage({
       ...shown,
@@ -193,7 +195,7 @@ export function callbackRoutes(deps: CoreDeps, background: BackgroundTasks, link
       verified: outcome.verified,
       reported: outcome.reported,
       payAgainUrl: payAgainUrlFor(order, now),
-      payAgainPost: order && canStartAgain(deps, order, now) ? refreshUrl : null,
+      payAgainPost: again ? refreshUrl : null,
       refreshUrl,
     }).toString();
   };

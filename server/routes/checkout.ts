@@ -107,11 +107,13 @@ async function showOrder(ctx: Koa.Context, deps: CoreDeps, order: Order, error?:
     html(ctx, error?.status ?? 200, renderInstructionsPage({ ...page, order, instructions: order.action, refreshUrl: selfUrl(ctx), nonce }), pageHeaders({ nonce, merchant }));
     return;
   }
+  const again = canStartAgain(deps, order, now);
   html(
     ctx,
     error?.status ?? 200,
-    renderResultPage({ ...page, order, verified: false, reported: null, payAgainUrl: payAgainUrlFor(order, now), payAgainPost: canStartAgain(deps, order, now) ? selfUrl(ctx) : null, refreshUrl: selfUrl(ctx) }),
-    pageHeaders({ merchant }),
+    renderResultPage({ ...page, order, verified: false, reported: null, payAgainUrl: payAgainUrlFor(order, now), payAgainPost: again ? selfUrl(ctx) : null, refreshUrl: selfUrl(ctx) }),
+    // "Pay again" posts here and may be answered with a redirect to the provider: that must be allowed.
+    pageHeaders(again ? { merchant, formAction: 'any' } : { merchant }),
   );
 }
 

@@ -77,6 +77,8 @@ dbTest('pay again at a new-attempt provider: the failed page posts to the signed
     const page = await app.raw('GET', pathOf(order.checkoutUrl), { headers: { 'accept-language': 'en' } });
     t.regex(page.text, /<form method="post" action="[^"]+"><input type="hidden" name="again" value="1"><button type="submit" class="button primary">Pay again<\/button><\/form>/);
     t.false(page.text.includes(`href="${order.action.url}"`), 'the old trade\'s page is not offered: the provider never takes it twice');
+    // The button's post may be answered with a redirect to the provider's page: the CSP must allow it.
+    t.false(page.headers.get('content-security-policy')!.includes('form-action'), page.headers.get('content-security-policy')!);
 
     const moved = await again(app, order.checkoutUrl);
     t.is(moved.status, 303);
@@ -152,6 +154,7 @@ dbTest('pay again at a provider without new attempts: the old link as before, an
     const page = await app.raw('GET', pathOf(order.checkoutUrl), { headers: { 'accept-language': 'en' } });
     t.true(page.text.includes(`href="${order.action.url.replace(/&/g, '&amp;')}"`), 'the card page that takes another try');
     t.false(page.text.includes('name="again"'));
+    t.true(page.headers.get('content-security-policy')!.includes("form-action 'self'"), 'no button: forms only to ourselves');
     const before = await h.db('orders').where({ id: order.id }).first();
     const posted = await again(app, order.checkoutUrl);
     t.is(posted.status, 303);
