@@ -54,6 +54,8 @@ export interface MoveFields {
   failure: { code: string; message: string } | null;
   action: NextAction | null;
   expiresAt: Date | null;
+  /** Paid by an attempt other than the order's current one: the order's attempt becomes it. */
+  attempt?: number;
 }
 
 /** What a callback's inbox row records when the plan changes nothing. */
@@ -208,6 +210,12 @@ function decideFacts(input: DecideInput, facts: PaymentFacts, reporter: { provid
   if (facts.simulated && (facts.outcome === 'paid' || facts.outcome === 'refunded')) {
     return { kind: 'none', outcome: 'simulated', note: 'a simulated payment never counts as paid' };
   }
+  // News of an earlier attempt, after pay again started another (docs/architecture.md#paying-again):
+  // its failure, close or "still waiting" says nothing of the attempt now on. Money it took counts.
+  const earlier = facts.attempt !== undefined && facts.attempt !== order.attempt;
+  if (earlier && (facts.outcome === 'failed' || facts.outcome === 'closed' || facts.outcome === 'pending')) {
+    return { kind: 'none', outcome: 'ignored', note: `news of attempt ${facts.attempt}; the order is on attempt ${order.attempt}` };
+  }
   const tradeNo = tradeNoOf(facts);
   const settled = SETTLED_PAID_STATUSES.includes(order.status);
   // News of a different payment (another trade number) for an order already paid, whether that
@@ -226,7 +234,7 @@ function decideFacts(input: DecideInput, facts: PaymentFacts, reporter: { provid
         kind: 'move',
         to: 'paid',
         cause: causeFor(facts, source),
-        fields: { ...noFields(), providerTradeNo: tradeNo, paidAt: paidAtOf(facts) },
+        fields: { ...noFields(), providerTradeNo: tradeNo, paidAt: paidAtOf(facts), ...(earlier ? { attempt: facts.attempt } : {}) },
         ...(facts.refundedAmount !== undefined && facts.refundedAmount > 0 ? { thenAgain: true } : {}),
       };
     case 'refunded':
@@ -237,7 +245,7 @@ function decideFacts(input: DecideInput, facts: PaymentFacts, reporter: { provid
           kind: 'move',
           to: 'paid',
           cause: `${causeFor(facts, source)} (so it was paid first)`,
-          fields: { ...noFields(), providerTradeNo: tradeNo, paidAt: paidAtOf(facts) },
+          fields: { ...noFields(), providerTradeNo: tradeNo, paidAt: paidAtOf(facts), ...(earlier ? { attempt: facts.attempt } : {}) },
           thenAgain: true,
         };
       }

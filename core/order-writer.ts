@@ -249,6 +249,8 @@ async function execute(
         row,
         { to: plan.to, cause: plan.cause, source, providerTradeNo: f.providerTradeNo, paidAt: f.paidAt, failure: f.failure, action: f.action, expiresAt: f.expiresAt },
         deps,
+        // Paid by an earlier attempt: the order's attempt becomes that one, which queries and refunds ask about.
+        f.attempt ? { attempt: f.attempt } : {},
       );
       return moved.order;
     }

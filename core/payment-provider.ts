@@ -145,6 +145,12 @@ export interface PaymentFacts {
    */
   action?: NextAction;
   expiresAt?: Date;
+  /**
+   * The attempt (OrderSnapshot.attempt) the news is about, where the provider's reference tells it
+   * (`payAgain: 'new-attempt'`). A failure, close or "still waiting" of another attempt than the
+   * order's changes nothing; a payment by one still counts, and the order's attempt becomes it.
+   */
+  attempt?: number;
 }
 
 /** A provider request exactly as it arrived on the unified endpoint. */

@@ -253,6 +253,20 @@ test('a new attempt\'s answer (pay again): only a failed order on that very atte
   t.like(plan, { kind: 'move', to: 'pending', fields: { action: { type: 'redirect', url: 'https://pay.example/2' } } });
 });
 
+test('news of an earlier attempt: its failure, close or "still waiting" changes nothing; its payment counts and the order takes that attempt', (t) => {
+  const facts = (outcome: PaymentFacts['outcome'], attempt?: number): PaymentFacts => ({ orderNo: 'X', outcome, amount: AMOUNT, currency: 'TWD', providerTradeNo: 'T9', paidAt: NOW, ...(attempt === undefined ? {} : { attempt }) });
+  const plan = (status: OrderStatus, f: PaymentFacts) => decide({ order: order(status, { attempt: 2 }), news: { kind: 'facts', facts: f, reporter: { provider: 'fakepay', account: 'default' } }, source: 'callback', now: NOW, pendingRefunds: 0 });
+  for (const outcome of ['failed', 'closed', 'pending'] as const) {
+    t.is(summary(plan('pending', facts(outcome, 1))), 'none ignored', `${outcome} of attempt 1`);
+    t.not(summary(plan('pending', facts(outcome, 2))), 'none ignored', `${outcome} of attempt 2 is the order's own`);
+  }
+  t.is(summary(plan('pending', facts('failed'))), 'move failed', 'a provider that does not tell attempts apart: as before');
+  t.like(plan('pending', facts('paid', 1)), { kind: 'move', to: 'paid', fields: { attempt: 1 } });
+  t.like(plan('failed', facts('paid', 1)), { kind: 'move', to: 'paid', fields: { attempt: 1 } });
+  const own = plan('pending', facts('paid', 2));
+  t.true(own.kind === 'move' && own.fields.attempt === undefined, 'the current attempt\'s payment leaves the attempt as it is');
+});
+
 test('instructions handed out after create replace the buyer\'s next step once', (t) => {
   const action = { type: 'instructions' as const, atm: { bankCode: '812', account: '1234', amount: AMOUNT, deadline: '2026-12-03T15:59:59.000Z' } };
   const news: News = {
