@@ -24,7 +24,7 @@ import { href } from '../../core/html.ts';
 import { fetchTransport, html, httpRequest, joinHtml, parseFormStrict } from '../kit/index.ts';
 import { refundPlan, type Step } from './card-actions.ts';
 import { NewebpayClient, NewebpayFault, type CardActionAnswer } from './client.ts';
-import { AMOUNT_LIMITS, callbackFacts, CUSTOMER_MARK, customerUrl, fromAmt, merchantOrderNo, MPG_VERSION, mpgParams, parseMessage, PATHS, queryFacts, URL_MAX } from './codec.ts';
+import { AMOUNT_LIMITS, callbackFacts, CODE_PAYMENT_TYPES, CUSTOMER_MARK, customerUrl, fromAmt, merchantOrderNo, MPG_VERSION, mpgParams, parseMessage, PATHS, queryFacts, URL_MAX } from './codec.ts';
 import type { NewebpayMethod, NewebpaySettings } from './config.ts';
 import { decryptText, encryptParams, tradeSha, tradeShaMatches } from './crypto.ts';
 
@@ -146,8 +146,12 @@ export class NewebpayProvider implements PaymentProvider {
     const plain = decryptText(fields.TradeInfo, this.settings);
     if (plain === null) return { verified: false, reason: 'TradeInfo does not decrypt under this account\'s keys' };
     let facts;
+    let codeStep = false;
     try {
       const message = parseMessage(plain);
+      // §5.1/§5.3: a code's issue (or its failure to issue) is never notified by NewebPay's server;
+      // only the CustomerURL post through the buyer's browser carries it.
+      codeStep = CODE_PAYMENT_TYPES.has(message.Result.PaymentType ?? '') && !message.Result.PayTime;
       if (message.Result.MerchantID !== undefined && message.Result.MerchantID !== this.settings.MerchantID) {
         return { verified: false, reason: 'Result.MerchantID is not this account\'s' };
       }
@@ -156,9 +160,8 @@ export class NewebpayProvider implements PaymentProvider {
       return { verified: false, reason: `TradeInfo is not a NewebPay message (${(err as Error).message.slice(0, 80)})` };
     }
     if ('error' in facts) return { verified: false, reason: facts.error };
-    // §5.1/§5.3: a code issued is never notified by NewebPay's server; only the CustomerURL post
-    // through the buyer's browser carries it. Said from the signed message, whatever the URL says.
-    return { verified: true, facts, ...(facts.outcome === 'pending' ? { fromBrowser: true } : {}) };
+    // Said from the signed message, whatever the (unsigned) URL mark says.
+    return { verified: true, facts, ...(codeStep && facts.outcome !== 'paid' ? { fromBrowser: true } : {}) };
   }
 
   /**
@@ -193,7 +196,7 @@ export class NewebpayProvider implements PaymentProvider {
   }
 
   async query({ order }: QueryInput): Promise<QueryResult> {
-    // The latest attempt's trade: the only one that can have been paid (none follows a paid one).
+    // The order's attempt: the latest, or the one that paid (core moves the order to it).
     const result = await this.client.queryTradeInfo(merchantOrderNo(order), toWholeUnits(order.amount, order.currency, 'amount'));
     if (!result) return { found: false };
     try {

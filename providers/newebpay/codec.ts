@@ -36,9 +36,17 @@ export function merchantOrderNo(order: Pick<OrderSnapshot, 'orderNo' | 'attempt'
   return order.attempt > 1 ? `${order.orderNo}_${order.attempt}` : order.orderNo;
 }
 
+const ATTEMPT_SUFFIX = /_([2-9]|[1-9]\d{1,8})$/;
+
 /** The order number a MerchantOrderNo stands for (merchantOrderNo() read backwards). */
 export function orderNoOf(merchantOrderNo: string): string {
-  return merchantOrderNo.replace(/_(?:[2-9]|[1-9]\d{1,8})$/, '');
+  return merchantOrderNo.replace(ATTEMPT_SUFFIX, '');
+}
+
+/** The attempt a MerchantOrderNo is (1 without a suffix): NewebPay's news says which try it is about. */
+export function attemptOf(merchantOrderNo: string): number {
+  const m = ATTEMPT_SUFFIX.exec(merchantOrderNo);
+  return m ? Number(m[1]) : 1;
 }
 
 /** §4.2 String(n) maxima. */
@@ -235,7 +243,7 @@ export function callbackFacts(message: NewebpayMessage): PaymentFacts | { error:
   if (!orderNo) return { error: 'MerchantOrderNo is missing' };
   const amount = fromAmt(r.Amt);
   if (Number.isNaN(amount)) return { error: `Amt ${JSON.stringify(r.Amt ?? null).slice(0, 20)} is not a whole amount` };
-  const base = { orderNo: orderNoOf(orderNo), amount, currency: 'TWD', providerTradeNo: r.TradeNo || null };
+  const base = { orderNo: orderNoOf(orderNo), attempt: attemptOf(orderNo), amount, currency: 'TWD', providerTradeNo: r.TradeNo || null };
   if (message.Status !== 'SUCCESS') {
     if (!/^[A-Z0-9]{1,16}$/.test(message.Status)) return { error: `Status ${JSON.stringify(message.Status).slice(0, 30)} is not a code` };
     return { ...base, outcome: 'failed', code: message.Status, message: message.Message.slice(0, 200) || describeCode(message.Status) };
@@ -269,7 +277,7 @@ function payInfoAction(r: Readonly<Record<string, string>>, amount: number): { a
 export function queryFacts(r: Readonly<Record<string, string>>): PaymentFacts {
   const amount = fromAmt(r.Amt);
   if (Number.isNaN(amount)) throw new Error('Amt is not a whole amount');
-  const base = { orderNo: orderNoOf(r.MerchantOrderNo ?? ''), amount, currency: 'TWD', providerTradeNo: r.TradeNo || null };
+  const base = { orderNo: orderNoOf(r.MerchantOrderNo ?? ''), attempt: attemptOf(r.MerchantOrderNo ?? ''), amount, currency: 'TWD', providerTradeNo: r.TradeNo || null };
   const card = !CODE_PAYMENT_TYPES.has(r.PaymentType ?? '') && r.PaymentType !== 'WEBATM';
   // §6 BackBalance: what can still be given back; for a card it starts at Amt.
   const balance = card && r.BackBalance !== undefined && r.BackBalance !== '' ? fromAmt(r.BackBalance) : Number.NaN;

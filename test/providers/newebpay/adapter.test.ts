@@ -8,7 +8,7 @@ import test from 'ava';
 import { silentLogger } from '../../../core/logger.ts';
 import type { CallbackRequest, OrderSnapshot } from '../../../core/payment-provider.ts';
 import { NewebpayProvider } from '../../../providers/newebpay/adapter.ts';
-import { describeCode, expireDate, itemDesc, merchantOrderNo, orderNoOf, parseMessage, queryFacts, treatmentOf } from '../../../providers/newebpay/codec.ts';
+import { attemptOf, describeCode, expireDate, itemDesc, merchantOrderNo, orderNoOf, parseMessage, queryFacts, treatmentOf } from '../../../providers/newebpay/codec.ts';
 import { newebpayConfig } from '../../../providers/newebpay/config.ts';
 import { buildQuery, decryptText, encryptText, tradeSha } from '../../../providers/newebpay/crypto.ts';
 
@@ -43,7 +43,7 @@ test('V2: a JSON card notify verifies, decrypts and says paid: NT$1,280 in minor
   t.regex(envelope.dedupeKey ?? '', /^MS300000001:SUCCESS:[0-9a-f]{40}$/);
   const v = await p.verifyCallback(request);
   if (!v.verified) return t.fail(v.reason);
-  t.deepEqual(v.facts, { orderNo: 'PG_20250101_0001', amount: 128000, currency: 'TWD', providerTradeNo: '25010112000012345', outcome: 'paid', paidAt: new Date('2025-01-01T04:00:05Z') });
+  t.deepEqual(v.facts, { orderNo: 'PG_20250101_0001', attempt: 1, amount: 128000, currency: 'TWD', providerTradeNo: '25010112000012345', outcome: 'paid', paidAt: new Date('2025-01-01T04:00:05Z') });
   t.falsy(v.fromBrowser, 'a payment is what NewebPay\'s server notifies');
   t.deepEqual(p.reply('ack', request), { status: 200, contentType: 'text/plain; charset=utf-8', body: 'SUCCESS' });
 });
@@ -138,6 +138,7 @@ test('CustomerURL: an ATM code issued becomes the buyer instructions with its de
   t.true(unmarked.verified && unmarked.fromBrowser, 'the URL mark dropped changes nothing');
   t.deepEqual(v.facts, {
     orderNo: 'PG_20250101_0001',
+    attempt: 1,
     amount: 128000,
     currency: 'TWD',
     providerTradeNo: '25010112000012345',
@@ -157,6 +158,7 @@ test('CustomerURL: an ATM code issued becomes the buyer instructions with its de
   // A code that could not be issued is a failed payment with NewebPay's code.
   const failed = await p.verifyCallback(notify(outer('MS300000001', encryptText(code({ MerchantID: 'MS300000001', Amt: 1280, TradeNo: '', MerchantOrderNo: 'PG_20250101_0001', PaymentType: 'VACC', ExpireDate: '', BankCode: '', CodeNo: '' }, 'MPG03009', '取號失敗'), OURS), OURS, 'MPG03009')));
   t.true(failed.verified && failed.facts.outcome === 'failed' && failed.facts.code === 'MPG03009' && failed.facts.message === '取號失敗');
+  t.true(failed.verified && failed.fromBrowser, 'a code that could not be issued also comes only through the browser');
   // A code message without a usable account is refused, not applied.
   const broken = await p.verifyCallback(notify(outer('MS300000001', encryptText(json.replace('"BankCode":"004"', '"BankCode":""'), OURS), OURS)));
   t.false(broken.verified);
@@ -221,7 +223,7 @@ test('QueryTradeInfo results → facts: M1 example (strings, nulls), code issued
   );
   t.is(m1.Message, '查詢成功');
   t.is(m1.Result.ECI, '');
-  t.deepEqual(queryFacts(m1.Result), { orderNo: 'Vanespl_ec_1695795668', amount: 3000, currency: 'TWD', providerTradeNo: '23092714215835071', outcome: 'paid', paidAt: new Date('2023-09-27T06:21:59Z') });
+  t.deepEqual(queryFacts(m1.Result), { orderNo: 'Vanespl_ec_1695795668', attempt: 1, amount: 3000, currency: 'TWD', providerTradeNo: '23092714215835071', outcome: 'paid', paidAt: new Date('2023-09-27T06:21:59Z') });
   const card = { ...m1.Result };
   t.deepEqual(queryFacts({ ...card, BackBalance: '10' }).refundedAmount, 2000, 'partly refunded: Amt - BackBalance');
   t.like(queryFacts({ ...card, TradeStatus: '6', BackBalance: '0' }), { outcome: 'refunded', refundedAmount: 3000 });
@@ -229,7 +231,7 @@ test('QueryTradeInfo results → facts: M1 example (strings, nulls), code issued
   t.like(queryFacts({ ...card, TradeStatus: '2', RespondMsg: '授權失敗' }), { outcome: 'failed', code: 'TradeStatus_2', message: '授權失敗' });
   const atm = { MerchantID: 'MS1', Amt: '1280', TradeNo: 'T1', MerchantOrderNo: 'O1', TradeStatus: '0', PaymentType: 'VACC', PayInfo: '(031)1234567890', ExpireDate: '2025-01-08 23:59:59' };
   t.deepEqual(queryFacts(atm), {
-    orderNo: 'O1', amount: 128000, currency: 'TWD', providerTradeNo: 'T1', outcome: 'pending',
+    orderNo: 'O1', attempt: 1, amount: 128000, currency: 'TWD', providerTradeNo: 'T1', outcome: 'pending',
     action: { type: 'instructions', atm: { bankCode: '031', account: '1234567890', amount: 128000, deadline: '2025-01-08T15:59:59.000Z' } },
     expiresAt: new Date('2025-01-08T15:59:59Z'),
   });
@@ -300,6 +302,8 @@ test('each attempt is a MerchantOrderNo of its own (§9, MPG03008): the order nu
   for (const attempt of [1, 2, 9, 10, 99, 123_456_789]) t.is(orderNoOf(merchantOrderNo({ orderNo, attempt })), orderNo, String(attempt));
   // Other shops' numbers (the spec's vectors) are left as they are.
   t.is(orderNoOf('PG_20250101_0001'), 'PG_20250101_0001');
+  for (const attempt of [1, 2, 10, 123]) t.is(attemptOf(merchantOrderNo({ orderNo, attempt })), attempt);
+  t.is(attemptOf('PG_20250101_0001'), 1);
   t.is(orderNoOf('Shop_ec_12'), 'Shop_ec', 'a trailing _<digits> is read as an attempt: paygate\'s order numbers never end so');
   t.true(merchantOrderNo({ orderNo, attempt: 999_999_999 }).length <= 30, 'room for any attempt within String(30)');
 });

@@ -400,6 +400,16 @@ dbTest('pay again after a decline is a new trade, MerchantOrderNo `<orderNo>_2` 
     t.like(params, { MerchantOrderNo: `${orderNo}_2`, Amt: '1200', CREDIT: '1' });
     t.like(await payment(app, created.body.id), { status: 'pending' });
 
+    // A late failure about attempt 1 (signed by the shop's keys, other bytes than the one applied) changes nothing now.
+    const shop = sim.keysOf(keys.MerchantID);
+    const late = { Status: 'MPG03009', Message: '交易失敗', Result: { MerchantID: shop.merchantId, Amt: 1200, TradeNo: trade(sim, orderNo).tradeNo, MerchantOrderNo: orderNo, PaymentType: 'CREDIT' } };
+    const lateInfo = encryptText(JSON.stringify(late), shop);
+    const lateBody = new URLSearchParams({ Status: 'MPG03009', MerchantID: shop.merchantId, Version: '2.0', TradeInfo: lateInfo, TradeSha: tradeSha(lateInfo, shop) }).toString();
+    const lateAnswer = await app.raw('POST', '/callbacks/newebpay/default/notify', { body: lateBody, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    t.is(lateAnswer.status, 200, lateAnswer.text);
+    t.like(await h.db('provider_callbacks').where({ provider: 'newebpay', raw_body: lateBody }).first(), { outcome: 'ignored' });
+    t.like(await payment(app, created.body.id), { status: 'pending' });
+
     await press(await openPayPage({ url: form.action, fields: form.fields }), 'pay');
     const paid = await until(() => payment(app, created.body.id), (p) => p.status === 'paid');
     t.like(paid, { status: 'paid', amount: 120000, providerTradeNo: trade(sim, `${orderNo}_2`).tradeNo });
