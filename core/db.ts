@@ -180,8 +180,13 @@ function migrationsConfig(): Knex.MigratorConfig {
   return { migrationSource, tableName: 'knex_migrations' };
 }
 
-export function openDb(databaseUrl: string): Db {
-  return knexFactory(knexConfig(databaseUrl));
+/**
+ * `acquireTimeoutMs`: how long a query waits for a free pooled connection before it fails (10 s on
+ * MySQL, 30 s on SQLite by default: a request fails fast rather than queue behind a stalled pool).
+ */
+export function openDb(databaseUrl: string, options: { acquireTimeoutMs?: number } = {}): Db {
+  const config = knexConfig(databaseUrl);
+  return knexFactory(options.acquireTimeoutMs === undefined ? config : { ...config, acquireConnectionTimeout: options.acquireTimeoutMs });
 }
 
 export function dbKind(db: Db): DbKind {

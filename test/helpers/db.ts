@@ -86,7 +86,11 @@ export async function openTestDb(kind: TestDbKind, opts: { migrate?: boolean } =
     dispose = () => withServer(serverUrl, (conn) => conn.query(`DROP DATABASE IF EXISTS \`${name}\``)).then(() => {});
   }
 
-  const db = openDb(url);
+  // One pool serves every test of a file at once (a dozen apps, each with its simulator and jobs):
+  // on a loaded machine a query may wait longer for a connection than one request of one gateway
+  // should (core/db.ts's 10 s), so the tests' pool waits up to a minute. A red run showed the 10 s
+  // running out at app start, beside the Galera tests and a second suite on two cores.
+  const db = openDb(url, { acquireTimeoutMs: 60_000 });
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closed ??= (async () => {
