@@ -36,8 +36,15 @@ function checkoutBody(method: string, amount: number): Record<string, unknown> {
   return body;
 }
 
+/**
+ * One journey at a time in this file: each runs a gateway, its simulators and a browser page in
+ * this worker's one event loop, and a dozen at once (two runs showed it) push a single click's
+ * form post past the page's 15 s action timeout on two loaded cores.
+ */
+const journey = (title: string, fn: Parameters<typeof dbTest>[1]) => dbTest(title, fn, { serial: true });
+
 if (requireBrowser()) {
-  dbTest('NewebPay card from the hosted checkout: declined by the issuer, pay again, paid', async (t, h) => {
+  journey('NewebPay card from the hosted checkout: declined by the issuer, pay again, paid', async (t, h) => {
     const app = await buyerApp(h);
     try {
       const order = await create(app, checkoutBody('card', 120000));
@@ -72,7 +79,7 @@ if (requireBrowser()) {
     }
   });
 
-  dbTest('NewebPay convenience-store code: issued on NewebPay\'s page, shown on ours with its deadline, paid at the store later', async (t, h) => {
+  journey('NewebPay convenience-store code: issued on NewebPay\'s page, shown on ours with its deadline, paid at the store later', async (t, h) => {
     const app = await buyerApp(h);
     try {
       const order = await create(app, checkoutBody('cvs', 45000));

@@ -27,8 +27,15 @@ async function create(app: TestApp, body: Record<string, unknown>) {
 
 const sinopacCard = () => paymentBody({ provider: 'sinopac', method: 'card', amount: 79900, items: [{ sku: 'TEE-1', name: 'T-shirt', unitAmount: 39950, quantity: 2 }] });
 
+/**
+ * One journey at a time in this file: each runs a gateway, its simulators and a browser page in
+ * this worker's one event loop, and a dozen at once (two runs showed it) push a single click's
+ * form post past the page's 15 s action timeout on two loaded cores.
+ */
+const journey = (title: string, fn: Parameters<typeof dbTest>[1]) => dbTest(title, fn, { serial: true });
+
 if (requireBrowser()) {
-  dbTest('SinoPac card: declined, pay again, paid', async (t, h) => {
+  journey('SinoPac card: declined, pay again, paid', async (t, h) => {
     const app = await buyerApp(h);
     try {
       const order = await create(app, sinopacCard());
@@ -52,7 +59,7 @@ if (requireBrowser()) {
     }
   });
 
-  dbTest('SinoPac ATM: instructions page, the bank is paid, the page shows paid', async (t, h) => {
+  journey('SinoPac ATM: instructions page, the bank is paid, the page shows paid', async (t, h) => {
     const app = await buyerApp(h);
     try {
       const order = await create(app, paymentBody({ provider: 'sinopac', method: 'atm' }));
@@ -82,7 +89,7 @@ if (requireBrowser()) {
     }
   });
 
-  dbTest('Alipay page pay: cashier, then the return page', async (t, h) => {
+  journey('Alipay page pay: cashier, then the return page', async (t, h) => {
     const app = await buyerApp(h);
     try {
       const order = await create(app, paymentBody({ provider: 'alipay', method: 'page', currency: 'CNY', amount: 8888, items: [{ sku: 'MUG', name: '马克杯', unitAmount: 8888, quantity: 1 }] }));
@@ -104,7 +111,7 @@ if (requireBrowser()) {
     }
   });
 
-  dbTest('LINE Pay from the hosted checkout: approve on LINE Pay\'s page, back through the confirmUrl, paid on the result page', async (t, h) => {
+  journey('LINE Pay from the hosted checkout: approve on LINE Pay\'s page, back through the confirmUrl, paid on the result page', async (t, h) => {
     const app = await buyerApp(h);
     try {
       const body = paymentBody({ amount: 79800, items: [{ sku: 'TEA-1', name: '凍頂烏龍茶 300g', unitAmount: 39900, quantity: 2 }], choices: [{ provider: 'linepay', method: 'wallet' }, { provider: 'sinopac', method: 'card' }] });
@@ -133,7 +140,7 @@ if (requireBrowser()) {
     }
   });
 
-  dbTest('hosted checkout: the buyer picks a provider and pays', async (t, h) => {
+  journey('hosted checkout: the buyer picks a provider and pays', async (t, h) => {
     const app = await buyerApp(h);
     try {
       const body = paymentBody({ choices: [{ provider: 'sinopac', method: 'card' }, { provider: 'sinopac', method: 'atm' }] });
@@ -162,7 +169,7 @@ if (requireBrowser()) {
     }
   });
 
-  dbTest('ECPay card from the hosted checkout: auto-submitted form, ECPay pay page, result page', async (t, h) => {
+  journey('ECPay card from the hosted checkout: auto-submitted form, ECPay pay page, result page', async (t, h) => {
     const app = await buyerApp(h);
     try {
       const body = paymentBody({ choices: [{ provider: 'sinopac', method: 'card' }, { provider: 'ecpay', method: 'card' }] });
